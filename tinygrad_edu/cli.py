@@ -1,0 +1,54 @@
+"""The ``tinygrad-edu`` command.
+
+Each subcommand lives in its own module under ``tinygrad_edu/commands/``,
+which defines ``NAME``, ``HELP``, ``add_arguments(parser)`` and ``run(args)``
+(returning an exit code). This file only gathers them.
+"""
+
+import argparse
+import importlib
+import sys
+
+# Subcommand modules, in the order ``--help`` lists them.
+COMMAND_MODULES = ["train", "predict", "graph", "explain", "step"]
+
+
+def _load_commands():
+    commands = []
+    for name in COMMAND_MODULES:
+        try:
+            commands.append(importlib.import_module(f".commands.{name}", __package__))
+        except ModuleNotFoundError as error:
+            if error.name != f"{__package__}.commands.{name}":
+                raise            # a real missing dependency: show it
+    return commands
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="tinygrad-edu",
+        description="Train, draw and step through a tiny scalar autograd engine.")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for command in _load_commands():
+        sub = subparsers.add_parser(command.NAME, help=command.HELP,
+                                    description=command.HELP)
+        command.add_arguments(sub)
+        sub.set_defaults(run=command.run)
+    return parser
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "run", None):
+        parser.print_help()
+        return 2
+    try:
+        return args.run(args) or 0
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

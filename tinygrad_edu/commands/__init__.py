@@ -1,0 +1,1 @@
+"""One module per ``tinygrad-edu`` subcommand (see ``tinygrad_edu/cli.py``)."""

@@ -1,0 +1,395 @@
+"""The engine: a scalar ``Value`` that remembers how it was made, and backpropagation.
+
+Read this file top to bottom; it is written as a chapter.
+
+1. A ``Value`` wraps one number (``data``). When two Values are combined, say
+   ``c = a * b``, the result records the operation (``op='*'``), the Values it
+   was made from (``parents = (a, b)``) and, for each parent, the *local
+   derivative* of the result with respect to that parent
+   (``local_grads = (b.data, a.data)``). Recording this as the program runs is
+   called *tracing*: the graph of Values is the trace of the computation.
+
+2. Each operation is a short method that computes its forward value and its
+   local derivatives side by side, so the calculus sits next to the arithmetic.
+
+3. ``backward()`` applies the chain rule. It visits the Values from the output
+   back to the inputs in *topological order* (every Value before the Values it
+   was made from) and, at each one, does a single chain-rule step:
+
+       parent.grad += local_grad * value.grad
+
+   That one step is the function :func:`chain_rule_step`. The tracing tools
+   (``backward_steps``) call the very same function, so stepping through
+   backprop by hand and calling ``backward()`` cannot disagree.
+
+Design notes a reader may wonder about
+---------------------------------------
+* Local derivatives are numbers stored on the node, not closures. A closure that
+  refers to its own output makes every node a reference cycle, which only
+  Python's cyclic garbage collector can free (slow). With plain tuples,
+  ordinary reference counting frees a graph the moment it is dropped.
+* The topological sort is a loop with an explicit stack, not recursion, so a
+  chain of a million operations works.
+* Gradients *accumulate* into leaves (Values with no parents, such as weights
+  and inputs), as in PyTorch: calling ``backward()`` twice adds the gradient
+  twice. Intermediate Values are reset at the start of each ``backward()`` and
+  hold the gradient of the latest pass. Use ``zero_grad()`` to start afresh.
+* Accepted numbers: ``int`` and ``float`` and anything registered as
+  ``numbers.Real`` (so numpy integer and float scalars work). ``bool`` is
+  refused, since ``Value(True)`` is nearly always a mistake.
+* NaN and infinity are allowed as data and propagate as IEEE arithmetic says
+  (``nan * 2`` is ``nan``). The training loop checks the loss for them.
+* ``exp`` of a number above about 709.78 does not fit in a float: it raises
+  ``OverflowError`` with the value named, rather than returning ``inf`` that
+  would silently poison every gradient behind it.
+"""
+
+import itertools
+import math
+import numbers
+from contextlib import contextmanager
+
+__all__ = [
+    "Value",
+    "no_grad",
+    "is_grad_enabled",
+    "vsum",
+    "dot",
+    "topological_order",
+    "chain_rule_step",
+]
+
+# Every Value gets the next number from this counter, so the trace can say
+# "v7 = v3 * v5" and list operations in the order they ran.
+_next_id = itertools.count()
+
+# When False (inside ``with no_grad():``) operations record no parents, so no
+# graph is built: useful for evaluating a network without training it.
+_recording = True
+
+
+@contextmanager
+def no_grad():
+    """Build no graph inside this block (for evaluation).
+
+    >>> from tinygrad_edu import Value, no_grad
+    >>> x = Value(2.0)
+    >>> with no_grad():
+    ...     y = x * x
+    >>> y.parents
+    ()
+    """
+    global _recording
+    previous = _recording
+    _recording = False
+    try:
+        yield
+    finally:
+        _recording = previous
+
+
+def is_grad_enabled():
+    """True unless we are inside a ``no_grad()`` block."""
+    return _recording
+
+
+def _as_float(number, what="Value"):
+    """Check that ``number`` is a real number and return it as a float."""
+    if isinstance(number, bool) or not isinstance(number, numbers.Real):
+        raise TypeError(
+            f"{what} needs a real number (int or float), but was given "
+            f"{number!r} of type {type(number).__name__}. "
+            + ("Use 1.0 or 0.0 instead of a bool."
+               if isinstance(number, bool)
+               else "Convert it first, e.g. Value(float(x)).")
+        )
+    return float(number)
+
+
+def _as_value(thing):
+    """Wrap a plain number in a Value (a constant leaf); leave Values alone."""
+    return thing if isinstance(thing, Value) else Value(thing)
+
+
+class Value:
+    """One scalar in a computation, with its gradient and its history.
+
+    >>> a = Value(2.0, label="a")
+    >>> b = Value(-3.0, label="b")
+    >>> c = a * b + a
+    >>> c.backward()
+    >>> c.data, a.grad, b.grad
+    (-4.0, -2.0, 2.0)
+    """
+
+    __slots__ = ("data", "grad", "op", "parents", "local_grads", "label", "id",
+                 "__weakref__")
+
+    def __init__(self, data, label="", *, op="", parents=(), local_grads=()):
+        self.data = _as_float(data)
+        self.grad = 0.0
+        self.op = op
+        self.label = label
+        self.id = next(_next_id)
+        if _recording:
+            self.parents = tuple(parents)
+            self.local_grads = tuple(local_grads)
+        else:
+            self.parents = ()
+            self.local_grads = ()
+
+    def __repr__(self):
+        text = f"Value(data={self.data:.4g}, grad={self.grad:.4g}"
+        if self.op:
+            text += f", op={self.op!r}"
+        if self.label:
+            text += f", label={self.label!r}"
+        return text + ")"
+
+    def __float__(self):
+        return self.data
+
+    @property
+    def name(self):
+        """The label if there is one, else ``v`` and the Value's number."""
+        return self.label or f"v{self.id}"
+
+    # ------------------------------------------------------------------
+    # Arithmetic. Each operation returns a new Value whose local_grads are
+    # the derivatives of the result with respect to each parent.
+    # ------------------------------------------------------------------
+
+    def __add__(self, other):
+        other = _as_value(other)
+        # d(a+b)/da = 1, d(a+b)/db = 1
+        return Value(self.data + other.data, op="+",
+                     parents=(self, other), local_grads=(1.0, 1.0))
+
+    def __mul__(self, other):
+        other = _as_value(other)
+        # d(a*b)/da = b, d(a*b)/db = a
+        return Value(self.data * other.data, op="*",
+                     parents=(self, other), local_grads=(other.data, self.data))
+
+    def __sub__(self, other):
+        other = _as_value(other)
+        # d(a-b)/da = 1, d(a-b)/db = -1
+        return Value(self.data - other.data, op="-",
+                     parents=(self, other), local_grads=(1.0, -1.0))
+
+    def __truediv__(self, other):
+        other = _as_value(other)
+        if other.data == 0:
+            raise ZeroDivisionError(
+                f"division by zero: {self.data:g} / {other.data:g} "
+                f"(the divisor {other.name} is 0)")
+        # d(a/b)/da = 1/b, d(a/b)/db = -a/b^2
+        return Value(self.data / other.data, op="/", parents=(self, other),
+                     local_grads=(1.0 / other.data,
+                                  -self.data / other.data ** 2))
+
+    def __neg__(self):
+        # d(-a)/da = -1
+        return Value(-self.data, op="neg", parents=(self,), local_grads=(-1.0,))
+
+    def __pow__(self, exponent):
+        if isinstance(exponent, Value):
+            return self._pow_value(exponent)
+        n = _as_float(exponent, "the exponent of **")
+        x = self.data
+        if x < 0 and not n.is_integer():
+            raise ValueError(
+                f"cannot raise a negative number to a fractional power: "
+                f"{x:g} ** {n:g} is not a real number")
+        if x == 0 and n < 0:
+            raise ZeroDivisionError(
+                f"0 cannot be raised to the negative power {n:g}")
+        # d(x^n)/dx = n * x^(n-1)
+        local = 0.0 if n == 0 else n * x ** (n - 1)
+        return Value(x ** n, op=f"**{n:g}", parents=(self,),
+                     local_grads=(local,))
+
+    def _pow_value(self, exponent):
+        """``a ** b`` where the exponent is a Value too: a^b = exp(b log a)."""
+        a, b = self.data, exponent.data
+        if a <= 0:
+            raise ValueError(
+                f"a Value exponent needs a positive base, got {a:g} ** "
+                f"{b:g}: the derivative with respect to the exponent is "
+                f"a^b * log(a), and log({a:g}) is undefined")
+        out = a ** b
+        # d(a^b)/da = b * a^(b-1),  d(a^b)/db = a^b * log(a)
+        return Value(out, op="**", parents=(self, exponent),
+                     local_grads=(b * a ** (b - 1), out * math.log(a)))
+
+    # The right-hand forms: 2 + v, 2 - v, 2 * v, 2 / v, 2 ** v.
+    def __radd__(self, other):
+        return _as_value(other) + self
+
+    def __rsub__(self, other):
+        return _as_value(other) - self
+
+    def __rmul__(self, other):
+        return _as_value(other) * self
+
+    def __rtruediv__(self, other):
+        return _as_value(other) / self
+
+    def __rpow__(self, other):
+        return _as_value(other) ** self
+
+    # ------------------------------------------------------------------
+    # Functions of one Value.
+    # ------------------------------------------------------------------
+
+    def exp(self):
+        x = self.data
+        try:
+            out = math.exp(x)
+        except OverflowError:
+            raise OverflowError(
+                f"exp({x:g}) is too large for a float (the limit is about "
+                f"exp(709.78)); for a softmax or cross-entropy use the "
+                f"stable versions, which subtract the largest logit first"
+            ) from None
+        # d(e^x)/dx = e^x
+        return Value(out, op="exp", parents=(self,), local_grads=(out,))
+
+    def log(self):
+        x = self.data
+        if x <= 0:
+            raise ValueError(
+                f"log needs a positive number, got log({x:g}) from "
+                f"{self.name}; add a small epsilon or use a stable loss")
+        # d(log x)/dx = 1/x
+        return Value(math.log(x), op="log", parents=(self,),
+                     local_grads=(1.0 / x,))
+
+    def tanh(self):
+        t = math.tanh(self.data)
+        # d(tanh x)/dx = 1 - tanh(x)^2
+        return Value(t, op="tanh", parents=(self,), local_grads=(1.0 - t * t,))
+
+    def sigmoid(self):
+        s = _stable_sigmoid(self.data)
+        # d(sigmoid x)/dx = sigmoid(x) * (1 - sigmoid(x))
+        return Value(s, op="sigmoid", parents=(self,),
+                     local_grads=(s * (1.0 - s),))
+
+    def relu(self):
+        x = self.data
+        # d(relu x)/dx = 1 where x > 0, else 0 (we choose 0 at x = 0)
+        return Value(x if x > 0 else 0.0, op="relu", parents=(self,),
+                     local_grads=(1.0 if x > 0 else 0.0,))
+
+    def abs(self):
+        x = self.data
+        # d|x|/dx = sign(x) (we choose 0 at x = 0)
+        sign = 1.0 if x > 0 else (-1.0 if x < 0 else 0.0)
+        return Value(abs(x), op="abs", parents=(self,), local_grads=(sign,))
+
+    __abs__ = abs
+
+    # ------------------------------------------------------------------
+    # Backpropagation.
+    # ------------------------------------------------------------------
+
+    def backward(self):
+        """Fill in ``grad`` on every Value this one was computed from.
+
+        Afterwards ``v.grad`` is d(self)/d(v). Leaves accumulate across calls
+        (call ``zero_grad()`` first to start from zero); intermediate Values
+        are reset and hold this pass's gradient.
+        """
+        order = topological_order(self)
+        for value in order:
+            if value.parents:
+                value.grad = 0.0
+        self.grad += 1.0
+        for value in order:
+            chain_rule_step(value)
+
+    def zero_grad(self):
+        """Set ``grad`` to 0 on this Value and every Value behind it."""
+        for value in topological_order(self):
+            value.grad = 0.0
+
+
+def _stable_sigmoid(x):
+    """1 / (1 + e^-x), computed without overflow for large |x|."""
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+def vsum(values):
+    """The sum of many Values as one operation (one node, not a chain).
+
+    >>> vsum([Value(1.0), Value(2.0), 3]).data
+    6.0
+    """
+    values = [_as_value(v) for v in values]
+    total = math.fsum(v.data for v in values)
+    # d(sum)/d(each) = 1
+    return Value(total, op="sum", parents=values,
+                 local_grads=[1.0] * len(values))
+
+
+def dot(weights, inputs):
+    """The dot product sum(w_i * x_i) as one operation: what a neuron computes.
+
+    Its local derivatives are the other side's values:
+    d/dw_i = x_i and d/dx_i = w_i.
+
+    >>> dot([Value(2.0), Value(3.0)], [Value(4.0), 5]).data
+    23.0
+    """
+    weights = [_as_value(w) for w in weights]
+    inputs = [_as_value(x) for x in inputs]
+    if len(weights) != len(inputs):
+        raise ValueError(
+            f"dot needs two lists of the same length, got {len(weights)} "
+            f"weights and {len(inputs)} inputs")
+    total = math.fsum(w.data * x.data for w, x in zip(weights, inputs))
+    return Value(total, op="dot", parents=weights + inputs,
+                 local_grads=[x.data for x in inputs] + [w.data for w in weights])
+
+
+def topological_order(root):
+    """Every Value ``root`` depends on, ``root`` first, each before its parents.
+
+    This is the order backprop needs: by the time we reach a Value, every
+    Value that used it has already passed its gradient down. Written as a loop
+    with an explicit stack (not recursion), so very deep graphs work.
+    """
+    post_order = []          # each Value after all of its parents
+    visited = {id(root)}
+    stack = [(root, iter(root.parents))]
+    while stack:
+        value, parents_left = stack[-1]
+        for parent in parents_left:
+            if id(parent) not in visited:
+                visited.add(id(parent))
+                stack.append((parent, iter(parent.parents)))
+                break
+        else:                # all parents done: this Value is finished
+            stack.pop()
+            post_order.append(value)
+    post_order.reverse()
+    return post_order
+
+
+def chain_rule_step(value):
+    """One step of backprop: pass ``value.grad`` on to its parents.
+
+    For each parent p with local derivative d(value)/d(p):
+        p.grad += d(value)/d(p) * value.grad
+    Returns the amounts added, one per parent, so a tracer can show them.
+    """
+    added = []
+    for parent, local_grad in zip(value.parents, value.local_grads):
+        contribution = local_grad * value.grad
+        parent.grad += contribution
+        added.append(contribution)
+    return added

@@ -1,0 +1,101 @@
+"""Losses: how far the network's outputs are from what we wanted.
+
+Training makes the loss small. Each loss here is built from Value operations,
+so ``loss.backward()`` gives every weight its gradient.
+"""
+
+from .engine import Value, vsum
+
+__all__ = ["mse", "softmax", "cross_entropy", "accuracy", "one_hot"]
+
+
+def _as_list(outputs, what):
+    outputs = list(outputs)
+    if not outputs:
+        raise ValueError(f"{what} needs at least one output, got an empty list")
+    return outputs
+
+
+def one_hot(label, n):
+    """``[0, ..., 1, ..., 0]``: 1.0 at position ``label``, of length ``n``."""
+    _check_label(label, n)
+    return [1.0 if i == label else 0.0 for i in range(n)]
+
+
+def _check_label(label, n):
+    if isinstance(label, bool) or not isinstance(label, int) or not 0 <= label < n:
+        raise ValueError(
+            f"the target class must be a whole number from 0 to {n - 1}, "
+            f"got {label!r}")
+
+
+def mse(outputs, targets):
+    """Mean squared error: the average of (output - target)^2.
+
+    >>> mse([Value(1.0), Value(3.0)], [1.0, 1.0]).data
+    2.0
+    """
+    outputs = _as_list(outputs, "mse")
+    targets = list(targets)
+    if len(outputs) != len(targets):
+        raise ValueError(
+            f"mse needs as many targets as outputs: {len(outputs)} outputs, "
+            f"{len(targets)} targets")
+    return vsum([(o - t) ** 2 for o, t in zip(outputs, targets)]) / len(outputs)
+
+
+def softmax(logits):
+    """Turn logits into probabilities that sum to 1, without overflow.
+
+    softmax(z)_i = e^(z_i - m) / sum_j e^(z_j - m), where m = max(z).
+    Subtracting the largest logit changes nothing mathematically but keeps
+    every exponent <= 0, so logits of 1000 do not overflow.
+    """
+    logits = [v if isinstance(v, Value) else Value(v)
+              for v in _as_list(logits, "softmax")]
+    m = max(v.data for v in logits)
+    exps = [(v - m).exp() for v in logits]
+    total = vsum(exps)
+    return [e / total for e in exps]
+
+
+def cross_entropy(logits, target):
+    """The cross-entropy loss of one example: -log softmax(logits)[target].
+
+    Computed as log-sum-exp minus the target's logit, the stable way:
+    log(sum_j e^(z_j - m)) + m - z_target.
+
+    >>> round(cross_entropy([Value(0.0), Value(0.0)], 1).data, 4)
+    0.6931
+    """
+    logits = [v if isinstance(v, Value) else Value(v)
+              for v in _as_list(logits, "cross_entropy")]
+    _check_label(target, len(logits))
+    m = max(v.data for v in logits)
+    log_sum_exp = vsum([(v - m).exp() for v in logits]).log() + m
+    return log_sum_exp - logits[target]
+
+
+def accuracy(outputs_per_example, labels):
+    """The fraction of examples whose largest output is at the right label.
+
+    >>> accuracy([[0.1, 0.9], [0.8, 0.2]], [1, 1])
+    0.5
+    """
+    outputs_per_example = list(outputs_per_example)
+    labels = list(labels)
+    if len(outputs_per_example) != len(labels):
+        raise ValueError(
+            f"accuracy needs one label per example: {len(outputs_per_example)} "
+            f"examples, {len(labels)} labels")
+    if not labels:
+        raise ValueError("accuracy of no examples is undefined")
+    correct = sum(predicted_class(out) == label
+                  for out, label in zip(outputs_per_example, labels))
+    return correct / len(labels)
+
+
+def predicted_class(outputs):
+    """The index of the largest output (Values or plain numbers)."""
+    numbers = [float(o) for o in outputs]
+    return max(range(len(numbers)), key=numbers.__getitem__)

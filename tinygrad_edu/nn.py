@@ -1,0 +1,217 @@
+"""Neurons, layers and multi-layer perceptrons built from Values.
+
+A neuron is the article's first figure: it sums its weighted inputs, adds a
+bias, and applies an activation function:
+
+    output = activation(w_1 x_1 + ... + w_n x_n + b)
+
+A layer is a row of neurons that all read the same inputs; an MLP is layers in
+sequence, each reading the outputs of the one before.
+"""
+
+import math
+import random
+
+from .engine import Value, dot
+
+__all__ = ["Module", "Neuron", "Layer", "MLP", "ACTIVATIONS"]
+
+
+def _linear(v):
+    return v
+
+
+# Name -> function applied to a neuron's pre-activation.
+ACTIVATIONS = {
+    "relu": Value.relu,
+    "tanh": Value.tanh,
+    "sigmoid": Value.sigmoid,
+    "linear": _linear,
+}
+
+
+def _check_activation(name):
+    if name not in ACTIVATIONS:
+        raise ValueError(
+            f"unknown activation {name!r}; choose one of "
+            f"{', '.join(sorted(ACTIVATIONS))}")
+    return name
+
+
+def _check_positive_int(number, what):
+    if isinstance(number, bool) or not isinstance(number, int) or number < 1:
+        raise ValueError(f"{what} must be a positive whole number, got {number!r}")
+    return number
+
+
+def init_scale(nin, activation):
+    """Standard deviation of the initial weights of a neuron with ``nin`` inputs.
+
+    Fan-in scaling keeps the size of the signal about the same from layer to
+    layer: He initialisation, sqrt(2 / nin), for relu (which zeroes half its
+    inputs), and LeCun initialisation, sqrt(1 / nin), for the others.
+    """
+    return math.sqrt((2.0 if activation == "relu" else 1.0) / nin)
+
+
+class Module:
+    """What every model part shares: its parameters, by name.
+
+    Subclasses implement ``named_parameters()``; the rest follows from it.
+    """
+
+    def named_parameters(self):
+        """A list of (name, Value) pairs, e.g. ("layers.1.neurons.5.w.12", w)."""
+        raise NotImplementedError
+
+    def parameters(self):
+        """The trainable Values, in a fixed order."""
+        return [value for _, value in self.named_parameters()]
+
+    def zero_grad(self):
+        """Set every parameter's gradient to 0 (before the next backward)."""
+        for p in self.parameters():
+            p.grad = 0.0
+
+    def state_dict(self):
+        """The parameters' numbers by name: a plain dict, easy to save as JSON."""
+        return {name: value.data for name, value in self.named_parameters()}
+
+    def load_state_dict(self, state):
+        """Copy numbers from ``state_dict()`` output into this model's parameters.
+
+        The names must match exactly: a missing or extra name is an error that
+        says which, so a model of another shape is never half-loaded.
+        """
+        named = dict(self.named_parameters())
+        missing = sorted(set(named) - set(state))
+        unexpected = sorted(set(state) - set(named))
+        if missing or unexpected:
+            raise ValueError(
+                "the saved weights do not fit this model: "
+                f"missing {missing[:3]}{'...' if len(missing) > 3 else ''} "
+                f"({len(missing)} in all), unexpected {unexpected[:3]}"
+                f"{'...' if len(unexpected) > 3 else ''} ({len(unexpected)} in all)")
+        numbers = {}
+        for name, number in state.items():
+            if isinstance(number, bool) or not isinstance(number, (int, float)):
+                raise ValueError(f"weight {name!r} is {number!r}, not a number")
+            numbers[name] = float(number)
+        for name, value in named.items():
+            value.data = numbers[name]
+
+
+class Neuron(Module):
+    """``activation(dot(w, x) + b)``, with fan-in scaled random weights."""
+
+    def __init__(self, nin, activation="relu", rng=None, name=""):
+        _check_positive_int(nin, "the number of inputs of a neuron")
+        self.activation = _check_activation(activation)
+        rng = rng or random.Random(0)
+        scale = init_scale(nin, activation)
+        prefix = f"{name}." if name else ""
+        self.w = [Value(rng.gauss(0.0, scale), f"{prefix}w.{i}") for i in range(nin)]
+        self.b = Value(0.0, f"{prefix}b")
+
+    def pre_activation(self, x):
+        """The weighted sum w.x + b, before the activation function."""
+        if len(x) != len(self.w):
+            raise ValueError(
+                f"this neuron takes {len(self.w)} inputs but was given {len(x)}")
+        return dot(self.w, x) + self.b
+
+    def __call__(self, x):
+        return ACTIVATIONS[self.activation](self.pre_activation(x))
+
+    def named_parameters(self):
+        params = [(f"w.{i}", w) for i, w in enumerate(self.w)]
+        return params + [("b", self.b)]
+
+    def __repr__(self):
+        return f"Neuron({len(self.w)}, {self.activation!r})"
+
+
+class Layer(Module):
+    """``nout`` neurons reading the same ``nin`` inputs. Always returns a list."""
+
+    def __init__(self, nin, nout, activation="relu", rng=None, name=""):
+        _check_positive_int(nout, "the number of neurons in a layer")
+        rng = rng or random.Random(0)
+        prefix = f"{name}." if name else ""
+        self.neurons = [Neuron(nin, activation, rng, f"{prefix}neurons.{j}")
+                        for j in range(nout)]
+
+    def __call__(self, x):
+        return [neuron(x) for neuron in self.neurons]
+
+    def named_parameters(self):
+        return [(f"neurons.{j}.{name}", p)
+                for j, neuron in enumerate(self.neurons)
+                for name, p in neuron.named_parameters()]
+
+    def __repr__(self):
+        n = self.neurons[0]
+        return f"Layer({len(n.w)}, {len(self.neurons)}, {n.activation!r})"
+
+
+class MLP(Module):
+    """A multi-layer perceptron: ``MLP(64, [16, 16, 10])`` is the article's net.
+
+    Hidden layers use ``activation``; the last layer uses ``output_activation``
+    (``"linear"`` by default: its outputs are logits for ``cross_entropy``).
+    The same ``seed`` always gives the same initial weights.
+
+    >>> net = MLP(2, [3, 1], seed=0)
+    >>> [len(layer.neurons) for layer in net.layers]
+    [3, 1]
+    >>> len(net([1.0, -1.0]))
+    1
+    """
+
+    def __init__(self, nin, sizes, activation="relu",
+                 output_activation="linear", seed=0):
+        _check_positive_int(nin, "the number of inputs")
+        sizes = list(sizes)
+        if not sizes:
+            raise ValueError("an MLP needs at least one layer size, e.g. [16, 10]")
+        _check_activation(activation)
+        _check_activation(output_activation)
+        self.nin = nin
+        self.sizes = sizes
+        self.activation = activation
+        self.output_activation = output_activation
+        self.seed = seed
+        rng = random.Random(seed)
+        widths = [nin] + sizes
+        self.layers = []
+        for i in range(len(sizes)):
+            act = output_activation if i == len(sizes) - 1 else activation
+            self.layers.append(
+                Layer(widths[i], widths[i + 1], act, rng, f"layers.{i}"))
+
+    def __call__(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+    def forward_all(self, x):
+        """The activations of every layer, input first: [x, h1, h2, ..., out]."""
+        activations = [list(x)]
+        for layer in self.layers:
+            activations.append(layer(activations[-1]))
+        return activations
+
+    def named_parameters(self):
+        return [(f"layers.{i}.{name}", p)
+                for i, layer in enumerate(self.layers)
+                for name, p in layer.named_parameters()]
+
+    def config(self):
+        """The architecture as a plain dict (saved beside the weights)."""
+        return {"nin": self.nin, "sizes": list(self.sizes),
+                "activation": self.activation,
+                "output_activation": self.output_activation, "seed": self.seed}
+
+    def __repr__(self):
+        return (f"MLP({self.nin}, {self.sizes}, activation={self.activation!r}, "
+                f"output_activation={self.output_activation!r})")
