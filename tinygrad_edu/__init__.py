@@ -9,6 +9,7 @@ needs no third-party package.
 import importlib
 
 from .engine import (Value, chain_rule_step, dot, is_grad_enabled, no_grad,
+                     start_backward,
                      topological_order, vsum)
 from .losses import accuracy, cross_entropy, mse, one_hot, softmax
 from .nn import MLP, Layer, Module, Neuron
@@ -43,6 +44,6 @@ def __dir__():
 
 __all__ = [
     "Value", "no_grad", "is_grad_enabled", "vsum", "dot", "topological_order",
-    "chain_rule_step", "Module", "Neuron", "Layer", "MLP", "mse", "softmax",
+    "start_backward", "chain_rule_step", "Module", "Neuron", "Layer", "MLP", "mse", "softmax",
     "cross_entropy", "accuracy", "one_hot", *_LAZY_NAMES,
 ]

@@ -56,6 +56,7 @@ __all__ = [
     "vsum",
     "dot",
     "topological_order",
+    "start_backward",
     "chain_rule_step",
 ]
 
@@ -301,12 +302,7 @@ class Value:
         (call ``zero_grad()`` first to start from zero); intermediate Values
         are reset and hold this pass's gradient.
         """
-        order = topological_order(self)
-        for value in order:
-            if value.parents:
-                value.grad = 0.0
-        self.grad += 1.0
-        for value in order:
+        for value in start_backward(self):
             chain_rule_step(value)
 
     def zero_grad(self):
@@ -378,6 +374,21 @@ def topological_order(root):
             post_order.append(value)
     post_order.reverse()
     return post_order
+
+
+def start_backward(root):
+    """Get ready for backprop from ``root``; return the order to visit Values.
+
+    Intermediate Values (those with parents) are reset to 0, since they will
+    receive this pass's gradient; leaves keep what they have, so gradients
+    accumulate into them. The root's own gradient, d(root)/d(root), is 1.
+    """
+    order = topological_order(root)
+    for value in order:
+        if value.parents:
+            value.grad = 0.0
+    root.grad += 1.0
+    return order
 
 
 def chain_rule_step(value):
