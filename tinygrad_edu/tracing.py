@@ -1,0 +1,281 @@
+"""Watch the engine work: the forward pass as a trace, backprop step by step.
+
+Every Value remembers the operation that made it, so after a computation has
+run we can read it back as a list of operations in the order they happened:
+
+>>> from tinygrad_edu import Value
+>>> a = Value(2.0, label="a")
+>>> b = Value(-3.0, label="b")
+>>> c = a * b
+>>> c.label = "c"
+>>> print(format_trace(c))
+#  value  computed as     data
+1  a      input         2.0000
+2  b      input        -3.0000
+3  c      a * b        -6.0000
+
+Backpropagation can be run one chain-rule step at a time. Each step visits one
+Value, in the same topological order ``backward()`` uses, and passes its
+gradient on to its parents: ``parent.grad += local derivative * value.grad``.
+
+>>> for step in backward_steps(c):
+...     print(step)
+step 1 of 3: c = a * b = -6.0000, grad 1.0000
+  to a: d(c)/d(a) = -3.0000, adds -3.0000 x 1.0000 = -3.0000, a.grad is now -3.0000
+  to b: d(c)/d(b) = 2.0000, adds 2.0000 x 1.0000 = 2.0000, b.grad is now 2.0000
+step 2 of 3: b = -3.0000 (input), grad 2.0000
+  a leaf: nothing to pass on; d(c)/d(b) = 2.0000
+step 3 of 3: a = 2.0000 (input), grad -3.0000
+  a leaf: nothing to pass on; d(c)/d(a) = -3.0000
+
+``backward_steps`` is built on the engine's own ``start_backward`` and
+``chain_rule_step``, exactly as ``Value.backward()`` is, so running every step
+leaves the same gradients as ``backward()``: one implementation, not two.
+"""
+
+from dataclasses import dataclass
+
+from .engine import Value, chain_rule_step, start_backward, topological_order
+
+__all__ = ["trace", "format_trace", "Trace", "TraceEntry",
+           "backward_steps", "BackwardStep", "format_number", "describe"]
+
+# Operations written between their two inputs, like "a * b".
+_INFIX = {"+", "-", "*", "/", "**"}
+
+# How many inputs of a long sum or dot product to show before "...".
+_SHOWN_INPUTS = 3
+
+
+def format_number(x):
+    """A number as the trace prints it: 4 decimals, or scientific if tiny/huge.
+
+    >>> format_number(0.42), format_number(-3), format_number(0.000012345)
+    ('0.4200', '-3.0000', '1.234e-05')
+    """
+    if x == 0 or 1e-3 <= abs(x) < 1e6:
+        return f"{x:.4f}"
+    return f"{x:.3e}"
+
+
+def _names(values):
+    """``"a, b, c"``, or ``"a, b, c, ... (64 in all)"`` for long lists."""
+    names = [v.name for v in values]
+    if len(names) <= _SHOWN_INPUTS + 1:
+        return ", ".join(names)
+    return ", ".join(names[:_SHOWN_INPUTS]) + f", ... ({len(names)} in all)"
+
+
+def describe(value):
+    """How ``value`` was computed, written with its parents' names.
+
+    >>> x = Value(3.0, label="x")
+    >>> y = x * x
+    >>> y.label = "y"
+    >>> describe(y), describe(y.tanh()), describe(-y), describe(x)
+    ('x * x', 'tanh(y)', '-y', 'input')
+    """
+    op, parents = value.op, value.parents
+    if not parents:
+        return "input" if not op else op
+    if op in _INFIX and len(parents) == 2:
+        return f"{parents[0].name} {op} {parents[1].name}"
+    if op.startswith("**") and len(parents) == 1:     # "**2": a fixed power
+        return f"{parents[0].name} ** {op[2:]}"
+    if op == "neg":
+        return f"-{parents[0].name}"
+    if op == "dot":
+        half = len(parents) // 2
+        return f"dot([{_names(parents[:half])}], [{_names(parents[half:])}])"
+    return f"{op}({_names(parents)})"
+
+
+# ----------------------------------------------------------------------
+# The forward pass as a trace.
+# ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TraceEntry:
+    """One line of the trace: a Value, how it was made, and its number."""
+
+    value: Value
+    expression: str     # e.g. "v3 * v5", or "input" for a leaf
+    data: float
+
+    @property
+    def name(self):
+        return self.value.name
+
+    @property
+    def inputs(self):
+        """The Values this one was computed from (empty for an input)."""
+        return self.value.parents
+
+    @property
+    def is_input(self):
+        return not self.value.parents
+
+    def __str__(self):
+        if self.is_input:
+            return f"{self.name} = {format_number(self.data)} (input)"
+        return f"{self.name} = {self.expression} = {format_number(self.data)}"
+
+
+class Trace:
+    """The forward pass, one :class:`TraceEntry` per Value, in the order run.
+
+    Iterate over it, index it, look a Value up by name with ``find``, or
+    ``print`` it as a table.
+    """
+
+    def __init__(self, entries):
+        self.entries = list(entries)
+
+    def __iter__(self):
+        return iter(self.entries)
+
+    def __len__(self):
+        return len(self.entries)
+
+    def __getitem__(self, index):
+        return self.entries[index]
+
+    def operations(self):
+        """Only the entries that computed something (no inputs)."""
+        return [e for e in self.entries if not e.is_input]
+
+    def find(self, name):
+        """The entry whose Value is called ``name`` (a label, or ``v7``)."""
+        for entry in self.entries:
+            if entry.name == name:
+                return entry
+        raise KeyError(f"no Value called {name!r} in this trace; names "
+                       f"include {_names([e.value for e in self.entries])}")
+
+    def __str__(self):
+        return format_trace(self)
+
+
+def trace(root):
+    """The forward pass that computed ``root``, as a :class:`Trace`.
+
+    Values are listed in the order they were created (their ``id``), which is
+    the order the program ran them; every Value comes after its inputs.
+    """
+    values = sorted(topological_order(root), key=lambda v: v.id)
+    return Trace(TraceEntry(v, describe(v), v.data) for v in values)
+
+
+def format_trace(root_or_trace, inputs=True):
+    """The trace as a table: number, value, how it was computed, data.
+
+    Give a Value (its trace is taken) or a :class:`Trace`. With
+    ``inputs=False`` only operations are listed, not the input leaves.
+    """
+    entries = root_or_trace if isinstance(root_or_trace, Trace) else trace(root_or_trace)
+    rows = [(str(i), e.name, e.expression, format_number(e.data))
+            for i, e in enumerate(entries, start=1) if inputs or not e.is_input]
+    return _table(("#", "value", "computed as", "data"), rows)
+
+
+def _table(header, rows):
+    """Columns padded to line up; the last column (numbers) right-aligned."""
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    lines = []
+    for row in [header, *rows]:
+        cells = [cell.ljust(w) for cell, w in zip(row[:-1], widths)]
+        cells.append(row[-1].rjust(widths[-1]))
+        lines.append("  ".join(cells))
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------
+# The backward pass, one step at a time.
+# ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class BackwardStep:
+    """What one chain-rule step did, recorded as numbers.
+
+    ``value`` was visited when its gradient was ``grad`` (complete by then:
+    every Value that used it had been visited). For each of its ``parents``
+    the step multiplied the ``local_grads`` entry, d(value)/d(parent), by
+    ``grad`` and added the result (``added``) to the parent's gradient, which
+    was then ``parent_grads``.
+    """
+
+    number: int             # 1 for the first step
+    total: int              # how many steps the pass has
+    root: Value
+    value: Value
+    grad: float
+    parents: tuple
+    local_grads: tuple
+    added: tuple
+    parent_grads: tuple     # each parent's grad just after this step
+
+    @property
+    def is_leaf(self):
+        return not self.parents
+
+    def header(self):
+        """The first line: which Value, how it was computed, its gradient."""
+        v = self.value
+        made = (f"{format_number(v.data)} (input)" if self.is_leaf
+                else f"{describe(v)} = {format_number(v.data)}")
+        return (f"step {self.number} of {self.total}: {v.name} = {made}, "
+                f"grad {format_number(self.grad)}")
+
+    def lines(self):
+        """One line per parent: the chain rule in numbers."""
+        if self.is_leaf:
+            return [f"  a leaf: nothing to pass on; "
+                    f"d({self.root.name})/d({self.value.name}) = "
+                    f"{format_number(self.grad)}"]
+        v = self.value.name
+        return [f"  to {p.name}: d({v})/d({p.name}) = {format_number(local)}, "
+                f"adds {format_number(local)} x {format_number(self.grad)} = "
+                f"{format_number(added)}, {p.name}.grad is now {format_number(after)}"
+                for p, local, added, after in zip(
+                    self.parents, self.local_grads, self.added, self.parent_grads)]
+
+    def __str__(self):
+        return "\n".join([self.header(), *self.lines()])
+
+
+def backward_steps(root, stop_at=None):
+    """Run backprop from ``root`` one step at a time, yielding a :class:`BackwardStep`.
+
+    Each step is applied (gradients updated) before it is yielded, so after
+    the loop has finished every Value holds the gradient ``backward()`` gives.
+
+    ``stop_at`` is a breakpoint: a name (a label, or ``"v7"``), or a list of
+    names. The generator stops right after the step that visits the first of
+    them; the Values after it keep the partial gradients reached so far.
+    """
+    breakpoints = _check_breakpoints(root, stop_at)
+    order = start_backward(root)
+    for number, value in enumerate(order, start=1):
+        grad = value.grad
+        added = chain_rule_step(value)
+        yield BackwardStep(
+            number=number, total=len(order), root=root, value=value, grad=grad,
+            parents=value.parents, local_grads=value.local_grads,
+            added=tuple(added),
+            parent_grads=tuple(p.grad for p in value.parents))
+        if value.name in breakpoints:
+            return
+
+
+def _check_breakpoints(root, stop_at):
+    """The set of breakpoint names, each checked to be in the graph."""
+    if stop_at is None:
+        return set()
+    names = {stop_at} if isinstance(stop_at, str) else set(stop_at)
+    known = {v.name for v in topological_order(root)}
+    missing = sorted(names - known)
+    if missing:
+        raise ValueError(
+            f"cannot stop at {', '.join(map(repr, missing))}: no Value of "
+            f"that name is in the graph behind {root.name}")
+    return names
