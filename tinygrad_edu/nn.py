@@ -54,6 +54,20 @@ def init_scale(nin, activation):
     return math.sqrt((2.0 if activation == "relu" else 1.0) / nin)
 
 
+def _check_classes(classes, n_outputs):
+    """The label of each output: ``classes`` checked, or 0..n_outputs-1."""
+    if classes is None:
+        return list(range(n_outputs))
+    classes = list(classes)
+    if len(classes) != n_outputs:
+        raise ValueError(
+            f"classes names {len(classes)} labels but the network has "
+            f"{n_outputs} outputs; give one label per output")
+    if len(set(classes)) != len(classes):
+        raise ValueError(f"classes lists a label twice: {classes}")
+    return classes
+
+
 class Module:
     """What every model part shares: its parameters, by name.
 
@@ -161,6 +175,11 @@ class MLP(Module):
     (``"linear"`` by default: its outputs are logits for ``cross_entropy``).
     The same ``seed`` always gives the same initial weights.
 
+    ``classes`` says which label each output stands for: with
+    ``classes=[0, 1, 2, 3]`` output 2 means "the digit 2"; with
+    ``classes=[3, 7]`` output 0 means "3". It defaults to 0, 1, 2, ...
+    (one per output). Training and saving keep it with the model.
+
     >>> net = MLP(2, [3, 1], seed=0)
     >>> [len(layer.neurons) for layer in net.layers]
     [3, 1]
@@ -169,7 +188,7 @@ class MLP(Module):
     """
 
     def __init__(self, nin, sizes, activation="relu",
-                 output_activation="linear", seed=0):
+                 output_activation="linear", seed=0, classes=None):
         _check_positive_int(nin, "the number of inputs")
         sizes = list(sizes)
         if not sizes:
@@ -181,6 +200,7 @@ class MLP(Module):
         self.activation = activation
         self.output_activation = output_activation
         self.seed = seed
+        self.classes = _check_classes(classes, sizes[-1])
         rng = random.Random(seed)
         widths = [nin] + sizes
         self.layers = []
