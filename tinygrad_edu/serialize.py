@@ -31,6 +31,7 @@ from pathlib import Path
 from .nn import MLP, _check_classes
 
 __all__ = ["save_model", "load_model", "load_weights", "ModelFileError",
+           "write_text_atomically",
            "FORMAT_NAME", "FORMAT_VERSION"]
 
 FORMAT_NAME = "tinygrad_edu.mlp"
@@ -60,8 +61,18 @@ def save_model(model, path, info=None):
     ``info`` is an optional dict of JSON-friendly extras (accuracy, epochs,
     ...) stored beside the weights.
     """
-    path = Path(path)
     text = json.dumps(model_to_dict(model, info), indent=1, allow_nan=False)
+    return write_text_atomically(path, text)
+
+
+def write_text_atomically(path, text):
+    """Replace the file ``path`` with ``text`` in one step; return the path.
+
+    Readers see either the old file or the whole new one, never a part:
+    the text goes to a temporary file in the same folder, is forced to disk,
+    and only then renamed over ``path``.
+    """
+    path = Path(path)
     folder = path.parent
     folder.mkdir(parents=True, exist_ok=True)
     # The temporary file must be in the same folder: os.replace is only

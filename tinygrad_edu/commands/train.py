@@ -1,0 +1,167 @@
+"""``tinygrad-edu train``: train an MLP on the handwritten digits.
+
+By default it trains on all 10 digits and the whole training split, and
+measures accuracy on the test split (other writers). The main example::
+
+    tinygrad-edu train --classes 0 1 2 3 --per-class 20 --hidden 16 16 \\
+        --out out/model.json --metrics out/metrics.json
+
+Invalid arguments print a usage message and exit with code 2; a run that
+diverges (NaN loss) exits with code 1 and saves nothing.
+"""
+
+import argparse
+import json
+import sys
+import time
+
+from ..data import load_digits
+from ..nn import ACTIVATIONS, MLP
+from ..serialize import save_model, write_text_atomically
+from ..training import LOSSES, TrainingDiverged, train
+
+NAME = "train"
+HELP = "train an MLP on the handwritten digits and save it as JSON"
+
+DEFAULT_HIDDEN = [16, 16]
+DEFAULT_EPOCHS = 10
+DEFAULT_BATCH_SIZE = 8
+DEFAULT_LR = {"adam": 0.02, "sgd": 0.1}
+
+
+def digit(text):
+    """argparse type: a digit 0..9."""
+    try:
+        number = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a digit 0..9") from None
+    if not 0 <= number <= 9:
+        raise argparse.ArgumentTypeError(f"{number} is not a digit 0..9")
+    return number
+
+
+def positive_int(text):
+    """argparse type: a whole number >= 1."""
+    try:
+        number = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{number} must be at least 1")
+    return number
+
+
+def positive_float(text):
+    """argparse type: a finite number > 0."""
+    try:
+        number = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 < number < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text} must be a positive number")
+    return number
+
+
+def fraction(text):
+    """argparse type: a number in [0, 1)."""
+    try:
+        number = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= number < 1:
+        raise argparse.ArgumentTypeError(f"{text} must be at least 0 and below 1")
+    return number
+
+
+def add_arguments(parser):
+    parser.add_argument("--classes", type=digit, nargs="+", metavar="DIGIT",
+                        help="digits to learn, e.g. --classes 0 1 2 3 "
+                             "(default: all ten)")
+    parser.add_argument("--per-class", type=positive_int, metavar="N",
+                        help="training images of each digit, picked at random "
+                             "(default: all of them, about 380)")
+    parser.add_argument("--hidden", type=positive_int, nargs="+", metavar="N",
+                        default=DEFAULT_HIDDEN,
+                        help="sizes of the hidden layers (default: 16 16)")
+    parser.add_argument("--activation", choices=sorted(ACTIVATIONS), default="relu",
+                        help="activation of the hidden layers (default: relu)")
+    parser.add_argument("--epochs", type=positive_int, default=DEFAULT_EPOCHS,
+                        help=f"passes over the training images (default: {DEFAULT_EPOCHS})")
+    parser.add_argument("--batch-size", type=positive_int, default=DEFAULT_BATCH_SIZE,
+                        metavar="N",
+                        help=f"images per step (default: {DEFAULT_BATCH_SIZE})")
+    parser.add_argument("--optimizer", choices=["adam", "sgd"], default="adam",
+                        help="adam (default) or sgd with momentum")
+    parser.add_argument("--lr", type=positive_float, metavar="RATE",
+                        help="starting learning rate (default: 0.02 for adam, "
+                             "0.1 for sgd)")
+    parser.add_argument("--schedule", choices=["cosine", "constant"], default="cosine",
+                        help="learning rate over time: cosine glides down to 0 "
+                             "by the last step (default), constant keeps it")
+    parser.add_argument("--momentum", type=fraction, default=0.9,
+                        help="momentum for sgd (default: 0.9)")
+    parser.add_argument("--weight-decay", type=fraction, default=0.0, metavar="RATE",
+                        help="pull weights towards 0 (default: 0)")
+    parser.add_argument("--loss", choices=sorted(LOSSES), default="cross_entropy",
+                        help="cross_entropy (default) or mse on one-hot targets")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed for the images picked, the initial weights "
+                             "and the batch order (default: 0)")
+    parser.add_argument("--out", default="model.json", metavar="FILE",
+                        help="where to save the model as JSON (default: model.json)")
+    parser.add_argument("--metrics", metavar="FILE",
+                        help="also write a JSON summary (accuracies, losses, "
+                             "epochs, seconds) for scripts")
+    parser.add_argument("--quiet", action="store_true",
+                        help="no progress bar (the per-epoch lines still print)")
+    parser.set_defaults(train_parser=parser)
+
+
+def run(args):
+    parser = args.train_parser
+    classes = args.classes if args.classes is not None else list(range(10))
+    if len(set(classes)) != len(classes):
+        parser.error(f"argument --classes: a digit is listed twice: {classes}")
+    if len(classes) < 2:
+        parser.error("argument --classes: give at least two digits to tell apart")
+    try:
+        train_data = load_digits("train", classes=classes, per_class=args.per_class,
+                                 seed=args.seed)
+        test_data = load_digits("test", classes=classes)
+    except ValueError as error:                  # e.g. --per-class too big
+        parser.error(str(error))
+    model = MLP(64, [*args.hidden, len(classes)], activation=args.activation,
+                seed=args.seed, classes=classes)
+    lr = args.lr if args.lr is not None else DEFAULT_LR[args.optimizer]
+    print(f"training {model} on {len(train_data[0])} images of digits "
+          f"{' '.join(map(str, classes))}; testing on {len(test_data[0])} images "
+          f"by other writers")
+    started = time.perf_counter()
+    try:
+        result = train(model, train_data, test_data, epochs=args.epochs,
+                       batch_size=args.batch_size, optimizer=args.optimizer,
+                       lr=lr, momentum=args.momentum,
+                       weight_decay=args.weight_decay, schedule=args.schedule,
+                       loss=args.loss, seed=args.seed,
+                       progress=False if args.quiet else None)
+    except TrainingDiverged as error:
+        print(f"tinygrad-edu train: error: {error} Nothing was saved.",
+              file=sys.stderr)
+        return 1
+    seconds = time.perf_counter() - started
+
+    metrics = result.metrics()
+    metrics.update(seconds=round(seconds, 3), classes=classes,
+                   per_class=args.per_class, hidden=args.hidden,
+                   activation=args.activation, optimizer=args.optimizer, lr=lr,
+                   batch_size=args.batch_size, seed=args.seed,
+                   train_images=len(train_data[0]), test_images=len(test_data[0]))
+    info = {key: metrics[key] for key in metrics if key != "history"}
+    save_model(model, args.out, info=info)
+    if args.metrics:
+        write_text_atomically(args.metrics, json.dumps(metrics, indent=1) + "\n")
+    print(f"test accuracy {metrics['test_accuracy']:.1%} "
+          f"(train {metrics['train_accuracy']:.1%}) after {args.epochs} epochs "
+          f"in {seconds:.1f} s; model saved to {args.out}"
+          + (f", metrics to {args.metrics}" if args.metrics else ""))
+    return 0

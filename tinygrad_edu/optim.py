@@ -1,0 +1,128 @@
+"""Optimizers: how to change the weights once we have their gradients.
+
+Each optimizer is given a list of parameters (``model.parameters()``) and,
+at each ``step()``, nudges every one of them against its gradient ``p.grad``.
+Only the parameters it was given are touched.
+
+* ``SGD``: plain gradient descent, optionally with momentum and weight decay.
+* ``Adam``: gives each weight its own step size from running averages of its
+  gradient and squared gradient; usually the quickest to a good network.
+
+The learning rate is the attribute ``lr``; the training loop may change it
+between steps (a schedule).
+"""
+
+import math
+
+from .engine import Value
+
+__all__ = ["Optimizer", "SGD", "Adam"]
+
+
+def _check_rate(number, what, low=0.0, high=math.inf, low_inclusive=False):
+    ok = (not isinstance(number, bool) and isinstance(number, (int, float))
+          and math.isfinite(number)
+          and (number >= low if low_inclusive else number > low) and number < high)
+    if not ok:
+        bracket = "[" if low_inclusive else "("
+        raise ValueError(f"{what} must be a number in {bracket}{low:g}, {high:g}), "
+                         f"got {number!r}")
+    return float(number)
+
+
+class Optimizer:
+    """What SGD and Adam share: their parameters, ``lr`` and ``zero_grad()``."""
+
+    def __init__(self, parameters, lr):
+        self.parameters = list(parameters)
+        if not self.parameters:
+            raise ValueError("the optimizer was given no parameters; pass "
+                             "model.parameters()")
+        for p in self.parameters:
+            if not isinstance(p, Value):
+                raise TypeError(f"optimizers update Values, got {type(p).__name__}")
+        self.lr = _check_rate(lr, "the learning rate lr")
+
+    def zero_grad(self):
+        """Set the gradient of every parameter to 0 before the next backward."""
+        for p in self.parameters:
+            p.grad = 0.0
+
+    def step(self):
+        raise NotImplementedError
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent.
+
+    Each step, for every parameter p with gradient g:
+
+        g = g + weight_decay * p          (pull weights towards 0)
+        velocity = momentum * velocity + g
+        p = p - lr * velocity
+
+    With ``momentum=0`` this is the textbook ``p -= lr * g``. Momentum keeps
+    moving in the direction of recent steps, which smooths noisy mini-batch
+    gradients.
+
+    >>> from tinygrad_edu import Value
+    >>> w = Value(1.0); w.grad = 0.5
+    >>> SGD([w], lr=0.1).step(); w.data
+    0.95
+    """
+
+    def __init__(self, parameters, lr=0.05, momentum=0.0, weight_decay=0.0):
+        super().__init__(parameters, lr)
+        self.momentum = _check_rate(momentum, "momentum", 0.0, 1.0, True)
+        self.weight_decay = _check_rate(weight_decay, "weight_decay", 0.0,
+                                        low_inclusive=True)
+        self.velocity = [0.0] * len(self.parameters)
+
+    def step(self):
+        for i, p in enumerate(self.parameters):
+            g = p.grad + self.weight_decay * p.data
+            self.velocity[i] = self.momentum * self.velocity[i] + g
+            p.data -= self.lr * self.velocity[i]
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba, 2015): a step size of its own for every weight.
+
+    It keeps two running averages per parameter: ``m`` of the gradient
+    (like momentum) and ``v`` of the squared gradient (how big it usually
+    is). Each step:
+
+        m = beta1 * m + (1 - beta1) * g
+        v = beta2 * v + (1 - beta2) * g^2
+        m_hat = m / (1 - beta1^t)          (both start at 0; this undoes
+        v_hat = v / (1 - beta2^t)           the pull towards 0 early on)
+        p = p - lr * m_hat / (sqrt(v_hat) + eps)
+
+    So every weight moves by about ``lr`` per step, whatever the size of its
+    gradient. ``weight_decay`` adds ``weight_decay * p`` to the gradient.
+    """
+
+    def __init__(self, parameters, lr=0.01, betas=(0.9, 0.999), eps=1e-8,
+                 weight_decay=0.0):
+        super().__init__(parameters, lr)
+        beta1, beta2 = betas
+        self.beta1 = _check_rate(beta1, "beta1", 0.0, 1.0, True)
+        self.beta2 = _check_rate(beta2, "beta2", 0.0, 1.0, True)
+        self.eps = _check_rate(eps, "eps")
+        self.weight_decay = _check_rate(weight_decay, "weight_decay", 0.0,
+                                        low_inclusive=True)
+        self.m = [0.0] * len(self.parameters)
+        self.v = [0.0] * len(self.parameters)
+        self.t = 0                      # number of steps taken
+
+    def step(self):
+        self.t += 1
+        correction1 = 1.0 - self.beta1 ** self.t
+        correction2 = 1.0 - self.beta2 ** self.t
+        for i, p in enumerate(self.parameters):
+            g = p.grad + self.weight_decay * p.data
+            self.m[i] = self.beta1 * self.m[i] + (1.0 - self.beta1) * g
+            self.v[i] = self.beta2 * self.v[i] + (1.0 - self.beta2) * g * g
+            m_hat = self.m[i] / correction1
+            v_hat = self.v[i] / correction2
+            p.data -= self.lr * m_hat / (math.sqrt(v_hat) + self.eps)

@@ -1,0 +1,336 @@
+"""The training loop: show the network mini-batches, step the optimizer, repeat.
+
+One *step*:
+
+1. take a small random batch of examples;
+2. compute the mean loss over the batch and, by backprop, the gradient of
+   that loss for every weight (``batch_loss_and_grads``);
+3. let the optimizer move each weight a little against its gradient.
+
+One *epoch* is enough steps to see every training example once. After each
+epoch we measure loss and accuracy on the training set and on the held-out
+test set (written by other people), without building any graph
+(``no_grad``).
+
+Step 2 is the slow part in pure Python, and it is pluggable: ``train(...,
+engine=...)`` takes a name from ``ENGINES`` or any function with the same
+signature as ``batch_loss_and_grads``, so a faster way of computing the same
+gradients can be dropped in without touching the loop.
+"""
+
+import math
+import random
+import sys
+import time
+from dataclasses import dataclass, field
+
+from .engine import Value, no_grad, vsum
+from .losses import cross_entropy, mse, one_hot, predicted_class
+from .optim import SGD, Adam
+
+__all__ = ["train", "evaluate", "TrainingDiverged", "TrainingResult",
+           "batch_loss_and_grads", "ENGINES", "LOSSES", "ProgressBar"]
+
+
+# ----------------------------------------------------------------------
+# Losses by name. Each takes the network's outputs and the index of the
+# right output, and returns a Value.
+# ----------------------------------------------------------------------
+
+def _cross_entropy_loss(outputs, target):
+    return cross_entropy(outputs, target)
+
+
+def _mse_loss(outputs, target):
+    return mse(outputs, one_hot(target, len(outputs)))
+
+
+LOSSES = {"cross_entropy": _cross_entropy_loss, "mse": _mse_loss}
+
+
+def _loss_function(name):
+    if name not in LOSSES:
+        raise ValueError(f"unknown loss {name!r}; choose one of {', '.join(LOSSES)}")
+    return LOSSES[name]
+
+
+# ----------------------------------------------------------------------
+# Step 2: the loss of a batch and the gradient of every weight.
+# ----------------------------------------------------------------------
+
+def batch_loss_and_grads(model, xs, targets, loss="cross_entropy"):
+    """Set each parameter's ``.grad`` to d(mean batch loss)/d(parameter).
+
+    ``xs`` are the inputs (lists of floats), ``targets`` the index of the
+    right output for each. Returns the mean loss as a float.
+
+    This is the one function a faster engine replaces: whatever it does
+    inside, it must leave the same gradients in ``p.grad`` and return the
+    same loss.
+    """
+    loss_fn = _loss_function(loss)
+    model.zero_grad()
+    losses = []
+    for x, target in zip(xs, targets):
+        inputs = [Value(number) for number in x]     # wrap once, not per neuron
+        losses.append(loss_fn(model(inputs), target))
+    mean_loss = vsum(losses) / len(losses)
+    mean_loss.backward()
+    return mean_loss.data
+
+
+# Name -> function with the signature of batch_loss_and_grads.
+ENGINES = {"plain": batch_loss_and_grads}
+
+
+def _engine_function(engine):
+    if callable(engine):
+        return engine
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; choose one of "
+                         f"{', '.join(ENGINES)} or pass a function")
+    return ENGINES[engine]
+
+
+# ----------------------------------------------------------------------
+# Measuring a model
+# ----------------------------------------------------------------------
+
+def _targets(labels, classes):
+    """Labels (e.g. digits) -> output indices, using the model's classes."""
+    index_of = {label: i for i, label in enumerate(classes)}
+    missing = sorted(set(labels) - set(index_of), key=str)
+    if missing:
+        raise ValueError(
+            f"the data has labels {missing} that the model has no output for "
+            f"(its classes are {list(classes)}); load only those classes")
+    return [index_of[label] for label in labels]
+
+
+def _check_data(data, what):
+    if not (isinstance(data, (tuple, list)) and len(data) == 2):
+        raise TypeError(f"{what} must be a pair (images, labels), as "
+                        f"load_digits returns")
+    images, labels = [list(part) for part in data]
+    if len(images) != len(labels):
+        raise ValueError(f"{what} has {len(images)} images but {len(labels)} labels")
+    if not images:
+        raise ValueError(f"{what} is empty")
+    return [[float(p) for p in image] for image in images], [int(l) for l in labels]
+
+
+def evaluate(model, data, loss="cross_entropy"):
+    """Mean loss and accuracy of ``model`` on ``data = (images, labels)``.
+
+    Labels are mapped to outputs through ``model.classes``. No graph is built
+    (``no_grad``), so this is cheaper than a training step. Returns a dict
+    ``{"loss": ..., "accuracy": ...}``.
+    """
+    images, labels = _check_data(data, "the data to evaluate on")
+    targets = _targets(labels, model.classes)
+    loss_fn = _loss_function(loss)
+    total_loss, correct = 0.0, 0
+    with no_grad():
+        for x, target in zip(images, targets):
+            outputs = model([Value(number) for number in x])
+            total_loss += loss_fn(outputs, target).data
+            correct += predicted_class(outputs) == target
+    return {"loss": total_loss / len(images), "accuracy": correct / len(images)}
+
+
+# ----------------------------------------------------------------------
+# Divergence, progress, results
+# ----------------------------------------------------------------------
+
+class TrainingDiverged(ArithmeticError):
+    """The loss or a weight became NaN or infinite: the steps were too big."""
+
+    def __init__(self, epoch, step, steps_per_epoch, what, lr):
+        self.epoch, self.step, self.lr = epoch, step, lr
+        super().__init__(
+            f"training diverged at epoch {epoch}, step {step} of "
+            f"{steps_per_epoch}: {what}. The weights grew until the numbers "
+            f"overflowed; this usually means the learning rate ({lr:g}) is too "
+            f"big. Try a smaller one (e.g. lr={lr / 10:g}, --lr {lr / 10:g}), "
+            f"a bigger batch, or the tanh activation.")
+
+
+class ProgressBar:
+    """A one-line progress bar on stderr, redrawn in place.
+
+    It draws nothing when ``enabled`` is False (the default when stderr is
+    not a terminal, e.g. in a log file or under a test runner).
+    """
+
+    def __init__(self, total, label="", stream=None, enabled=None, width=24):
+        self.total, self.label, self.width = total, label, width
+        self.stream = stream if stream is not None else sys.stderr
+        self.enabled = (self.stream.isatty() if enabled is None else enabled)
+
+    def update(self, done, note=""):
+        if not self.enabled:
+            return
+        filled = round(self.width * done / self.total)
+        bar = "#" * filled + "." * (self.width - filled)
+        self.stream.write(f"\r{self.label} [{bar}] {done}/{self.total} {note}")
+        self.stream.flush()
+
+    def close(self):
+        if self.enabled:                 # wipe the line for the epoch summary
+            self.stream.write("\r" + " " * (self.width + len(self.label) + 40) + "\r")
+            self.stream.flush()
+
+
+@dataclass
+class TrainingResult:
+    """What ``train`` measured: one dict per epoch, and the time it took."""
+
+    history: list = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def final(self):
+        """The measurements after the last epoch."""
+        return self.history[-1]
+
+    def metrics(self):
+        """A flat JSON-friendly summary (what ``--metrics`` writes)."""
+        final = self.final
+        summary = {key: final.get(key) for key in
+                   ("train_loss", "train_accuracy", "test_loss", "test_accuracy")}
+        summary.update(epochs=final["epoch"], seconds=round(self.seconds, 3),
+                       history=self.history)
+        return summary
+
+
+def _make_optimizer(optimizer, parameters, lr, momentum, weight_decay):
+    if optimizer == "adam":
+        return Adam(parameters, lr=lr, weight_decay=weight_decay)
+    if optimizer == "sgd":
+        return SGD(parameters, lr=lr, momentum=momentum, weight_decay=weight_decay)
+    raise ValueError(f"unknown optimizer {optimizer!r}; choose 'adam' or 'sgd'")
+
+
+def learning_rate_at(step, total_steps, base_lr, schedule):
+    """The learning rate for step ``step`` (0-based) of ``total_steps``.
+
+    ``"constant"`` keeps ``base_lr``. ``"cosine"`` glides from ``base_lr``
+    down to 0 along half a cosine wave: big steps while the network is far
+    from good, small careful ones at the end.
+    """
+    if schedule == "constant":
+        return base_lr
+    if schedule == "cosine":
+        return base_lr * 0.5 * (1.0 + math.cos(math.pi * step / total_steps))
+    raise ValueError(f"unknown schedule {schedule!r}; choose 'cosine' or 'constant'")
+
+
+def _all_finite(parameters):
+    return all(math.isfinite(p.data) for p in parameters)
+
+
+# ----------------------------------------------------------------------
+# The loop
+# ----------------------------------------------------------------------
+
+DEFAULT_LR = {"adam": 0.02, "sgd": 0.1}
+
+
+def train(model, train_data, test_data=None, *, epochs=10, batch_size=8,
+          optimizer="adam", lr=None, momentum=0.9, weight_decay=0.0,
+          schedule="cosine", loss="cross_entropy", seed=0, engine="plain",
+          progress=None, log=print):
+    """Train ``model`` on ``train_data = (images, labels)``; return a TrainingResult.
+
+    * Labels are mapped to outputs by ``model.classes`` (so a model with
+      ``classes=[3, 7]`` learns to put 3s on output 0 and 7s on output 1).
+    * Each epoch shuffles the examples (with ``seed``: the same seed gives
+      the same run) and takes steps on mini-batches of ``batch_size``.
+    * ``optimizer`` is ``"adam"`` or ``"sgd"`` (with ``momentum``), or an
+      optimizer object you made; ``lr`` defaults to 0.01 (Adam) or 0.1 (SGD)
+      and follows ``schedule`` ("cosine" or "constant").
+    * ``engine`` computes each batch's loss and gradients: ``"plain"``
+      (the Value graph) or a function like ``batch_loss_and_grads``.
+    * After every epoch, loss and accuracy on the training data and on
+      ``test_data`` (if given) are measured and, if ``log`` is not None,
+      printed as one line.
+    * A NaN or infinite loss or weight raises ``TrainingDiverged`` naming the
+      epoch and step.
+    """
+    images, labels = _check_data(train_data, "the training data")
+    targets = _targets(labels, model.classes)
+    if test_data is not None:
+        _check_data(test_data, "the test data")
+    for value, what in ((epochs, "epochs"), (batch_size, "batch_size")):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{what} must be a positive whole number, got {value!r}")
+    _loss_function(loss)
+    batch_grads = _engine_function(engine)
+    parameters = model.parameters()
+    if isinstance(optimizer, str):
+        lr = DEFAULT_LR.get(optimizer, 0.01) if lr is None else lr
+        optimizer = _make_optimizer(optimizer, parameters, lr, momentum, weight_decay)
+    base_lr = optimizer.lr
+    learning_rate_at(0, 1, base_lr, schedule)          # check the name early
+
+    rng = random.Random(seed)
+    order = list(range(len(images)))
+    steps_per_epoch = math.ceil(len(images) / batch_size)
+    total_steps = epochs * steps_per_epoch
+    result = TrainingResult()
+    started = time.perf_counter()
+    for epoch in range(1, epochs + 1):
+        rng.shuffle(order)
+        bar = ProgressBar(steps_per_epoch, f"epoch {epoch}/{epochs}",
+                          enabled=progress)
+        for step in range(1, steps_per_epoch + 1):
+            batch = order[(step - 1) * batch_size:step * batch_size]
+            optimizer.lr = learning_rate_at((epoch - 1) * steps_per_epoch + step - 1,
+                                            total_steps, base_lr, schedule)
+            try:
+                batch_loss = batch_grads(model, [images[i] for i in batch],
+                                         [targets[i] for i in batch], loss)
+            except (OverflowError, ZeroDivisionError) as error:
+                bar.close()
+                raise TrainingDiverged(epoch, step, steps_per_epoch,
+                                       f"a number overflowed ({error})",
+                                       base_lr) from error
+            if not math.isfinite(batch_loss):
+                bar.close()
+                raise TrainingDiverged(epoch, step, steps_per_epoch,
+                                       f"the loss became {batch_loss}", base_lr)
+            optimizer.step()
+            if not _all_finite(parameters):
+                bar.close()
+                raise TrainingDiverged(epoch, step, steps_per_epoch,
+                                       "a weight became NaN or infinite", base_lr)
+            bar.update(step, f"loss {batch_loss:.4f}")
+        bar.close()
+        result.history.append(_measure(model, epoch, (images, labels), test_data,
+                                       loss, time.perf_counter() - started))
+        if log is not None:
+            log(_epoch_line(result.history[-1], epochs))
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _measure(model, epoch, train_data, test_data, loss, seconds):
+    train_stats = evaluate(model, train_data, loss)
+    stats = {"epoch": epoch, "train_loss": train_stats["loss"],
+             "train_accuracy": train_stats["accuracy"],
+             "test_loss": None, "test_accuracy": None}
+    if test_data is not None:
+        test_stats = evaluate(model, test_data, loss)
+        stats.update(test_loss=test_stats["loss"],
+                     test_accuracy=test_stats["accuracy"])
+    stats["seconds"] = round(seconds, 3)
+    return stats
+
+
+def _epoch_line(stats, epochs):
+    line = (f"epoch {stats['epoch']:>{len(str(epochs))}}/{epochs}  "
+            f"train loss {stats['train_loss']:.4f} acc {stats['train_accuracy']:6.1%}")
+    if stats["test_loss"] is not None:
+        line += (f"  test loss {stats['test_loss']:.4f} "
+                 f"acc {stats['test_accuracy']:6.1%}")
+    return line + f"  ({stats['seconds']:.1f} s)"
