@@ -109,7 +109,7 @@ def test_breakpoint_stops_after_the_named_value():
 def test_unknown_breakpoint_is_a_clear_error():
     o, _ = karpathy_neuron()
     with pytest.raises(ValueError, match="cannot stop at 'nope'"):
-        list(backward_steps(o, stop_at=["n", "nope"]))
+        backward_steps(o, stop_at=["n", "nope"])     # at once, not when used
 
 
 def _reference_grads(root):

@@ -77,7 +77,7 @@ def describe(value):
     """
     op, parents = value.op, value.parents
     if not parents:
-        return "input" if not op else op
+        return "input" if value.label else "constant"
     if op in _INFIX and len(parents) == 2:
         return f"{parents[0].name} {op} {parents[1].name}"
     if op.startswith("**") and len(parents) == 1:     # "**2": a fixed power
@@ -99,7 +99,7 @@ class TraceEntry:
     """One line of the trace: a Value, how it was made, and its number."""
 
     value: Value
-    expression: str     # e.g. "v3 * v5", or "input" for a leaf
+    expression: str     # e.g. "v3 * v5"; "input" or "constant" for a leaf
     data: float
 
     @property
@@ -113,11 +113,12 @@ class TraceEntry:
 
     @property
     def is_input(self):
+        """True for a leaf: an input, weight or constant, computed from nothing."""
         return not self.value.parents
 
     def __str__(self):
         if self.is_input:
-            return f"{self.name} = {format_number(self.data)} (input)"
+            return f"{self.name} = {format_number(self.data)} ({self.expression})"
         return f"{self.name} = {self.expression} = {format_number(self.data)}"
 
 
@@ -221,26 +222,37 @@ class BackwardStep:
     def header(self):
         """The first line: which Value, how it was computed, its gradient."""
         v = self.value
-        made = (f"{format_number(v.data)} (input)" if self.is_leaf
+        made = (f"{format_number(v.data)} ({describe(v)})" if self.is_leaf
                 else f"{describe(v)} = {format_number(v.data)}")
         return (f"step {self.number} of {self.total}: {v.name} = {made}, "
                 f"grad {format_number(self.grad)}")
 
-    def lines(self):
-        """One line per parent: the chain rule in numbers."""
+    def lines(self, max_parents=None):
+        """One line per parent: the chain rule in numbers.
+
+        With ``max_parents``, at most that many lines, then a count of the rest.
+        """
         if self.is_leaf:
             return [f"  a leaf: nothing to pass on; "
                     f"d({self.root.name})/d({self.value.name}) = "
                     f"{format_number(self.grad)}"]
         v = self.value.name
-        return [f"  to {p.name}: d({v})/d({p.name}) = {format_number(local)}, "
-                f"adds {format_number(local)} x {format_number(self.grad)} = "
-                f"{format_number(added)}, {p.name}.grad is now {format_number(after)}"
-                for p, local, added, after in zip(
-                    self.parents, self.local_grads, self.added, self.parent_grads)]
+        lines = [f"  to {p.name}: d({v})/d({p.name}) = {format_number(local)}, "
+                 f"adds {format_number(local)} x {format_number(self.grad)} = "
+                 f"{format_number(added)}, {p.name}.grad is now {format_number(after)}"
+                 for p, local, added, after in zip(
+                     self.parents, self.local_grads, self.added, self.parent_grads)]
+        if max_parents is not None and len(lines) > max_parents:
+            hidden = len(lines) - max_parents
+            lines = lines[:max_parents] + [f"  ... and {hidden} more parents"]
+        return lines
+
+    def format(self, max_parents=None):
+        """The step as text: ``str(step)``, optionally with fewer parent lines."""
+        return "\n".join([self.header(), *self.lines(max_parents)])
 
     def __str__(self):
-        return "\n".join([self.header(), *self.lines()])
+        return self.format()
 
 
 def backward_steps(root, stop_at=None):
@@ -250,10 +262,17 @@ def backward_steps(root, stop_at=None):
     the loop has finished every Value holds the gradient ``backward()`` gives.
 
     ``stop_at`` is a breakpoint: a name (a label, or ``"v7"``), or a list of
-    names. The generator stops right after the step that visits the first of
-    them; the Values after it keep the partial gradients reached so far.
+    names. The steps stop right after the one that visits the first of them;
+    the Values after it keep the partial gradients reached so far. A name
+    that is not in the graph is an error straight away.
     """
     breakpoints = _check_breakpoints(root, stop_at)
+    return _run_steps(root, breakpoints)
+
+
+def _run_steps(root, breakpoints):
+    """The generator behind ``backward_steps`` (which checks its arguments
+    first, so that mistakes show up when it is called, not when first used)."""
     order = start_backward(root)
     for number, value in enumerate(order, start=1):
         grad = value.grad

@@ -1,0 +1,287 @@
+"""``tinygrad-edu step``: walk through a backward pass one chain-rule step at a time.
+
+Press Enter for the next step, ``b`` (then Enter) to go back, ``q`` to quit.
+``--all`` prints every step without waiting, ``--html`` writes a slideshow.
+
+What to step through (one of):
+
+* ``--example neuron`` (the default): the article's first figure, one neuron
+  ``o = tanh(x1*w1 + x2*w2 + x3*w3 + b)`` with the loss ``(o - 1)^2``;
+* ``--example three``: a small untrained network shown a handwritten "3",
+  with the cross-entropy loss for the answer 3 (the article's four steps);
+* ``--expr "x*x + x" --var x=3``: your own formula;
+* ``--model model.json --digit 5``: a saved model and test digit number 5.
+"""
+
+import sys
+
+from ..engine import Value, topological_order, vsum
+from ..tracing import backward_steps, format_number, format_trace
+
+NAME = "step"
+HELP = "step through backpropagation one chain-rule step at a time"
+
+# Graphs with more Values than this get a one-line summary instead of a trace.
+MAX_TRACE_LINES = 60
+# How many parents of one step are listed (a 64-pixel dot product has 128).
+MAX_PARENT_LINES = 12
+# How many leaf gradients the final summary lists.
+MAX_SUMMARY_LINES = 20
+KEYS_HELP = "keys: Enter = next step, b = back one step, q = quit"
+
+
+def add_arguments(parser):
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--example", choices=["neuron", "three"],
+                        help="a built-in example (default: neuron)")
+    source.add_argument("--expr", metavar="FORMULA",
+                        help='your own formula, e.g. "tanh(x*w + b)"')
+    source.add_argument("--model", metavar="FILE",
+                        help="a model saved by 'tinygrad-edu train'")
+    parser.add_argument("--var", action="append", default=[], metavar="NAME=NUMBER",
+                        help="a variable of --expr (repeat for each), e.g. --var x=3")
+    parser.add_argument("--digit", type=int, default=0, metavar="N",
+                        help="with --model: which test digit to use (default 0)")
+    parser.add_argument("--all", action="store_true",
+                        help="print every step without waiting for keys")
+    parser.add_argument("--break", dest="breakpoint", metavar="NAME",
+                        help="run without stopping until the Value NAME is reached")
+    parser.add_argument("--ops-only", action="store_true",
+                        help="skip the steps at leaves (inputs and weights), "
+                             "which pass nothing on")
+    parser.add_argument("--html", metavar="FILE",
+                        help="write the steps as an HTML slideshow instead")
+
+
+def run(args, keys=None, out=None):
+    """Run the command; ``keys`` and ``out`` default to stdin and stdout."""
+    keys = keys or sys.stdin
+    out = out or sys.stdout
+    try:
+        root = build_root(args)
+        check_breakpoint(root, args.breakpoint, args.ops_only)
+        if args.html:
+            return write_html(root, args.html, out)
+        show_forward(root, out)
+        if args.all:
+            steps = backward_steps(root, stop_at=args.breakpoint)
+            return print_all(root, steps, args.ops_only, out)
+        return interact(root, backward_steps(root), args.breakpoint,
+                        args.ops_only, keys, out)
+    except (ValueError, OSError) as error:
+        print(f"tinygrad-edu step: error: {error}", file=sys.stderr)
+        return 2
+
+
+def check_breakpoint(root, name, ops_only):
+    """A clear error for a breakpoint that could never be reached."""
+    if name is None:
+        return
+    backward_steps(root, stop_at=name)     # raises if no Value is called that
+    if ops_only and any(v.name == name and not v.parents
+                        for v in topological_order(root)):
+        raise ValueError(f"--break {name}: {name} is a leaf, and --ops-only "
+                         f"skips the steps at leaves")
+
+
+# ----------------------------------------------------------------------
+# What to step through
+# ----------------------------------------------------------------------
+
+def build_root(args):
+    """The Value to backpropagate from, as the arguments ask."""
+    if args.expr is not None:
+        return expression_root(args.expr, args.var)
+    if args.var:
+        raise ValueError("--var only goes with --expr")
+    if args.model is not None:
+        return model_root(args.model, args.digit)
+    return three_example() if args.example == "three" else neuron_example()
+
+
+def neuron_example():
+    """One neuron, as in the article's first figure, and a loss asking for 1.
+
+    Each product is its own operation (not one ``dot``), so every
+    multiplication gets a step of its own.
+    """
+    x = [Value(n, f"x{i}") for i, n in enumerate([0.5, -1.0, 2.0], start=1)]
+    w = [Value(n, f"w{i}") for i, n in enumerate([0.8, 0.2, -0.4], start=1)]
+    b = Value(0.1, "b")
+    products = []
+    for i, (xi, wi) in enumerate(zip(x, w), start=1):
+        products.append(xi * wi)
+        products[-1].label = f"x{i}w{i}"
+    total = vsum(products + [b])
+    total.label = "n"
+    output = total.tanh()
+    output.label = "o"
+    error = output - Value(1.0, "target")
+    error.label = "error"
+    loss = error ** 2
+    loss.label = "loss"
+    return loss
+
+
+def three_example(sizes=(3, 3, 10), seed=0):
+    """An untrained ``MLP(64, sizes)`` shown the first "3" of the test split,
+    with the cross-entropy loss of answering 3 (the article's steps 1 to 4)."""
+    from ..data import load_digits
+    from ..nn import MLP
+    images, labels = load_digits("test", classes=[3], per_class=1, seed=seed)
+    return digit_loss(MLP(64, list(sizes), seed=seed), images[0], labels[0])
+
+
+def model_root(path, digit):
+    """The loss of a saved model on test digit number ``digit``."""
+    from ..data import load_digits
+    from ..serialize import load_model
+    model = load_model(path)
+    images, labels = load_digits("test", classes=getattr(model, "classes", None))
+    if not 0 <= digit < len(images):
+        raise ValueError(f"--digit must be from 0 to {len(images) - 1}, got {digit}")
+    return digit_loss(model, images[digit], labels[digit])
+
+
+def digit_loss(model, pixels, label):
+    """cross_entropy(model(pixels), label), with readable names on the way:
+    pixels ``px.0``..``px.63``, activations ``h1.0``, ``h2.3``, outputs
+    ``out.0``.., the loss ``loss``."""
+    from ..losses import cross_entropy
+    inputs = [Value(p, f"px.{i}") for i, p in enumerate(pixels)]
+    layers = model.forward_all(inputs)[1:]
+    for depth, layer in enumerate(layers, start=1):
+        prefix = "out" if depth == len(layers) else f"h{depth}"
+        for j, value in enumerate(layer):
+            value.label = f"{prefix}.{j}"
+    classes = list(getattr(model, "classes", range(len(layers[-1]))))
+    loss = cross_entropy(layers[-1], classes.index(label))
+    loss.label = "loss"
+    return loss
+
+
+def expression_root(text, assignments):
+    from ..expression import parse_assignments, parse_expression
+    root = parse_expression(text, parse_assignments(assignments))
+    if not root.label:
+        root.label = "y"
+    return root
+
+
+# ----------------------------------------------------------------------
+# Showing the steps
+# ----------------------------------------------------------------------
+
+def show_forward(root, out):
+    n = len(topological_order(root))
+    if n <= MAX_TRACE_LINES:
+        print("The forward pass, in the order it ran:", file=out)
+        print(format_trace(root), file=out)
+    else:
+        print(f"The forward pass computed {n} Values (too many to list; "
+              f"see 'tinygrad_edu.trace' in Python).", file=out)
+    print(f"\nBackward pass from {root.name} = {format_number(root.data)}:", file=out)
+
+
+def print_all(root, steps, ops_only, out):
+    """Print every step; stop early if the steps stop at a breakpoint."""
+    last = None
+    for step in steps:
+        if not (ops_only and step.is_leaf):
+            print(step.format(MAX_PARENT_LINES), file=out)
+        last = step
+    if last is not None and last.number < last.total:
+        print(f"stopped at the breakpoint {last.value.name}", file=out)
+    else:
+        print_summary(root, out)
+    return 0
+
+
+class Stepper:
+    """Walks forward through steps and back again, remembering those seen.
+
+    Going back only shows an earlier step's record again: each step is
+    applied once, so the gradients the Values end up with are always right.
+    """
+
+    def __init__(self, steps):
+        self._steps = iter(steps)
+        self.seen = []
+        self.position = -1
+
+    def next(self):
+        """The next step, or None after the last."""
+        if self.position + 1 == len(self.seen):
+            step = next(self._steps, None)
+            if step is None:
+                return None
+            self.seen.append(step)
+        self.position += 1
+        return self.seen[self.position]
+
+    def back(self):
+        """The step before, or None at the first."""
+        if self.position <= 0:
+            return None
+        self.position -= 1
+        return self.seen[self.position]
+
+
+def interact(root, steps, breakpoint, ops_only, keys, out):
+    """Show one step at a time, moving as the keys read from ``keys`` say."""
+    if ops_only:
+        steps = (s for s in steps if not s.is_leaf)
+    stepper = Stepper(steps)
+    step = stepper.next()
+    if breakpoint:
+        while step is not None and step.value.name != breakpoint:
+            step = stepper.next()
+        print(f"(ran {stepper.position} steps to reach the breakpoint {breakpoint})",
+              file=out)
+    print(KEYS_HELP, file=out)
+    print(step.format(MAX_PARENT_LINES), file=out)
+    while True:
+        key = read_key(keys, out)
+        if key is None or key == "q":
+            print(f"quit at step {stepper.seen[stepper.position].number} of "
+                  f"{step.total}", file=out)
+            return 0
+        if key == "b":
+            earlier = stepper.back()
+            print(earlier.format(MAX_PARENT_LINES) if earlier
+                  else "(this is the first step)", file=out)
+        elif key == "":
+            following = stepper.next()
+            if following is None:
+                print_summary(root, out)
+                return 0
+            print(following.format(MAX_PARENT_LINES), file=out)
+        else:
+            print(KEYS_HELP, file=out)
+
+
+def read_key(keys, out):
+    """One line typed by the user, stripped; None at the end of input."""
+    if keys.isatty():
+        print("[Enter/b/q] ", end="", file=out, flush=True)
+    line = keys.readline()
+    return None if line == "" else line.strip().lower()
+
+
+def print_summary(root, out):
+    leaves = [v for v in topological_order(root) if not v.parents and v.label]
+    print(f"\ndone: backward pass complete. d({root.name})/d(leaf) for the "
+          f"{len(leaves)} labelled leaves:", file=out)
+    shown = leaves[:MAX_SUMMARY_LINES]
+    width = max((len(leaf.name) for leaf in shown), default=0)
+    for leaf in shown:
+        print(f"  {leaf.name:>{width}}  grad {format_number(leaf.grad)}", file=out)
+    if len(leaves) > MAX_SUMMARY_LINES:
+        print(f"  ... and {len(leaves) - MAX_SUMMARY_LINES} more", file=out)
+
+
+def write_html(root, path, out):
+    from ..slideshow import write_slideshow
+    written = write_slideshow(root, path)
+    print(f"wrote {written}: open it in a browser and use the arrow keys", file=out)
+    return 0
