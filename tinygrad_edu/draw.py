@@ -1,0 +1,439 @@
+"""Pictures of the computation graph: every Value with its data and gradient.
+
+``draw_graph(loss)`` returns a ``graphviz.Digraph``. In Jupyter it shows itself;
+elsewhere save it with ``render(graph, "out/loss.png")`` (SVG, PNG or PDF).
+
+How to read the picture
+-----------------------
+* Data flows left to right. Each Value is a box with its name, ``data`` and
+  ``grad``; each operation is a small circle between its inputs and its result.
+* The box's outline tells what the Value is: **parameters** (weights and
+  biases, the things training changes) have a thick green outline, **inputs**
+  a plain square box, **constants** a dashed one, intermediate results a thin
+  rounded box, and the **root** (usually the loss) a double outline.
+* The fill colour is the gradient: blue when it is positive, red when
+  negative, darker the larger it is compared with the largest in the picture.
+  Before ``backward()`` the boxes stay white and say the gradient is not
+  computed yet (a zero there would be a lie, not a result).
+
+Big graphs
+----------
+The loss of a 64-16-16-10 network has tens of thousands of Values: no drawing
+of that is readable, and Graphviz would take minutes. ``fold="neuron"`` draws
+each neuron (its weights, dot product, bias, activation) as one box;
+``fold="layer"`` draws each layer as one box. Above ``max_nodes`` boxes the
+function refuses with an error that names these options.
+"""
+
+import math
+import re
+import shutil
+import subprocess
+import sys
+from html import escape
+from pathlib import Path
+
+import graphviz
+
+from .engine import Value, topological_order
+from .folding import fold_graph, FoldedBox
+
+__all__ = ["draw_graph", "draw_network", "render", "GraphTooLargeError",
+           "OutputError", "DEFAULT_MAX_NODES", "INSTALL_HINT"]
+
+# Graphviz lays out 1,000 nodes in about 0.3 s, 5,000 in about 10 s.
+DEFAULT_MAX_NODES = 1000
+
+INSTALL_HINT = ("sudo apt-get install graphviz  (macOS: brew install graphviz; "
+                "Windows: winget install graphviz)")
+
+FORMATS = ("svg", "png", "pdf")
+
+# Colours shared by every picture: blue = positive, red = negative.
+BLUE = (33, 102, 172)
+RED = (178, 24, 43)
+WHITE = (255, 255, 255)
+HIGHLIGHT = "#ff7f00"
+PARAMETER_GREEN = "#1b7837"
+
+# A leaf is taken for a parameter when its label ends like a weight or bias:
+# "w", "b", "w1", "w.3", "layers.0.neurons.2.w.5", "layers.0.neurons.2.b".
+_PARAMETER_LABEL = re.compile(r"(^|\.)(w|b)(\.?\d+)?$")
+
+
+class GraphTooLargeError(ValueError):
+    """The graph has more boxes than ``max_nodes``: fold it or lift the limit."""
+
+
+class OutputError(OSError):
+    """A picture could not be written where it was asked to go."""
+
+
+# ----------------------------------------------------------------------
+# Colours
+# ----------------------------------------------------------------------
+
+def mix(colour, strength):
+    """``colour`` blended with white: 0 gives white, 1 the full colour."""
+    strength = min(max(strength, 0.0), 1.0)
+    r, g, b = (round(w + (c - w) * strength) for c, w in zip(colour, WHITE))
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
+def signed_colour(number, largest):
+    """Blue for positive, red for negative, darker for larger ``|number|``.
+
+    ``largest`` is the size that gets the full colour. A square root makes
+    small numbers still visible next to a few large ones.
+
+    >>> signed_colour(1.0, 1.0), signed_colour(-1.0, 1.0), signed_colour(0.0, 1.0)
+    ('#2166ac', '#b2182b', '#ffffff')
+    """
+    if largest <= 0 or number == 0 or not math.isfinite(number):
+        return mix(BLUE, 0.0)
+    strength = math.sqrt(min(abs(number) / largest, 1.0))
+    return mix(BLUE if number > 0 else RED, strength)
+
+
+def text_colour(number, largest):
+    """White text on a dark fill, black on a light one."""
+    dark = largest > 0 and math.isfinite(number) and abs(number) / largest > 0.45
+    return "white" if dark else "black"
+
+
+def fmt(number):
+    """A number with 4 significant digits, as every picture shows them.
+
+    >>> fmt(3.14159), fmt(-0.000123456), fmt(12345.6)
+    ('3.142', '-0.0001235', '1.235e+04')
+    """
+    return f"{number:.4g}"
+
+
+# ----------------------------------------------------------------------
+# The computation graph
+# ----------------------------------------------------------------------
+
+def draw_graph(root, *, fold=None, max_nodes=DEFAULT_MAX_NODES, highlight=None,
+               parameters=None, title=None, legend=True):
+    """Draw every Value ``root`` was computed from, left to right.
+
+    fold        None (every Value), "neuron" (one box per neuron) or "layer"
+                (one box per layer); folding needs the parameter labels an
+                ``MLP`` gives, like ``layers.1.neurons.5.w.12``.
+    max_nodes   refuse to draw more boxes than this (raise it if you accept a
+                slow, large picture).
+    highlight   a Value, or a set of Values, to outline in orange (the tracing
+                tools use it to point at the step being explained).
+    parameters  the Values to draw as parameters; by default a leaf whose
+                label looks like a weight or bias (``w``, ``b1``, ``...w.3``).
+    title       a line of text above the picture.
+    legend      add a small key to the colours and outlines.
+
+    >>> x, w = Value(2.0, "x"), Value(-3.0, "w")
+    >>> y = (x * w).tanh()
+    >>> y.label = "y"
+    >>> graph = draw_graph(y)
+    >>> "not computed yet" in graph.source
+    True
+    >>> y.backward()
+    >>> "grad 1" in draw_graph(y).source
+    True
+    """
+    if not isinstance(root, Value):
+        raise TypeError(f"draw_graph needs a Value (e.g. a loss), got {type(root).__name__}")
+    if fold not in (None, "neuron", "layer"):
+        raise ValueError(f"fold must be None, 'neuron' or 'layer', got {fold!r}")
+    order = topological_order(root)
+    _check_size(order, fold, max_nodes)
+    folded = fold_graph(order, fold) if fold else {}
+    drawing = _GraphDrawing(root, order, folded, highlight, parameters)
+    return drawing.build(title, legend)
+
+
+def count_nodes(order, fold=None):
+    """How many boxes and operation circles ``draw_graph`` would draw."""
+    if fold is None:
+        return len(order) + sum(1 for v in order if v.parents)
+    folded = fold_graph(order, fold)
+    boxes = set()
+    ops = 0
+    for value in order:
+        box = folded.get(id(value))
+        if box is None:
+            boxes.add(id(value))
+            ops += bool(value.parents)
+        else:
+            boxes.add(id(box))
+    return len(boxes) + ops
+
+
+def _check_size(order, fold, max_nodes):
+    nodes = count_nodes(order, fold)
+    if nodes <= max_nodes:
+        return
+    options = []
+    for other in ("neuron", "layer"):
+        if other != fold:
+            n = count_nodes(order, other)
+            if n < nodes:
+                options.append(f'fold="{other}" ({n} boxes)')
+    fix = (f"Draw it folded with {' or '.join(options)}, or lift"
+           if options else "Lift")
+    raise GraphTooLargeError(
+        f"this graph has {len(order)} Values, {nodes} boxes to draw, more than "
+        f"max_nodes={max_nodes} (Graphviz would need seconds to minutes and "
+        f"nobody could read it). {fix} the ceiling with max_nodes={nodes}.")
+
+
+class _GraphDrawing:
+    """Builds the Digraph: one method per kind of thing drawn."""
+
+    def __init__(self, root, order, folded, highlight, parameters):
+        self.root = root
+        self.order = order
+        self.folded = folded                      # id(Value) -> FoldedBox
+        self.highlight = _as_id_set(highlight)
+        self.parameters = (None if parameters is None
+                           else {id(p) for p in parameters})
+        # backward() always leaves the root's grad at 1 or more; 0 means
+        # it has not run on this root yet.
+        self.has_grads = root.grad != 0
+        self.largest_grad = max(
+            (abs(v.grad) for v in order if math.isfinite(v.grad)), default=0.0)
+        self.graph = graphviz.Digraph("computation")
+        self.graph.attr(rankdir="LR", fontname="Helvetica", nodesep="0.15",
+                        ranksep="0.3")
+        self.graph.attr("node", fontname="Helvetica", fontsize="11")
+        self.graph.attr("edge", color="#555555", arrowsize="0.6")
+
+    def build(self, title, legend):
+        if title or not self.has_grads:
+            self._title(title)
+        drawn_boxes = set()
+        for value in self.order:
+            box = self.folded.get(id(value))
+            if box is None:
+                self._value_node(value)
+                if value.parents:
+                    self._operation(value)
+            elif id(box) not in drawn_boxes:
+                drawn_boxes.add(id(box))
+                self._folded_node(box)
+        self._folded_edges()
+        if legend:
+            self._legend()
+        return self.graph
+
+    # -- names of the nodes ------------------------------------------------
+
+    def node_of(self, value):
+        """The Graphviz node that stands for ``value`` (its box or fold)."""
+        box = self.folded.get(id(value))
+        return f"fold{id(box)}" if box is not None else f"v{value.id}"
+
+    # -- parts -------------------------------------------------------------
+
+    def _title(self, title):
+        lines = [title] if title else []
+        if not self.has_grads:
+            lines.append("gradients not computed yet: call backward() on "
+                         f"{self.root.name} first")
+        self.graph.attr(label="\n".join(lines), labelloc="t", fontsize="14")
+
+    def kind(self, value):
+        """'root', 'parameter', 'input', 'constant' or 'intermediate'."""
+        if value is self.root:
+            return "root"
+        if value.parents:
+            return "intermediate"
+        if self.parameters is not None:
+            return "parameter" if id(value) in self.parameters else (
+                "input" if value.label else "constant")
+        if value.label and _PARAMETER_LABEL.search(value.label):
+            return "parameter"
+        return "input" if value.label else "constant"
+
+    def _value_node(self, value):
+        kind = self.kind(value)
+        name = value.label or (fmt(value.data) if kind == "constant" else value.name)
+        rows = [f"<B>{escape(name)}</B>"]
+        if kind != "constant" or value.label:
+            rows.append(f"data {escape(fmt(value.data))}")
+        rows.append(self._grad_text(value.grad))
+        self.graph.node(self.node_of(value), _html_rows(rows, self._ink(value.grad)),
+                        **self._box_style(kind, value))
+
+    def _grad_text(self, grad):
+        if not self.has_grads:
+            return "<I>grad not computed yet</I>"
+        return f"grad {escape(fmt(grad))}"
+
+    def _fill(self, grad):
+        if not self.has_grads:
+            return "#ffffff"
+        return signed_colour(grad, self.largest_grad)
+
+    def _ink(self, grad):
+        return text_colour(grad, self.largest_grad) if self.has_grads else "black"
+
+    def _box_style(self, kind, value):
+        style = {"shape": "box", "style": "filled,rounded",
+                 "fillcolor": self._fill(value.grad), "margin": "0.05,0.02"}
+        if kind == "parameter":
+            style.update(color=PARAMETER_GREEN, penwidth="2.5")
+        elif kind == "input":
+            style.update(style="filled", color="#333333")
+        elif kind == "constant":
+            style.update(style="filled,dashed", color="#777777", fontsize="9")
+        elif kind == "root":
+            style.update(peripheries="2", penwidth="1.5")
+        else:
+            style.update(color="#777777")
+        if id(value) in self.highlight:
+            style.update(color=HIGHLIGHT, penwidth="4")
+        return style
+
+    def _operation(self, value):
+        """The small circle for the op that made ``value``, and its arrows."""
+        op_node = f"op{value.id}"
+        self.graph.node(op_node, escape(value.op), shape="circle", width="0.3",
+                        height="0.3", fixedsize="false", fontsize="10",
+                        margin="0.02", style="filled", fillcolor="#eeeeee",
+                        color="#999999")
+        self.graph.edge(op_node, self.node_of(value))
+        drawn = set()
+        for parent in value.parents:
+            source = self.node_of(parent)
+            if source not in drawn:        # x * x: one arrow is enough
+                drawn.add(source)
+                self.graph.edge(source, op_node)
+
+    def _folded_node(self, box):
+        ink = self._ink(box.grad)
+        rows = [f"<B>{escape(box.title)}</B>"]
+        rows += [escape(line) for line in box.lines]
+        if self.has_grads:
+            rows += [escape(line) for line in box.grad_lines]
+        else:
+            rows.append("<I>grad not computed yet</I>")
+        style = {"shape": "box", "style": "filled,rounded",
+                 "fillcolor": self._fill(box.grad), "color": "#444444",
+                 "penwidth": "1.5", "margin": "0.08,0.04"}
+        if box.kind == "inputs":
+            style.update(style="filled")
+        if self.highlight & box.member_ids:
+            style.update(color=HIGHLIGHT, penwidth="4")
+        self.graph.node(f"fold{id(box)}", _html_rows(rows, ink), **style)
+
+    def _folded_edges(self):
+        """Arrows into folded boxes, from whatever their inputs are drawn as."""
+        done = set()
+        for box in {id(b): b for b in self.folded.values()}.values():
+            for source_value in box.sources:
+                edge = (self.node_of(source_value), f"fold{id(box)}")
+                if edge not in done and edge[0] != edge[1]:
+                    done.add(edge)
+                    self.graph.edge(*edge, penwidth="1.2")
+
+    def _legend(self):
+        with self.graph.subgraph(name="cluster_legend") as key:
+            key.attr(label="key", fontsize="10", color="#bbbbbb", style="rounded")
+            key.node("key_pos", "grad &gt; 0", shape="box", style="filled,rounded",
+                     fillcolor=mix(BLUE, 0.6), fontsize="9", height="0.2")
+            key.node("key_neg", "grad &lt; 0", shape="box", style="filled,rounded",
+                     fillcolor=mix(RED, 0.6), fontsize="9", height="0.2")
+            key.node("key_param", "parameter", shape="box", style="rounded",
+                     color=PARAMETER_GREEN, penwidth="2.5", fontsize="9",
+                     height="0.2")
+            key.node("key_input", "input", shape="box", fontsize="9",
+                     height="0.2")
+            key.edges([("key_pos", "key_neg"), ("key_param", "key_input")])
+            key.edge_attr.update(style="invis")
+
+
+def _html_rows(rows, ink):
+    """An HTML-like Graphviz label: one line per row, centred."""
+    body = "<BR/>".join(rows)
+    return f'<<FONT COLOR="{ink}">{body}</FONT>>'
+
+
+def _as_id_set(values):
+    if values is None:
+        return set()
+    if isinstance(values, Value):
+        return {id(values)}
+    return {id(v) for v in values}
+
+
+# ----------------------------------------------------------------------
+# Saving pictures
+# ----------------------------------------------------------------------
+
+def render(graph, path, format=None):
+    """Save ``graph`` (a Digraph) to ``path``; return the path written.
+
+    The format comes from ``format`` or the file's extension: svg, png or pdf
+    (or dot for the Graphviz source only). When Graphviz's ``dot`` program is
+    missing, the ``.dot`` source is written instead, one line says how to
+    install Graphviz, and that ``.dot`` path is returned.
+    """
+    path = Path(path)
+    format = (format or path.suffix.lstrip(".") or "svg").lower()
+    if format not in FORMATS + ("dot", "gv"):
+        raise ValueError(f"cannot save as {format!r}: choose svg, png, pdf or dot")
+    if path.suffix.lstrip(".").lower() != format:
+        path = path.with_name(path.name + "." + format)
+    _check_folder(path)
+    if format in ("dot", "gv"):
+        return _write(path, graph.source.encode())
+    if shutil.which("dot") is None:
+        return _write_source_instead(graph, path)
+    try:
+        picture = graph.pipe(format=format)
+    except graphviz.ExecutableNotFound:
+        return _write_source_instead(graph, path)
+    except (graphviz.CalledProcessError, subprocess.CalledProcessError) as error:
+        raise RuntimeError(
+            f"Graphviz could not draw {path.name}: "
+            f"{(error.stderr or b'').decode(errors='replace').strip()}") from None
+    return _write(path, picture)
+
+
+def _write_source_instead(graph, path):
+    dot_path = path.with_suffix(".dot")
+    _write(dot_path, graph.source.encode())
+    print(f"Graphviz's dot program is not installed; wrote {dot_path}. "
+          f"Install it with: {INSTALL_HINT}", file=sys.stderr)
+    return dot_path
+
+
+def _check_folder(path):
+    folder = path.parent
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(f"cannot write {path}: {folder} is a file, not a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OutputError(
+            f"cannot create the folder {folder} for {path.name}: "
+            f"{error.strerror or error}; choose another output path") from None
+
+
+def _write(path, data):
+    try:
+        path.write_bytes(data)
+    except OSError as error:
+        raise OutputError(
+            f"cannot write {path}: {error.strerror or error}; "
+            f"choose another output path") from None
+    return path
+
+
+def draw_network(*args, **kwargs):
+    """The network as the article draws it; see ``tinygrad_edu.draw_network``."""
+    from .network_picture import draw_network as _draw_network
+    return _draw_network(*args, **kwargs)
+
+
+draw_network.__doc__ = """Draw an MLP as the article does (see network_picture.draw_network)."""

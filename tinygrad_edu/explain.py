@@ -1,0 +1,159 @@
+"""The article's four steps of backprop, drawn and told with real numbers.
+
+``explain_steps(mlp, image, digit)`` shows one digit to the network and returns
+a list of :class:`Step`: a picture (``graphviz.Digraph``) and a paragraph each.
+
+1. The output for the right digit must rise, the others fall (purple arrows).
+2. So the weights into that output change, each by (its desired change) x
+   (the activation the weight comes from): the chain rule, dL/dw = dL/dz x a.
+3. The same one layer back: which neurons of the last hidden layer should go
+   up or down (green).
+4. And once more for the first hidden layer (orange).
+A network with more hidden layers gets one more step per layer.
+"""
+
+from pathlib import Path
+
+from .draw import render
+from .network_picture import draw_network, network_state
+
+__all__ = ["Step", "explain_steps", "write_explanation"]
+
+
+class Step:
+    """One step: its number, a short title, the picture and the text."""
+
+    def __init__(self, number, title, picture, text):
+        self.number = number
+        self.title = title
+        self.picture = picture
+        self.text = text
+
+
+def explain_steps(mlp, image, digit):
+    """The steps for ``image`` (64 numbers in [0, 1]) showing ``digit``."""
+    classes = list(getattr(mlp, "classes", range(len(mlp.layers[-1].neurons))))
+    if digit not in classes:
+        raise ValueError(
+            f"this model cannot recognise the digit {digit}: its outputs are "
+            f"for {classes}; choose one of those or another model")
+    target = classes.index(digit)
+    state = network_state(mlp, image, target)
+    teller = _Teller(mlp, state, classes, target)
+    steps = [teller.step_output(), teller.step_weights()]
+    for number, layer in enumerate(range(len(mlp.layers) - 1, 0, -1), start=3):
+        steps.append(teller.step_hidden(number, layer))
+    return steps
+
+
+def write_explanation(steps, out_dir, format="png"):
+    """Save ``stepN.<format>`` for each step and ``explain.txt``; return paths."""
+    out_dir = Path(out_dir)
+    paths = [render(step.picture, out_dir / f"step{step.number}.{format}")
+             for step in steps]
+    text = "\n\n".join(f"Step {s.number}: {s.title}\n{s.text}" for s in steps) + "\n"
+    text_path = out_dir / "explain.txt"
+    render_text(text_path, text)
+    return paths + [text_path]
+
+
+def render_text(path, text):
+    from .draw import _write
+    return _write(Path(path), text.encode())
+
+
+class _Teller:
+    """Builds each step's picture and paragraph from one forward/backward pass."""
+
+    def __init__(self, mlp, state, classes, target):
+        self.mlp = mlp
+        self.state = state
+        self.classes = classes
+        self.target = target
+        self.output_layer = len(mlp.layers)
+        self.name = f'"{classes[target]}"'
+
+    def picture(self, number, title, focus, arrows):
+        return draw_network(self.mlp, None, state=self.state, focus=focus,
+                            arrows=arrows, title=f"Step {number}: {title}")
+
+    def step_output(self):
+        changes = self.state.changes[self.output_layer]
+        up = changes[self.target]
+        others = [(c, j) for j, c in enumerate(changes) if j != self.target]
+        strongest_down, j_down = min(others)
+        probability = ""
+        if self.state.probabilities is not None:
+            probability = (f" (probability "
+                           f"{100 * self.state.probabilities[self.target]:.1f}%)")
+        text = (
+            f"The network is shown a handwritten {self.name}. Its output for "
+            f"{self.name} is {self.state.activations[-1][self.target]:.4g}"
+            f"{probability}; the loss is {self.state.loss:.4g}. That output "
+            f"should be high and the others low, so backprop asks the "
+            f"{self.name} output to rise: its desired change, minus the "
+            f"gradient of the loss, is {up:+.4g}. Every other output should "
+            f"fall; the strongest push down is on \"{self.classes[j_down]}\" "
+            f"({strongest_down:+.4g}).")
+        title = f"the {self.name} output must rise (purple arrow)"
+        focus = (self.output_layer, self.target)
+        return Step(1, title, self.picture(1, title, focus, {self.output_layer}), text)
+
+    def step_weights(self):
+        layer = self.output_layer
+        weight_changes = self.state.weight_changes[layer][self.target]
+        incoming = self.state.activations[layer - 1]
+        per_activation = self.state.changes[layer][self.target]   # -dL/dz
+        ranked = sorted(range(len(incoming)), key=lambda i: -abs(weight_changes[i]))
+        examples = "; ".join(
+            f"from neuron {i} (activation {incoming[i]:.3g}): "
+            f"{weight_changes[i]:+.3g}" for i in ranked[:3] if incoming[i] != 0)
+        silent = sum(1 for a in incoming if a == 0)
+        text = (
+            f"To raise the {self.name} output, the weights into it change by "
+            f"minus dLoss/dw = (desired change of the output) x (the activation "
+            f"the weight comes from) = {per_activation:+.4g} x activation. "
+            f"So a weight grows more positive in proportion to its hidden "
+            f"neuron's activation: {examples or 'none is active'}. "
+            f"{silent} of the {len(incoming)} neurons of the last hidden layer "
+            f"have activation 0, so their weights do not change (black lines, "
+            f"as thick as the change).")
+        title = f"weights into {self.name} change in proportion to the incoming activation"
+        picture = self.picture(2, title, (layer, self.target), {layer})
+        return Step(2, title, picture, text)
+
+    def step_hidden(self, number, layer):
+        changes = self.state.changes[layer]
+        up = sorted((j for j, c in enumerate(changes) if c > 0), key=lambda j: -changes[j])
+        down = sorted((j for j, c in enumerate(changes) if c < 0), key=lambda j: changes[j])
+        # Focus on the neuron asked the most among those that are on: a relu
+        # neuron at 0 passes no gradient back, so its weights cannot change.
+        active = [j for j, a in enumerate(self.state.activations[layer]) if a != 0]
+        focus = max(active or range(len(changes)), key=lambda j: abs(changes[j]))
+        weights = self.state.weight_changes[layer][focus]
+        biggest = max(range(len(weights)), key=lambda i: abs(weights[i]))
+        where = (f"the last hidden layer (hidden layer {layer})"
+                 if layer == self.output_layer - 1 else f"hidden layer {layer}")
+        source = "input pixel" if layer == 1 else f"hidden layer {layer - 1} neuron"
+        text = (
+            f"One layer back, in {where}: "
+            f"{_listing(up, changes, 'should go up')}; "
+            f"{_listing(down, changes, 'should go down')}. "
+            f"Of the neurons that are on, the most is asked of neuron {focus} "
+            f"({changes[focus]:+.4g}); that is done "
+            f"by adjusting its incoming weights, the largest change being "
+            f"{weights[biggest] + 0.0:+.3g} on the weight from {source} {biggest}.")
+        if weights[biggest] == 0:
+            text += (" (Its weights do not change at all: the neuron's relu is "
+                     "off, so its gradient stops here.)")
+        colour = "green" if number == 3 else "orange" if number == 4 else "coloured"
+        title = f"hidden layer {layer}: which neurons should go up or down ({colour} arrows)"
+        return Step(number, title, self.picture(number, title, (layer, focus), {layer}), text)
+
+
+def _listing(indices, changes, verb, shown=4):
+    if not indices:
+        return f"no neuron {verb}"
+    items = ", ".join(f"{j} ({changes[j]:+.3g})" for j in indices[:shown])
+    more = f" and {len(indices) - shown} more" if len(indices) > shown else ""
+    return f"{len(indices)} neurons {verb}: {items}{more}"
