@@ -273,6 +273,8 @@ class _NetworkPicture:
         largest = _largest([abs(c) for c in changes])
         for i, change in enumerate(changes):
             strength = abs(change) / largest if largest else 0.0
+            if strength == 0 and layer == 1 and self.input_as_image:
+                continue                 # blank pixels: nothing to change
             attributes = dict(color="black" if change else "#bbbbbb",
                               penwidth=f"{0.4 + 3.6 * strength:.2f}")
             if len(changes) <= 16 and strength > 0:

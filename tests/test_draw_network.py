@@ -1,0 +1,106 @@
+"""draw_network: the article's picture of the network, before and after backprop."""
+
+import pytest
+
+from tinygrad_edu import MLP
+from tinygrad_edu.draw import draw_network, render
+from tinygrad_edu.network_picture import network_state
+
+
+def mixed_net():
+    net = MLP(3, [4, 2], seed=1)
+    weights = [w.data for n in net.layers[0].neurons for w in n.w]
+    assert min(weights) < 0 < max(weights)     # both signs, or the test is moot
+    return net
+
+
+def edge_lines(source):
+    return [l for l in source.splitlines() if "->" in l]
+
+
+def test_blue_and_red_lines_for_weights_of_both_signs():
+    net = mixed_net()
+    source = draw_network(net, [0.5, 1.0, 0.2], lines_per_neuron=None).source
+    lines = edge_lines(source)
+    assert len(lines) == 3 * 4 + 4 * 2                  # every weight, one line
+    assert any('"#2166ac' in l for l in lines)           # blue: positive
+    assert any('"#b2182b' in l for l in lines)           # red: negative
+    # the line of a positive weight is blue, of a negative one red
+    w = net.layers[0].neurons[0].w
+    for i, weight in enumerate(w):
+        line = next(l for l in lines if l.strip().startswith(f"n0_{i} -> n1_0"))
+        assert ("#2166ac" if weight.data > 0 else "#b2182b") in line
+
+
+def test_thicker_lines_for_larger_weights():
+    net = mixed_net()
+    source = draw_network(net, [1.0, 1.0, 1.0], lines_per_neuron=None).source
+    w = net.layers[0].neurons[0].w
+    width = {}
+    for i in range(3):
+        line = next(l for l in edge_lines(source) if l.strip().startswith(f"n0_{i} -> n1_0"))
+        width[i] = float(line.split("penwidth=")[1].split("]")[0].strip('"'))
+    big, small = max(range(3), key=lambda i: abs(w[i].data)), min(range(3), key=lambda i: abs(w[i].data))
+    assert width[big] > width[small]
+
+
+def test_lines_per_neuron_limits_the_lines():
+    net = MLP(64, [16, 16, 10], seed=0)
+    source = draw_network(net, [0.5] * 64, lines_per_neuron=3).source
+    assert len(edge_lines(source)) == 3 * (16 + 16 + 10)
+
+
+def test_activation_shading_dark_is_high():
+    net = mixed_net()
+    state = network_state(net, [0.5, 1.0, 0.2])
+    source = draw_network(net, None, state=state).source
+    hidden = state.activations[1]
+    top = max(range(4), key=hidden.__getitem__)
+    line = next(l for l in source.splitlines()
+                if l.strip().startswith(f"n1_{top} [label"))
+    assert "#141414" in line                           # the darkest grey
+
+
+def test_desired_changes_after_backprop():
+    net = mixed_net()
+    state = network_state(net, [0.5, 1.0, 0.2], target=1)
+    # minus the gradient: the right output should rise, the other fall
+    assert state.changes[2][1] > 0 > state.changes[2][0]
+    source = draw_network(net, None, state=state).source
+    assert "\u25b2" in source and "\u25bc" in source   # up and down arrows
+    assert "desired change" in source
+    before = draw_network(net, [0.5, 1.0, 0.2]).source
+    assert "\u25b2" not in before and "desired change" not in before
+
+
+def test_focus_draws_weight_changes_in_black():
+    net = mixed_net()
+    state = network_state(net, [0.5, 1.0, 0.2], target=1)
+    source = draw_network(net, None, state=state, focus=(2, 1)).source
+    focus_lines = [l for l in edge_lines(source) if "-> n2_1" in l]
+    assert len(focus_lines) == 4
+    for i, line in enumerate(focus_lines):
+        change = state.weight_changes[2][1][i]
+        assert ("black" in line) == (change != 0)
+    # chain rule: change of w_ji = (desired change of z_j) x (activation i)
+    for i, a in enumerate(state.activations[1]):
+        assert state.weight_changes[2][1][i] == pytest.approx(state.changes[2][1] * a)
+
+
+def test_input_as_digit_image():
+    net = MLP(64, [16, 16, 10], seed=0)
+    source = draw_network(net, [i / 63 for i in range(64)]).source
+    assert source.count("shape=square") == 64
+    assert "input (8x8 digit)" in source
+
+
+def test_wrong_input_length():
+    with pytest.raises(ValueError, match="takes 3 inputs"):
+        draw_network(mixed_net(), [1.0])
+
+
+def test_renders_png(tmp_path):
+    net = MLP(64, [16, 16, 10], seed=0)
+    path = render(draw_network(net, [0.3] * 64, target=3, focus=(3, 3)),
+                  tmp_path / "net.png")
+    assert path.read_bytes()[:4] == b"\x89PNG"

@@ -1,0 +1,55 @@
+"""explain: the four steps as pictures and a text quoting the real numbers."""
+
+import re
+
+import pytest
+
+from tinygrad_edu import MLP
+from tinygrad_edu.cli import main
+from tinygrad_edu.explain import explain_steps
+
+
+def test_four_steps_with_real_numbers():
+    net = MLP(64, [16, 16, 10], seed=0)
+    image = [((i * 7) % 17) / 16 for i in range(64)]
+    steps = explain_steps(net, image, 3)
+    assert [s.number for s in steps] == [1, 2, 3, 4]
+    assert '"3" output to rise' in steps[0].text
+    # the quoted desired change is minus the gradient of the loss
+    state_change = float(re.search(r"loss, is ([+-][\d.]*\d)", steps[0].text)[1])
+    assert state_change > 0
+    assert f"{state_change:+.4g} x activation" in steps[1].text
+    assert "hidden layer 2" in steps[2].text and "hidden layer 1" in steps[3].text
+    assert "should go up" in steps[2].text or "should go down" in steps[2].text
+
+
+def test_digit_missing_from_the_model():
+    net = MLP(64, [8, 2], seed=0, classes=[0, 1])
+    with pytest.raises(ValueError, match="cannot recognise the digit 7"):
+        explain_steps(net, [0.0] * 64, 7)
+
+
+def test_command_writes_four_pictures_and_text(tmp_path, capsys):
+    assert main(["explain", "--digit", "3", "--out", str(tmp_path), "--format", "svg"]) == 0
+    for n in range(1, 5):
+        assert (tmp_path / f"step{n}.svg").read_text().count("<svg") == 1
+    text = (tmp_path / "explain.txt").read_text()
+    assert text.count("Step ") == 4 and '"3"' in text
+
+
+def test_command_with_a_model_file_lacking_the_digit(tmp_path, capsys):
+    from tinygrad_edu.serialize import save_model
+    path = tmp_path / "model.json"
+    save_model(MLP(64, [8, 2], seed=0, classes=[0, 1]), path)
+    assert main(["explain", "--digit", "5", "--model", str(path),
+                 "--out", str(tmp_path)]) == 1
+    assert "cannot recognise the digit 5" in capsys.readouterr().err
+
+
+def test_graph_command(tmp_path, capsys):
+    out = tmp_path / "g.svg"
+    assert main(["graph", "tanh(x*w + b)", "x=2", "w=-3", "b=1", "--out", str(out)]) == 0
+    assert "tanh" in out.read_text()
+    assert main(["graph", "--neuron", "3", "--out", str(tmp_path / "n.svg")]) == 0
+    assert main(["graph", "x.__class__", "x=1", "--out", str(out)]) == 1
+    assert "an attribute" in capsys.readouterr().err
