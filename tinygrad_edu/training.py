@@ -119,6 +119,13 @@ def _check_data(data, what):
     return [[float(p) for p in image] for image in images], [int(l) for l in labels]
 
 
+def _check_input_sizes(images, model, what):
+    for i, image in enumerate(images):
+        if len(image) != model.nin:
+            raise ValueError(f"{what}: image {i} has {len(image)} numbers but "
+                             f"the model takes {model.nin} inputs")
+
+
 def evaluate(model, data, loss="cross_entropy"):
     """Mean loss and accuracy of ``model`` on ``data = (images, labels)``.
 
@@ -127,6 +134,7 @@ def evaluate(model, data, loss="cross_entropy"):
     ``{"loss": ..., "accuracy": ...}``.
     """
     images, labels = _check_data(data, "the data to evaluate on")
+    _check_input_sizes(images, model, "the data to evaluate on")
     targets = _targets(labels, model.classes)
     loss_fn = _loss_function(loss)
     total_loss, correct = 0.0, 0
@@ -225,6 +233,12 @@ def learning_rate_at(step, total_steps, base_lr, schedule):
     raise ValueError(f"unknown schedule {schedule!r}; choose 'cosine' or 'constant'")
 
 
+# What float arithmetic raises once numbers blow up: ``x ** 2`` overflows,
+# and math.fsum refuses to add inf and -inf (ValueError). Other ValueErrors,
+# such as inputs of the wrong length, are ruled out before training starts.
+NUMERIC_ERRORS = (OverflowError, ZeroDivisionError, ValueError)
+
+
 def _all_finite(parameters):
     return all(math.isfinite(p.data) for p in parameters)
 
@@ -258,9 +272,12 @@ def train(model, train_data, test_data=None, *, epochs=10, batch_size=8,
       epoch and step.
     """
     images, labels = _check_data(train_data, "the training data")
+    _check_input_sizes(images, model, "the training data")
     targets = _targets(labels, model.classes)
     if test_data is not None:
-        _check_data(test_data, "the test data")
+        test_images, test_labels = _check_data(test_data, "the test data")
+        _check_input_sizes(test_images, model, "the test data")
+        _targets(test_labels, model.classes)
     for value, what in ((epochs, "epochs"), (batch_size, "batch_size")):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{what} must be a positive whole number, got {value!r}")
@@ -290,7 +307,7 @@ def train(model, train_data, test_data=None, *, epochs=10, batch_size=8,
             try:
                 batch_loss = batch_grads(model, [images[i] for i in batch],
                                          [targets[i] for i in batch], loss)
-            except (OverflowError, ZeroDivisionError) as error:
+            except NUMERIC_ERRORS as error:
                 bar.close()
                 raise TrainingDiverged(epoch, step, steps_per_epoch,
                                        f"a number overflowed ({error})",
@@ -306,8 +323,19 @@ def train(model, train_data, test_data=None, *, epochs=10, batch_size=8,
                                        "a weight became NaN or infinite", base_lr)
             bar.update(step, f"loss {batch_loss:.4f}")
         bar.close()
-        result.history.append(_measure(model, epoch, (images, labels), test_data,
-                                       loss, time.perf_counter() - started))
+        try:
+            stats = _measure(model, epoch, (images, labels), test_data, loss,
+                             time.perf_counter() - started)
+        except NUMERIC_ERRORS as error:
+            raise TrainingDiverged(epoch, steps_per_epoch, steps_per_epoch,
+                                   f"measuring the loss after the epoch "
+                                   f"overflowed ({error})", base_lr) from error
+        for key in ("train_loss", "test_loss"):
+            if stats[key] is not None and not math.isfinite(stats[key]):
+                raise TrainingDiverged(epoch, steps_per_epoch, steps_per_epoch,
+                                       f"the {key.replace('_', ' ')} after the "
+                                       f"epoch is {stats[key]}", base_lr)
+        result.history.append(stats)
         if log is not None:
             log(_epoch_line(result.history[-1], epochs))
     result.seconds = time.perf_counter() - started
