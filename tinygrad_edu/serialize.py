@@ -131,9 +131,10 @@ def read_model_file(path):
     try:
         data = json.loads(text, parse_constant=_refuse_constant)
     except ValueError as error:
+        looks_cut_off = (text.lstrip().startswith("{")
+                         and not text.rstrip().endswith("}"))
         hint = ("it looks cut off (truncated), perhaps by a crash while it "
-                "was copied" if text.strip() and not text.rstrip().endswith("}")
-                else "it is not valid JSON")
+                "was copied" if looks_cut_off else "it is not valid JSON")
         raise ModelFileError(
             f"{path} is not a readable model file: {hint} ({error}). "
             f"Train or copy the model again.") from None
