@@ -91,6 +91,18 @@ def test_replaying_steps_accumulates_into_leaves_like_backward():
     assert x.grad == 21.0
 
 
+def test_a_parent_used_twice_shows_its_running_total():
+    x = Value(3.0, "x")
+    square = x * x
+    y = square + x
+    steps = list(backward_steps(y))
+    assert steps[0].parent_grads == (1.0, 1.0)         # square, then x
+    assert steps[1].value is square
+    assert steps[1].parent_grads == (4.0, 7.0)         # 1 + 3, then + 3
+    assert steps[1].lines()[0].endswith("x.grad is now 4.0000")
+    assert x.grad == 7.0
+
+
 def test_breakpoint_stops_after_the_named_value():
     o, v = karpathy_neuron()
     steps = list(backward_steps(o, stop_at="s"))

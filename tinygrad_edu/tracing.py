@@ -202,7 +202,8 @@ class BackwardStep:
     every Value that used it had been visited). For each of its ``parents``
     the step multiplied the ``local_grads`` entry, d(value)/d(parent), by
     ``grad`` and added the result (``added``) to the parent's gradient, which
-    was then ``parent_grads``.
+    was then ``parent_grads`` (for a parent listed twice, as in ``x * x``,
+    the first entry is the gradient half way).
     """
 
     number: int             # 1 for the first step
@@ -213,7 +214,7 @@ class BackwardStep:
     parents: tuple
     local_grads: tuple
     added: tuple
-    parent_grads: tuple     # each parent's grad just after this step
+    parent_grads: tuple     # each parent's grad just after its addition
 
     @property
     def is_leaf(self):
@@ -276,14 +277,30 @@ def _run_steps(root, breakpoints):
     order = start_backward(root)
     for number, value in enumerate(order, start=1):
         grad = value.grad
+        before = {id(p): p.grad for p in value.parents}
         added = chain_rule_step(value)
         yield BackwardStep(
             number=number, total=len(order), root=root, value=value, grad=grad,
             parents=value.parents, local_grads=value.local_grads,
             added=tuple(added),
-            parent_grads=tuple(p.grad for p in value.parents))
+            parent_grads=_running_totals(value.parents, added, before))
         if value.name in breakpoints:
             return
+
+
+def _running_totals(parents, added, before):
+    """Each parent's gradient right after its own addition in this step.
+
+    A parent can appear twice (``x * x``): its first line then shows the
+    gradient half way, the second the total. The additions are redone in
+    the order ``chain_rule_step`` made them, so the numbers are exact.
+    """
+    running = dict(before)
+    totals = []
+    for parent, amount in zip(parents, added):
+        running[id(parent)] += amount
+        totals.append(running[id(parent)])
+    return tuple(totals)
 
 
 def _check_breakpoints(root, stop_at):
