@@ -29,7 +29,9 @@ Design notes a reader may wonder about
   Python's cyclic garbage collector can free (slow). With plain tuples,
   ordinary reference counting frees a graph the moment it is dropped.
 * The topological sort is a loop with an explicit stack, not recursion, so a
-  chain of a million operations works.
+  chain of a million operations works. It keeps the Values it has seen in a
+  set; a Value hashes by identity (it defines no ``__eq__``), so this is
+  quick.
 * Gradients *accumulate* into leaves (Values with no parents, such as weights
   and inputs), as in PyTorch: calling ``backward()`` twice adds the gradient
   twice. Intermediate Values are reset at the start of each ``backward()`` and
@@ -47,6 +49,7 @@ Design notes a reader may wonder about
 import itertools
 import math
 import numbers
+import operator
 from contextlib import contextmanager
 
 __all__ = [
@@ -96,6 +99,8 @@ def is_grad_enabled():
 
 def _as_float(number, what="Value"):
     """Check that ``number`` is a real number and return it as a float."""
+    if type(number) is float:        # the common case, checked the quick way
+        return number
     if isinstance(number, bool) or not isinstance(number, numbers.Real):
         raise TypeError(
             f"{what} needs a real number (int or float), but was given "
@@ -303,7 +308,8 @@ class Value:
         are reset and hold this pass's gradient.
         """
         for value in start_backward(self):
-            chain_rule_step(value)
+            if value.parents:        # a leaf has no one to pass its gradient to
+                chain_rule_step(value)
 
     def zero_grad(self):
         """Set ``grad`` to 0 on this Value and every Value behind it."""
@@ -325,8 +331,8 @@ def vsum(values):
     >>> vsum([Value(1.0), Value(2.0), 3]).data
     6.0
     """
-    values = [_as_value(v) for v in values]
-    total = math.fsum(v.data for v in values)
+    values = [v if isinstance(v, Value) else Value(v) for v in values]
+    total = math.fsum([v.data for v in values])
     # d(sum)/d(each) = 1
     return Value(total, op="sum", parents=values,
                  local_grads=[1.0] * len(values))
@@ -341,15 +347,17 @@ def dot(weights, inputs):
     >>> dot([Value(2.0), Value(3.0)], [Value(4.0), 5]).data
     23.0
     """
-    weights = [_as_value(w) for w in weights]
-    inputs = [_as_value(x) for x in inputs]
+    weights = [w if isinstance(w, Value) else Value(w) for w in weights]
+    inputs = [x if isinstance(x, Value) else Value(x) for x in inputs]
     if len(weights) != len(inputs):
         raise ValueError(
             f"dot needs two lists of the same length, got {len(weights)} "
             f"weights and {len(inputs)} inputs")
-    total = math.fsum(w.data * x.data for w, x in zip(weights, inputs))
+    w_data = [w.data for w in weights]
+    x_data = [x.data for x in inputs]
+    total = math.fsum(map(operator.mul, w_data, x_data))
     return Value(total, op="dot", parents=weights + inputs,
-                 local_grads=[x.data for x in inputs] + [w.data for w in weights])
+                 local_grads=x_data + w_data)
 
 
 def topological_order(root):
@@ -360,13 +368,20 @@ def topological_order(root):
     with an explicit stack (not recursion), so very deep graphs work.
     """
     post_order = []          # each Value after all of its parents
-    visited = {id(root)}
+    visited = {root}         # a set of Values: they hash by identity
     stack = [(root, iter(root.parents))]
     while stack:
         value, parents_left = stack[-1]
         for parent in parents_left:
-            if id(parent) not in visited:
-                visited.add(id(parent))
+            if parent in visited:
+                continue
+            visited.add(parent)
+            if not parent.parents:
+                # A leaf (a weight, an input, a constant) has nothing to
+                # wait for: it is finished at once, without a trip through
+                # the stack. Most of a network's Values are leaves.
+                post_order.append(parent)
+            else:
                 stack.append((parent, iter(parent.parents)))
                 break
         else:                # all parents done: this Value is finished
@@ -398,9 +413,8 @@ def chain_rule_step(value):
         p.grad += d(value)/d(p) * value.grad
     Returns the amounts added, one per parent, so a tracer can show them.
     """
-    added = []
-    for parent, local_grad in zip(value.parents, value.local_grads):
-        contribution = local_grad * value.grad
+    grad = value.grad
+    added = [local_grad * grad for local_grad in value.local_grads]
+    for parent, contribution in zip(value.parents, added):
         parent.grad += contribution
-        added.append(contribution)
     return added
