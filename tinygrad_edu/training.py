@@ -261,8 +261,9 @@ def train(model, train_data, test_data=None, *, epochs=10, batch_size=8,
     * Each epoch shuffles the examples (with ``seed``: the same seed gives
       the same run) and takes steps on mini-batches of ``batch_size``.
     * ``optimizer`` is ``"adam"`` or ``"sgd"`` (with ``momentum``), or an
-      optimizer object you made; ``lr`` defaults to 0.01 (Adam) or 0.1 (SGD)
-      and follows ``schedule`` ("cosine" or "constant").
+      optimizer object you made (then its own ``lr`` is used); ``lr``
+      defaults to 0.02 (Adam) or 0.1 (SGD) and follows ``schedule``
+      ("cosine" or "constant").
     * ``engine`` computes each batch's loss and gradients: ``"plain"``
       (the Value graph) or a function like ``batch_loss_and_grads``.
     * After every epoch, loss and accuracy on the training data and on

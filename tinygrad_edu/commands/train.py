@@ -18,7 +18,7 @@ import time
 from ..data import load_digits
 from ..nn import ACTIVATIONS, MLP
 from ..serialize import save_model, write_text_atomically
-from ..training import LOSSES, TrainingDiverged, train
+from ..training import DEFAULT_LR, LOSSES, TrainingDiverged, train
 
 NAME = "train"
 HELP = "train an MLP on the handwritten digits and save it as JSON"
@@ -26,7 +26,6 @@ HELP = "train an MLP on the handwritten digits and save it as JSON"
 DEFAULT_HIDDEN = [16, 16]
 DEFAULT_EPOCHS = 10
 DEFAULT_BATCH_SIZE = 8
-DEFAULT_LR = {"adam": 0.02, "sgd": 0.1}
 
 
 def digit(text):
