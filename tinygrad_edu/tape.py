@@ -287,15 +287,19 @@ class Tape:
         self._values[:self.n_params] = [p.data for p in self.params]
         self._values[self.n_params:self.input_start] = self.constants
 
-    def forward(self, x, label, load_parameters=True):
-        """Run the program forward for one example; return its loss (a float)."""
+    def forward(self, x, label=None, load_parameters=True):
+        """Run the program forward for one example; return its loss (a float).
+
+        ``label`` is the target class (a tape without targets takes None).
+        """
         values = self._values
         if load_parameters:
             self.load_parameters()
         if len(x) != self.n_inputs:
             raise ValueError(f"the tape takes {self.n_inputs} inputs, got {len(x)}")
         values[self.input_start:self.target_start] = x
-        values[self.target_start:self.temp_start] = one_hot(label, self.n_targets)
+        if self.n_targets:
+            values[self.target_start:self.temp_start] = one_hot(label, self.n_targets)
         _run_forward(self._forward_program, values)
         return values[self.root]
 
@@ -319,12 +323,12 @@ class Tape:
         _run_backward(self._backward_program, self._values, grads)
         return grads[:self.n_params]
 
-    def loss_and_gradients(self, x, label):
+    def loss_and_gradients(self, x, label=None):
         """The loss of one example and d(loss)/d(each parameter), as floats."""
         loss = self.forward(x, label)
         return loss, self.backward()
 
-    def batch_gradients(self, xs, labels):
+    def batch_gradients(self, xs, labels=None):
         """The mean loss over a batch and its gradient for each parameter.
 
         Each example is replayed forward and backward in turn; the gradients
@@ -332,6 +336,8 @@ class Tape:
         mean loss).
         """
         n = len(xs)
+        if labels is None:
+            labels = [None] * n
         if n == 0 or n != len(labels):
             raise ValueError(f"a batch needs as many labels as examples, got "
                              f"{len(xs)} examples and {len(labels)} labels")

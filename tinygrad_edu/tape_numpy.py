@@ -294,7 +294,7 @@ class NumpyTape:
         tape = self.tape
         return np.array([p.data for p in tape.params] + tape.constants, dtype=float)
 
-    def forward(self, xs, labels, uniform=None):
+    def forward(self, xs, labels=None, uniform=None):
         """Run the program for a batch; return (uniform, varying) slot values."""
         tape = self.tape
         xs = np.asarray(xs, dtype=float)
@@ -302,28 +302,28 @@ class NumpyTape:
             raise ValueError(f"expected a batch of shape (n, {tape.n_inputs}), "
                              f"got {xs.shape}")
         batch = xs.shape[0]
-        labels = np.asarray(labels, dtype=np.intp)
-        if labels.shape != (batch,):
-            raise ValueError(f"a batch needs one label per example, got "
-                             f"{labels.shape[0]} labels for {batch} examples")
-        if batch and (labels.min() < 0 or labels.max() >= tape.n_targets):
-            raise ValueError(f"labels must be from 0 to {tape.n_targets - 1}")
         uniform = self._uniform() if uniform is None else uniform
         varying = np.zeros((self._n_varying, batch))
-        x0 = 0
-        y0 = tape.target_start - tape.input_start
-        varying[x0:x0 + tape.n_inputs] = xs.T
-        varying[y0 + labels, np.arange(batch)] = 1.0          # one-hot targets
+        varying[:tape.n_inputs] = xs.T
+        if tape.n_targets:
+            labels = np.asarray(labels, dtype=np.intp)
+            if labels.shape != (batch,):
+                raise ValueError(f"a batch needs one label per example, got "
+                                 f"{labels.size} labels for {batch} examples")
+            if batch and (labels.min() < 0 or labels.max() >= tape.n_targets):
+                raise ValueError(f"labels must be from 0 to {tape.n_targets - 1}")
+            first_target_row = tape.target_start - tape.input_start
+            varying[first_target_row + labels, np.arange(batch)] = 1.0   # one-hot
         for group in self.groups:
             group.forward(uniform, varying)
         return uniform, varying
 
-    def losses_and_outputs(self, xs, labels):
+    def losses_and_outputs(self, xs, labels=None):
         """Per-example losses (n,) and model outputs (n, n_outputs), no gradients."""
         _, varying = self.forward(xs, labels)
         return varying[self._root_row].copy(), varying[self._output_rows].T.copy()
 
-    def batch_gradients(self, xs, labels):
+    def batch_gradients(self, xs, labels=None):
         """The mean loss over the batch and d(mean loss)/d(each parameter) (an array)."""
         uniform, varying = self.forward(xs, labels)
         batch = varying.shape[1]

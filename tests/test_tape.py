@@ -1,0 +1,232 @@
+"""The tape (pure Python) and its numpy batch replay against the plain engine.
+
+The engine builds a Value graph afresh for every example; the tapes replay a
+program traced once. They are independent ways of computing the same thing,
+so every test compares numbers: losses and gradients to 1e-12 (pure Python)
+and 1e-9 (numpy), on inputs other than the one traced.
+"""
+
+import math
+import random
+
+import numpy as np
+import pytest
+
+from tinygrad_edu import MLP, Value, dot, vsum
+from tinygrad_edu.tape import ENGINE_LOSSES, Tape, compile_loss, tape_gradient_fn
+from tinygrad_edu.tape_numpy import NumpyTape, compile_numpy
+
+
+def engine_loss_and_grads(model, x, label, loss):
+    """The plain engine's loss and parameter gradients for one example."""
+    model.zero_grad()
+    value = ENGINE_LOSSES[loss](model([Value(v) for v in x]), label)
+    value.backward()
+    return value.data, [p.grad for p in model.parameters()]
+
+
+def engine_batch(model, xs, labels, loss):
+    """Mean loss and gradients over a batch, by the plain engine."""
+    total, grads = 0.0, None
+    for x, label in zip(xs, labels):
+        l, g = engine_loss_and_grads(model, x, label, loss)
+        total += l
+        grads = g if grads is None else [a + b for a, b in zip(grads, g)]
+    n = len(xs)
+    return total / n, [g / n for g in grads]
+
+
+def random_case(seed):
+    rng = random.Random(seed)
+    nin = rng.randint(1, 7)
+    sizes = [rng.randint(1, 6) for _ in range(rng.randint(0, 2))] + [rng.randint(2, 5)]
+    activation = rng.choice(["relu", "tanh", "sigmoid", "linear"])
+    output_activation = rng.choice(["linear", "linear", "tanh", "sigmoid"])
+    model = MLP(nin, sizes, activation, output_activation, seed=seed)
+    xs = [[rng.uniform(-2, 2) for _ in range(nin)] for _ in range(5)]
+    labels = [rng.randrange(sizes[-1]) for _ in range(5)]
+    return model, xs, labels
+
+
+def assert_close(actual, expected, tol):
+    actual, expected = list(actual), list(expected)
+    assert len(actual) == len(expected)
+    for a, e in zip(actual, expected):
+        assert abs(a - e) <= tol * max(1.0, abs(e)), (a, e)
+
+
+@pytest.mark.parametrize("loss", ["mse", "cross_entropy"])
+@pytest.mark.parametrize("seed", range(12))
+def test_tape_and_numpy_match_engine_on_random_networks(seed, loss):
+    model, xs, labels = random_case(seed)
+    # Traced with an example unlike the ones replayed: relu branches and the
+    # largest logit differ, and the replay must recompute them.
+    tape = compile_loss(model, loss, example=([0.5] * model.nin, 0))
+    fast = NumpyTape(tape)
+    for x, label in zip(xs, labels):
+        expected_loss, expected_grads = engine_loss_and_grads(model, x, label, loss)
+        got_loss, got_grads = tape.loss_and_gradients(x, label)
+        assert abs(got_loss - expected_loss) <= 1e-12 * max(1.0, abs(expected_loss))
+        assert_close(got_grads, expected_grads, 1e-12)
+    expected_loss, expected_grads = engine_batch(model, xs, labels, loss)
+    loss_py, grads_py = tape.batch_gradients(xs, labels)
+    loss_np, grads_np = fast.batch_gradients(xs, labels)
+    assert abs(loss_py - expected_loss) <= 1e-12
+    assert abs(loss_np - expected_loss) <= 1e-9
+    assert_close(grads_py, expected_grads, 1e-12)
+    assert_close(grads_np, expected_grads, 1e-9)
+
+
+def test_replay_reads_the_current_weights():
+    model = MLP(3, [4, 3], seed=1)
+    tape = compile_loss(model, "cross_entropy")
+    fast = NumpyTape(tape)
+    for p in model.parameters():
+        p.data += 0.3
+    x, label = [0.2, -1.0, 0.7], 2
+    expected_loss, expected_grads = engine_loss_and_grads(model, x, label, "cross_entropy")
+    assert tape.forward(x, label) == pytest.approx(expected_loss, abs=1e-12)
+    loss, grads = fast.batch_gradients([x], [label])
+    assert loss == pytest.approx(expected_loss, abs=1e-12)
+    assert_close(grads, expected_grads, 1e-9)
+
+
+def test_relu_branches_follow_the_replayed_input():
+    """A relu that was dead in the trace must pass gradient when it is alive now."""
+    model = MLP(1, [1, 1], seed=0)
+    w_hidden = model.layers[0].neurons[0].w[0]
+    w_hidden.data = 1.0
+    tape = compile_loss(model, "mse", example=([-1.0], 0))   # hidden relu is off
+    fast = NumpyTape(tape)
+    _, grads = engine_loss_and_grads(model, [2.0], 0, "mse")
+    assert grads[0] != 0.0                                   # on for x = 2
+    assert_close(tape.loss_and_gradients([2.0], 0)[1], grads, 1e-12)
+    assert_close(fast.batch_gradients([[2.0]], [0])[1], grads, 1e-12)
+
+
+def test_cross_entropy_stays_finite_for_huge_logits():
+    model = MLP(2, [3], seed=0)
+    for p in model.parameters():
+        p.data *= 400.0
+    x = [3.0, -2.0]
+    expected_loss, expected_grads = engine_loss_and_grads(model, x, 1, "cross_entropy")
+    tape = compile_loss(model, "cross_entropy")
+    loss, grads = tape.loss_and_gradients(x, 1)
+    assert math.isfinite(loss) and loss == pytest.approx(expected_loss, rel=1e-12)
+    assert_close(grads, expected_grads, 1e-12)
+    loss_np, grads_np = NumpyTape(tape).batch_gradients([x], [1])
+    assert loss_np == pytest.approx(expected_loss, rel=1e-12)
+    assert_close(grads_np, expected_grads, 1e-9)
+
+
+def every_op(x, w):
+    """A loss that uses every operation the tape knows, including constants."""
+    a = x[0] * w[0] + w[1] - x[1] / (w[2].abs() + 1.5)
+    b = (-a).tanh() + a.sigmoid() + (x[2] ** 2) * w[3].exp() - 2 / (w[1] * w[1] + 1)
+    c = vsum([a.relu(), b, 2.0, x[0].abs(), (x[1] - w[0]).abs()])
+    d = dot([w[0], w[1], w[2]], [a, b, c]) + dot([x[0], x[1]], [x[2], 0.5])
+    return (d * d + 1.0).log() + (c ** 3) / 10 - (0.5 * b) ** 2
+
+
+def test_every_op_matches_the_engine_on_new_inputs():
+    rng = random.Random(3)
+    w = [Value(rng.uniform(-1, 1), f"w{i}") for i in range(4)]
+    x = [Value(v, f"x{i}") for i, v in enumerate((0.3, -0.8, 1.1))]
+    root = every_op(x, w)
+    tape = Tape.from_graph(root, w, x, [], [root])
+    ops = {ins.op for ins in tape.instructions}
+    assert ops >= {"add", "sub", "mul", "div", "neg", "pow", "exp", "log", "tanh",
+                   "sigmoid", "relu", "abs", "sum", "dot"}
+    fast = NumpyTape(tape)
+    batch = [[rng.uniform(-2, 2) for _ in range(3)] for _ in range(6)]
+    mean_grads = [0.0] * 4
+    for numbers in batch:
+        for p in w:
+            p.grad = 0.0
+        xv = [Value(v) for v in numbers]
+        expected = every_op(xv, w)
+        expected.backward()
+        loss, grads = tape.loss_and_gradients(numbers)
+        assert loss == pytest.approx(expected.data, rel=1e-12, abs=1e-12)
+        assert_close(grads, [p.grad for p in w], 1e-12)
+        mean_grads = [m + p.grad / len(batch) for m, p in zip(mean_grads, w)]
+    losses, _ = fast.losses_and_outputs(batch)
+    assert_close(losses, [every_op([Value(v) for v in numbers], w).data
+                          for numbers in batch], 1e-9)
+    assert_close(fast.batch_gradients(batch)[1], mean_grads, 1e-9)
+
+
+def test_outputs_match_the_engine():
+    model = MLP(4, [5, 3], seed=2)
+    fast = compile_numpy(model, "mse")
+    xs = [[0.1, 0.2, 0.3, 0.4], [-1.0, 0.5, 0.0, 2.0]]
+    _, outputs = fast.losses_and_outputs(xs, [0, 2])
+    for x, row in zip(xs, outputs):
+        assert_close(row, [o.data for o in model(x)], 1e-12)
+    tape = fast.tape
+    tape.forward(xs[1], 2)
+    assert_close(tape.output_values(), [o.data for o in model(xs[1])], 1e-12)
+
+
+def test_accumulate_batch_adds_to_grad_like_backward():
+    model = MLP(3, [2, 2], seed=4)
+    xs, labels = [[1.0, 2.0, 3.0], [0.5, -0.5, 0.0]], [1, 0]
+    _, expected = engine_batch(model, xs, labels, "cross_entropy")
+    for backend in ("python", "numpy"):
+        for p in model.parameters():
+            p.grad = 1.0
+        step = tape_gradient_fn(model, "cross_entropy", backend=backend)
+        step(xs, labels)
+        assert_close([p.grad - 1.0 for p in model.parameters()], expected, 1e-9)
+
+
+def test_the_printed_program_reads_like_the_network():
+    model = MLP(4, [3, 2], seed=0)
+    text = str(compile_loss(model, "cross_entropy"))
+    lines = text.splitlines()
+    assert lines[0].startswith("# tape: cross_entropy loss of MLP(4, [3, 2]")
+    assert "t0 = dot(w[0:4], x[0:4])" in lines
+    assert "t1 = t0 + w[4]" in lines
+    assert "t2 = relu(t1)" in lines
+    # the second layer reads the three relus of the first
+    assert any(line.startswith("t9 = dot(w[15:18], [t2, t5, t8])") for line in lines)
+    assert any("max(" in line and "no gradient" in line for line in lines)
+    assert any(line.endswith("dot(y[0:2], [t10, t12])") for line in lines)
+    assert lines[-1].startswith("loss = t")
+    assert len(lines) == 2 + len(compile_loss(model, "cross_entropy").instructions) + 1
+
+
+def test_mse_program_shows_constants_as_numbers():
+    text = compile_loss(MLP(2, [2], seed=0), "mse").format()
+    assert "** 2" in text and "/ 2" in text
+
+
+def test_exponents_the_trace_cannot_name_exactly_are_refused():
+    x = Value(1.7)
+    root = x ** 0.123456789
+    with pytest.raises(ValueError, match="exponent"):
+        Tape.from_graph(root, [], [x], [], [root])
+
+
+def test_value_exponents_are_refused_with_a_reason():
+    x, y = Value(1.7), Value(2.0)
+    root = x ** y
+    with pytest.raises(ValueError, match="cannot replay"):
+        Tape.from_graph(root, [x, y], [], [], [root])
+
+
+def test_bad_arguments():
+    model = MLP(3, [2], seed=0)
+    with pytest.raises(ValueError, match="loss"):
+        compile_loss(model, "hinge")
+    tape = compile_loss(model, "mse")
+    with pytest.raises(ValueError, match="3 inputs"):
+        tape.forward([1.0, 2.0], 0)
+    with pytest.raises(ValueError, match="0 to 1"):
+        tape.forward([1.0, 2.0, 3.0], 5)
+    with pytest.raises(ValueError, match="shape"):
+        NumpyTape(tape).batch_gradients(np.zeros((2, 4)), [0, 1])
+    with pytest.raises(ValueError, match="labels"):
+        NumpyTape(tape).batch_gradients(np.zeros((2, 3)), [0, 2])
+    with pytest.raises(ValueError, match="backend"):
+        tape_gradient_fn(model, "mse", backend="cuda")
