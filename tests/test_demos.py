@@ -6,7 +6,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-
 DEMOS = Path(__file__).resolve().parent.parent / "demos"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

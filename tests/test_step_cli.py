@@ -6,7 +6,6 @@ import re
 import subprocess
 import sys
 
-
 from tinygrad_edu import MLP
 from tinygrad_edu.cli import build_parser, main
 from tinygrad_edu.commands import step as step_command
