@@ -14,14 +14,8 @@ COMMAND_MODULES = ["train", "predict", "graph", "explain", "step"]
 
 
 def _load_commands():
-    commands = []
-    for name in COMMAND_MODULES:
-        try:
-            commands.append(importlib.import_module(f".commands.{name}", __package__))
-        except ModuleNotFoundError as error:
-            if error.name != f"{__package__}.commands.{name}":
-                raise            # a real missing dependency: show it
-    return commands
+    return [importlib.import_module(f".commands.{name}", __package__)
+            for name in COMMAND_MODULES]
 
 
 def build_parser():
