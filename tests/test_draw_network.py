@@ -1,10 +1,12 @@
 """draw_network: the article's picture of the network, before and after backprop."""
 
+import re
+
 import pytest
 
 from tinygrad_edu import MLP
 from tinygrad_edu.draw import draw_network, render
-from tinygrad_edu.network_picture import network_state
+from tinygrad_edu.network_picture import NEURON, network_state, signed
 
 
 def mixed_net():
@@ -85,6 +87,71 @@ def test_focus_draws_weight_changes_in_black():
     # chain rule: change of w_ji = (desired change of z_j) x (activation i)
     for i, a in enumerate(state.activations[1]):
         assert state.weight_changes[2][1][i] == pytest.approx(state.changes[2][1] * a)
+
+
+def node_attributes(source, name):
+    """The attributes of node ``name`` in the DOT source: {key: text}."""
+    line = next(l for l in source.splitlines() if l.strip().startswith(f"{name} ["))
+    attributes = {}
+    for key, value in re.findall(r'(\w+)=("(?:[^"\\]|\\.)*"|[^ \]]+)', line):
+        attributes[key] = value.strip('"')
+    return attributes
+
+
+def position(attributes):
+    x, y = attributes["pos"].rstrip("!").split(",")
+    return float(x), float(y)
+
+
+def test_focus_lines_false_rings_without_black_lines():
+    net = mixed_net()
+    state = network_state(net, [0.5, 1.0, 0.2], target=1)
+    ringed = draw_network(net, None, state=state, focus=(2, 1), focus_lines=False).source
+    assert not any("color=black" in l for l in edge_lines(ringed))
+    assert "change2_1_" not in ringed                   # no numbers on lines
+    assert node_attributes(ringed, "n2_1")["penwidth"] == "4"     # the ring
+
+
+def test_focus_numbers_sit_between_the_columns_clear_of_circles():
+    net = MLP(64, [16, 16, 10], seed=0)
+    state = network_state(net, [i / 63 for i in range(64)], target=3)
+    for arrows in ({3}, None):                           # with and without arrows
+        source = draw_network(net, None, state=state, focus=(3, 3), arrows=arrows).source
+        labels = [l.split()[0] for l in source.splitlines()
+                  if l.strip().startswith("change3_3_")]
+        assert labels
+        circles = [position(node_attributes(source, f"n{L}_{j}"))
+                   for L in (2, 3) for j in range(len(state.activations[L]))]
+        for name in labels:
+            attributes = node_attributes(source, name)
+            x, y = position(attributes)
+            half = float(attributes["width"]) / 2
+            i = int(name.rsplit("_", 1)[1])
+            assert attributes["label"] == signed(state.weight_changes[3][3][i])
+            for cx, cy in circles:   # the label's box stays off every circle
+                assert abs(x - cx) > half + NEURON / 2 or abs(y - cy) > 0.08 + NEURON / 2
+
+
+def test_output_arrow_and_class_name_do_not_touch():
+    net = MLP(64, [16, 16, 10], seed=0)
+    state = network_state(net, [i / 63 for i in range(64)], target=3)
+    source = draw_network(net, None, state=state, arrows={3}).source
+    lefts = set()
+    for j in range(10):
+        arrow, name = node_attributes(source, f"arrow3_{j}"), node_attributes(source, f"name{j}")
+        arrow_right = position(arrow)[0] + float(arrow["width"]) / 2
+        name_left = position(name)[0] - float(name["width"]) / 2
+        assert name_left - arrow_right >= 0.25, (arrow, name)
+        lefts.add(round(name_left, 2))
+        # 3 significant digits, the same as the text quotes
+        assert arrow["label"].endswith(signed(state.changes[3][j]))
+    assert len(lefts) == 1                               # one column of names
+
+
+def test_numbers_have_three_significant_digits():
+    assert signed(0.004616) == "+0.00462"
+    assert signed(-0.0000123) == "-1.23e-05"
+    assert signed(-0.0) == "+0"
 
 
 def test_input_as_digit_image():

@@ -16,11 +16,48 @@ def test_four_steps_with_real_numbers():
     assert [s.number for s in steps] == [1, 2, 3, 4]
     assert '"3" output to rise' in steps[0].text
     # the quoted desired change is minus the gradient of the loss
-    state_change = float(re.search(r"loss, is ([+-][\d.]*\d)", steps[0].text)[1])
-    assert state_change > 0
-    assert f"{state_change:+.4g} x activation" in steps[1].text
+    quoted = re.search(r"loss, is ([+-][\d.e-]*\d)", steps[0].text)[1]
+    assert float(quoted) > 0
+    assert f"{quoted} x activation" in steps[1].text
     assert "hidden layer 2" in steps[2].text and "hidden layer 1" in steps[3].text
     assert "should go up" in steps[2].text or "should go down" in steps[2].text
+
+
+def edges(picture):
+    return [l for l in picture.source.splitlines() if "->" in l]
+
+
+def test_step_one_shows_no_weight_changes_step_two_does():
+    net = MLP(64, [16, 16, 10], seed=0)
+    image = [((i * 7) % 17) / 16 for i in range(64)]
+    steps = explain_steps(net, image, 3)
+    # step 1: activations and the output arrows only, no black numbered lines
+    assert not any("color=black" in l for l in edges(steps[0].picture))
+    assert "change3_" not in steps[0].picture.source
+    assert "\u25b2" in steps[0].picture.source
+    # step 2: the black lines into the "3" output, numbered
+    black = [l for l in edges(steps[1].picture) if "color=black" in l]
+    assert black and all("-> n3_3" in l for l in black)
+    assert "change3_3_" in steps[1].picture.source
+    # steps 3 and 4: black lines into a hidden layer 2, then layer 1, neuron
+    assert all(re.search(r"-> n2_\d+", l) for l in edges(steps[2].picture)
+               if "color=black" in l)
+    assert all(re.search(r"-> n1_\d+", l) for l in edges(steps[3].picture)
+               if "color=black" in l)
+
+
+def test_text_and_picture_quote_the_same_numbers():
+    net = MLP(64, [16, 16, 10], seed=0)
+    image = [((i * 7) % 17) / 16 for i in range(64)]
+    steps = explain_steps(net, image, 3)
+    up = re.search(r"loss, is ([+-][\d.e-]*\d)", steps[0].text)[1]
+    assert re.search(r'arrow3_3 \[label="\u25b2 ' + re.escape(up) + '"',
+                     steps[0].picture.source)
+    examples = re.findall(r"\): ([+-][\d.e-]*\d)", steps[1].text)
+    assert examples
+    for number in examples:
+        assert f'label="{number}"' in steps[1].picture.source
+    assert "-0.000" not in "".join(s.text for s in steps)
 
 
 def test_digit_missing_from_the_model():

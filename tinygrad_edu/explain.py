@@ -4,18 +4,22 @@
 a list of :class:`Step`: a picture (``graphviz.Digraph``) and a paragraph each.
 
 1. The output for the right digit must rise, the others fall (purple arrows).
+   The picture shows only the activations and these arrows.
 2. So the weights into that output change, each by (its desired change) x
    (the activation the weight comes from): the chain rule, dL/dw = dL/dz x a.
+   These changes are the black lines, numbered.
 3. The same one layer back: which neurons of the last hidden layer should go
    up or down (green).
 4. And once more for the first hidden layer (orange).
 A network with more hidden layers gets one more step per layer.
+
+Changes are quoted with 3 significant digits, as the pictures write them.
 """
 
 from pathlib import Path
 
 from .draw import render
-from .network_picture import draw_network, network_state
+from .network_picture import draw_network, network_state, signed
 
 __all__ = ["Step", "explain_steps", "write_explanation"]
 
@@ -73,9 +77,10 @@ class _Teller:
         self.output_layer = len(mlp.layers)
         self.name = f'"{classes[target]}"'
 
-    def picture(self, number, title, focus, arrows):
+    def picture(self, number, title, focus, arrows, focus_lines=True):
         return draw_network(self.mlp, None, state=self.state, focus=focus,
-                            arrows=arrows, title=f"Step {number}: {title}")
+                            focus_lines=focus_lines, arrows=arrows,
+                            title=f"Step {number}: {title}")
 
     def step_output(self):
         changes = self.state.changes[self.output_layer]
@@ -92,12 +97,14 @@ class _Teller:
             f"{probability}; the loss is {self.state.loss:.4g}. That output "
             f"should be high and the others low, so backprop asks the "
             f"{self.name} output to rise: its desired change, minus the "
-            f"gradient of the loss, is {up:+.4g}. Every other output should "
+            f"gradient of the loss, is {signed(up)}. Every other output should "
             f"fall; the strongest push down is on \"{self.classes[j_down]}\" "
-            f"({strongest_down:+.4g}).")
+            f"({signed(strongest_down)}).")
         title = f"the {self.name} output must rise (purple arrow)"
         focus = (self.output_layer, self.target)
-        return Step(1, title, self.picture(1, title, focus, {self.output_layer}), text)
+        # Only the ring and the arrows: the weight changes are step 2's.
+        picture = self.picture(1, title, focus, {self.output_layer}, focus_lines=False)
+        return Step(1, title, picture, text)
 
     def step_weights(self):
         layer = self.output_layer
@@ -107,12 +114,12 @@ class _Teller:
         ranked = sorted(range(len(incoming)), key=lambda i: -abs(weight_changes[i]))
         examples = "; ".join(
             f"from neuron {i} (activation {incoming[i]:.3g}): "
-            f"{weight_changes[i]:+.3g}" for i in ranked[:3] if incoming[i] != 0)
+            f"{signed(weight_changes[i])}" for i in ranked[:3] if incoming[i] != 0)
         silent = sum(1 for a in incoming if a == 0)
         text = (
             f"To raise the {self.name} output, the weights into it change by "
             f"minus dLoss/dw = (desired change of the output) x (the activation "
-            f"the weight comes from) = {per_activation:+.4g} x activation. "
+            f"the weight comes from) = {signed(per_activation)} x activation. "
             f"So a weight grows more positive in proportion to its hidden "
             f"neuron's activation: {examples or 'none is active'}. "
             f"{silent} of the {len(incoming)} neurons of the last hidden layer "
@@ -140,9 +147,9 @@ class _Teller:
             f"{_listing(up, changes, 'should go up')}; "
             f"{_listing(down, changes, 'should go down')}. "
             f"Of the neurons that are on, the most is asked of neuron {focus} "
-            f"({changes[focus]:+.4g}); that is done "
+            f"({signed(changes[focus])}); that is done "
             f"by adjusting its incoming weights, the largest change being "
-            f"{weights[biggest] + 0.0:+.3g} on the weight from {source} {biggest}.")
+            f"{signed(weights[biggest])} on the weight from {source} {biggest}.")
         if weights[biggest] == 0:
             text += (" (Its weights do not change at all: the neuron's relu is "
                      "off, so its gradient stops here.)")
@@ -154,6 +161,6 @@ class _Teller:
 def _listing(indices, changes, verb, shown=4):
     if not indices:
         return f"no neuron {verb}"
-    items = ", ".join(f"{j} ({changes[j]:+.3g})" for j in indices[:shown])
+    items = ", ".join(f"{j} ({signed(changes[j])})" for j in indices[:shown])
     more = f" and {len(indices) - shown} more" if len(indices) > shown else ""
     return f"{len(indices)} neurons {verb}: {items}{more}"

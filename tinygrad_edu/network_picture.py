@@ -12,7 +12,8 @@ neuron an arrow for the *desired change* of its activation, which is minus the
 gradient of the loss (up = the loss falls if this activation rises). With
 ``focus=(layer, j)`` one neuron is ringed and the lines into it are drawn in
 black, as thick as the change backprop asks of that weight (``-dL/dw``), with
-the number written by each line.
+the number written halfway along each line (``focus_lines=False`` rings the
+neuron only). Numbers are written with 3 significant digits.
 
 The picture is placed by hand (Graphviz's ``neato`` with pinned positions), so
 columns stay straight and drawing is fast whatever the number of lines.
@@ -33,6 +34,9 @@ CHANGE_COLOURS = ["#7b3294", "#1a9641", "#e66101", "#0571b0"]
 COLUMN_GAP = 3.2          # inches between layer columns
 PIXEL = 0.32              # inches per pixel of the 8x8 input image
 NEURON = 0.36             # diameter of a neuron circle
+DPI = 72                  # PNG resolution: readable labels, files ~1/2 the size of 96
+NEURON_TO_ARROW = 0.04    # inches between a circle and its arrow
+NAME_GAP = 0.3            # inches between the widest output arrow and the class names
 
 
 class NetworkState:
@@ -81,9 +85,9 @@ def network_state(mlp, x, target=None):
     return NetworkState(mlp, x, target)
 
 
-def draw_network(mlp, x, target=None, *, focus=None, arrows=None,
-                 lines_per_neuron=4, input_as_image=None, title=None,
-                 state=None):
+def draw_network(mlp, x, target=None, *, focus=None, focus_lines=True,
+                 arrows=None, lines_per_neuron=4, input_as_image=None,
+                 title=None, state=None):
     """Draw ``mlp`` reading ``x`` as columns of shaded circles joined by weights.
 
     target        the index of the right output; adds backprop's desired
@@ -91,6 +95,8 @@ def draw_network(mlp, x, target=None, *, focus=None, arrows=None,
     focus         (layer, j): ring neuron j of layer ``layer`` (1 = first
                   hidden layer, len(mlp.layers) = output) and draw every line
                   into it, in black, as thick as its weight's desired change.
+    focus_lines   False: only ring the focus neuron; its incoming lines stay
+                  ordinary blue/red weight lines (the article's step 1).
     arrows        which layers get desired-change arrows (a set of layer
                   numbers); default all of them once ``target`` is given.
     lines_per_neuron  how many incoming lines to draw per neuron (the
@@ -108,15 +114,17 @@ def draw_network(mlp, x, target=None, *, focus=None, arrows=None,
     if input_as_image is None:
         input_as_image = mlp.nin == 64
     picture = _NetworkPicture(state, focus, arrows, lines_per_neuron,
-                              input_as_image)
+                              input_as_image, focus_lines)
     return picture.build(title)
 
 
 class _NetworkPicture:
-    def __init__(self, state, focus, arrows, lines_per_neuron, input_as_image):
+    def __init__(self, state, focus, arrows, lines_per_neuron, input_as_image,
+                 focus_lines=True):
         self.state = state
         self.mlp = state.mlp
         self.focus = focus
+        self.focus_lines = focus_lines and bool(state.weight_changes)
         n_layers = len(self.mlp.layers)
         if arrows is None:
             arrows = set(range(1, n_layers + 1)) if state.changes else set()
@@ -126,7 +134,8 @@ class _NetworkPicture:
         self.positions = self._place()
         self.graph = graphviz.Digraph("network", engine="neato")
         self.graph.attr(splines="false", outputorder="edgesfirst",
-                        fontname="Helvetica", bgcolor="white", pad="0.3")
+                        fontname="Helvetica", bgcolor="white", pad="0.3",
+                        dpi=str(DPI))
         self.graph.attr("node", fontname="Helvetica", fixedsize="true")
         self.graph.attr("edge", arrowhead="none")
 
@@ -199,8 +208,9 @@ class _NetworkPicture:
             shades = self.state.probabilities
         largest = 1.0 if shades is self.state.probabilities else _largest(shades)
         for j, position in enumerate(self.positions[layer]):
-            attributes = dict(label=f"{activations[j]:.2g}", shape="circle",
-                              width=str(NEURON), style="filled", fontsize="7",
+            label = f"{activations[j]:.2g}"
+            attributes = dict(label=label, shape="circle", width=str(NEURON),
+                              style="filled", fontsize="8" if len(label) < 6 else "7",
                               fillcolor=_grey(shades[j], largest),
                               fontcolor=_ink(shades[j], largest), color="#444444")
             if self.focus == (layer, j):
@@ -212,28 +222,48 @@ class _NetworkPicture:
                 self._arrow(layer, j, position)
 
     def _output_name(self, j, position):
+        """The class name and probability, left-aligned in a column of their own
+        to the right of the widest output arrow (so the two never touch)."""
         x, y = position
         name = str(self.mlp.classes[j]) if hasattr(self.mlp, "classes") else str(j)
         text = f'"{name}"'
         if self.state.probabilities is not None:
-            text += f"  {100 * self.state.probabilities[j]:.0f}%"
+            text += f"  {100 * self.state.probabilities[j]:.1f}%"
         bold = self.state.target == j
-        self._node(f"name{j}", (x + 1.75, y), label=text, shape="plaintext",
-                   width="0.1", height="0.3", fixedsize="false", fontsize="12" if bold else "10",
+        size = 12 if bold else 10
+        width = _text_width(text, size, bold)
+        left = x + NEURON / 2 + NAME_GAP + self._widest_output_arrow()
+        self._node(f"name{j}", (left + width / 2, y), label=text, shape="plaintext",
+                   width=f"{width:.2f}", height="0.3", margin="0",
+                   fixedsize="false", fontsize=str(size),
                    fontname="Helvetica-Bold" if bold else "Helvetica")
 
-    def _arrow(self, layer, j, position):
-        """An up or down arrow by the neuron, sized by the desired change."""
+    def _widest_output_arrow(self):
+        layer = len(self.positions) - 1
+        if layer not in self.arrows or not self.state.changes:
+            return 0.0
+        return max(NEURON_TO_ARROW + _text_width(*self._arrow_text(layer, j)[:2])
+                   for j in range(len(self.positions[layer])))
+
+    def _arrow_text(self, layer, j):
+        """(text, font size, strength) of neuron j's desired-change arrow."""
         changes = self.state.changes[layer]
         change = changes[j]
         largest = _largest([abs(c) for c in changes])
         strength = abs(change) / largest if largest else 0.0
         symbol = "\u25b2" if change > 0 else ("\u25bc" if change < 0 else "\u25cf")
-        size = 7 + 11 * math.sqrt(strength)
+        size = 8 + 10 * math.sqrt(strength)
+        is_output = layer == len(self.positions) - 1
+        if is_output and self.state.target is not None and j != self.state.target:
+            size = 8 + 3 * math.sqrt(strength)      # the right output's arrow leads
+        return f"{symbol} {signed(change)}", size, strength
+
+    def _arrow(self, layer, j, position):
+        """An up or down arrow by the neuron, sized by the desired change."""
+        text, size, strength = self._arrow_text(layer, j)
         x, y = position
-        text = f"{symbol} {change:+.3f}"
         width = _text_width(text, size)
-        self._node(f"arrow{layer}_{j}", (x + NEURON / 2 + 0.04 + width / 2, y),
+        self._node(f"arrow{layer}_{j}", (x + NEURON / 2 + NEURON_TO_ARROW + width / 2, y),
                    label=text, shape="plaintext", width=f"{width:.2f}",
                    height="0.25", fixedsize="false", margin="0",
                    fontsize=f"{size:.1f}",
@@ -248,7 +278,7 @@ class _NetworkPicture:
         incoming = self.state.activations[layer - 1]
         largest_w = _largest([abs(w.data) for n in neurons for w in n.w])
         for j, neuron in enumerate(neurons):
-            if self.focus == (layer, j) and self.state.weight_changes:
+            if self.focus == (layer, j) and self.focus_lines:
                 self._focus_lines(layer, j)
                 continue
             for i in self._strongest(neuron, incoming):
@@ -268,19 +298,33 @@ class _NetworkPicture:
         return ranked[:self.lines_per_neuron]
 
     def _focus_lines(self, layer, j):
-        """Every line into the focus neuron: black, thick as -dL/dw, numbered."""
+        """Every line into the focus neuron: black, thick as -dL/dw, numbered.
+
+        The numbers sit on the line, part of the way from its tail to the
+        focus neuron: clear of every circle, and (as the lines converge) still
+        apart from each other. Past the tail column's arrows when it has them.
+        """
         changes = self.state.weight_changes[layer][j]
         largest = _largest([abs(c) for c in changes])
+        head_x, head_y = self.positions[layer][j]
+        along = 0.62 if layer - 1 in self.arrows else 0.45
         for i, change in enumerate(changes):
             strength = abs(change) / largest if largest else 0.0
             if strength == 0 and layer == 1 and self.input_as_image:
                 continue                 # blank pixels: nothing to change
-            attributes = dict(color="black" if change else "#bbbbbb",
-                              penwidth=f"{0.4 + 3.6 * strength:.2f}")
+            self.graph.edge(f"n{layer - 1}_{i}", f"n{layer}_{j}",
+                            color="black" if change else "#bbbbbb",
+                            penwidth=f"{0.4 + 3.6 * strength:.2f}")
             if len(changes) <= 16 and strength > 0:
-                attributes.update(taillabel=f"{change:+.2g}", labelfontsize="9",
-                                  labeldistance="2.2", labelangle="0")
-            self.graph.edge(f"n{layer - 1}_{i}", f"n{layer}_{j}", **attributes)
+                tail_x, tail_y = self.positions[layer - 1][i]
+                text = signed(change)
+                self._node(f"change{layer}_{j}_{i}",
+                           (tail_x + along * (head_x - tail_x),
+                            tail_y + along * (head_y - tail_y)),
+                           label=text, shape="box", style="filled,rounded",
+                           fillcolor="#ffffffd0", color="#ffffff00",
+                           fontsize="9", margin="0.02", fixedsize="false",
+                           width=f"{_text_width(text, 9):.2f}", height="0.16")
 
     def _column_names(self):
         n_layers = len(self.positions) - 1
@@ -294,9 +338,20 @@ class _NetworkPicture:
                        width="1.6", height="0.3", fontsize="12")
 
 
-def _text_width(text, fontsize):
-    """Roughly how wide ``text`` is in inches (Helvetica is ~0.55 em wide)."""
-    return len(text) * fontsize * 0.55 / 72
+def signed(number):
+    """``number`` with its sign and 3 significant digits: +0.00462, -1.2e-05."""
+    return f"{number + 0.0:+.3g}"
+
+
+# Helvetica's widths in em (narrow punctuation, the fallback font's triangles).
+_EM = {".": 0.278, " ": 0.278, "+": 0.584, "-": 0.333, '"': 0.355, "%": 0.889,
+       "\u25b2": 0.77, "\u25bc": 0.77, "\u25cf": 0.6}
+
+
+def _text_width(text, fontsize, bold=False):
+    """About how wide ``text`` is in inches (digits are 0.556 em in Helvetica)."""
+    em = sum(_EM.get(c, 0.556 if c.isdigit() else 0.6) for c in text)
+    return em * (1.08 if bold else 1.0) * fontsize / 72 + 0.04
 
 
 def _largest(numbers):
