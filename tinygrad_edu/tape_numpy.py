@@ -314,8 +314,9 @@ class NumpyTape:
                 raise ValueError(f"labels must be from 0 to {tape.n_targets - 1}")
             first_target_row = tape.target_start - tape.input_start
             varying[first_target_row + labels, np.arange(batch)] = 1.0   # one-hot
-        for group in self.groups:
-            group.forward(uniform, varying)
+        with np.errstate(all="ignore"):      # inf/nan show in the loss instead
+            for group in self.groups:
+                group.forward(uniform, varying)
         return uniform, varying
 
     def losses_and_outputs(self, xs, labels=None):
@@ -332,9 +333,10 @@ class NumpyTape:
         grad_uniform = np.zeros_like(uniform)
         grad_varying = np.zeros_like(varying)
         grad_varying[self._root_row] = 1.0 / batch            # d(mean)/d(loss_i)
-        for group in reversed(self.groups):
-            if group.needs_grad:
-                group.backward(uniform, varying, grad_uniform, grad_varying)
+        with np.errstate(all="ignore"):
+            for group in reversed(self.groups):
+                if group.needs_grad:
+                    group.backward(uniform, varying, grad_uniform, grad_varying)
         loss = float(varying[self._root_row].sum() / batch)
         return loss, grad_uniform[:self.tape.n_params]
 
