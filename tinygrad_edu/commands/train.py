@@ -18,7 +18,7 @@ import time
 from ..data import load_digits
 from ..nn import ACTIVATIONS, MLP
 from ..serialize import save_model, write_text_atomically
-from ..training import DEFAULT_LR, LOSSES, TrainingDiverged, train
+from ..training import DEFAULT_LR, ENGINES, LOSSES, TrainingDiverged, train
 
 NAME = "train"
 HELP = "train an MLP on the handwritten digits and save it as JSON"
@@ -106,6 +106,11 @@ def add_arguments(parser):
     parser.add_argument("--seed", type=int, default=0,
                         help="seed for the images picked, the initial weights "
                              "and the batch order (default: 0)")
+    parser.add_argument("--engine", choices=sorted(ENGINES), default="fast",
+                        help="how gradients are computed: fast (default: the "
+                             "traced tape replayed with numpy, the same numbers "
+                             "to 1e-9), numpy, tape (pure Python) or plain "
+                             "(the readable Value engine, for stepping through)")
     parser.add_argument("--out", default="model.json", metavar="FILE",
                         help="where to save the model as JSON (default: model.json)")
     parser.add_argument("--metrics", metavar="FILE",
@@ -141,7 +146,7 @@ def run(args):
                        batch_size=args.batch_size, optimizer=args.optimizer,
                        lr=lr, momentum=args.momentum,
                        weight_decay=args.weight_decay, schedule=args.schedule,
-                       loss=args.loss, seed=args.seed,
+                       loss=args.loss, seed=args.seed, engine=args.engine,
                        progress=False if args.quiet else None)
     except TrainingDiverged as error:
         print(f"tinygrad-edu train: error: {error} Nothing was saved.",
@@ -153,7 +158,7 @@ def run(args):
     metrics.update(seconds=round(seconds, 3), classes=classes,
                    per_class=args.per_class, hidden=args.hidden,
                    activation=args.activation, optimizer=args.optimizer, lr=lr,
-                   batch_size=args.batch_size, seed=args.seed,
+                   batch_size=args.batch_size, seed=args.seed, engine=args.engine,
                    train_images=len(train_data[0]), test_images=len(test_data[0]))
     info = {key: metrics[key] for key in metrics if key != "history"}
     save_model(model, args.out, info=info)
