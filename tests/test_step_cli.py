@@ -130,11 +130,11 @@ def test_saved_model_and_a_test_digit(tmp_path):
     from tinygrad_edu.serialize import save_model
     model = MLP(64, [3, 10], seed=4)
     path = save_model(model, tmp_path / "m.json") or tmp_path / "m.json"
-    code, text = run_step(["--model", str(path), "--digit", "2", "--all",
-                           "--ops-only"])
+    code, text = run_step(["--model", str(path), "--digit", "7", "--index", "2",
+                           "--all", "--ops-only"])
     assert code == 0
-    images, labels = load_digits("test")
-    expected = cross_entropy(model(images[2]), labels[2]).data
+    sevens, _ = load_digits("test", classes=[7])
+    expected = cross_entropy(model(sevens[2]), 7).data
     assert f"Backward pass from loss = {f4(expected)}:" in text
     assert "done:" in text
     assert "... and" in text          # 128-parent dot products are shortened
@@ -158,3 +158,11 @@ def test_real_command_line_reads_keys_from_stdin():
     assert done.returncode == 0, done.stderr
     assert shown_steps(done.stdout) == [1, 2, 1, 2, 3]
     assert "quit at step 3 of 15" in done.stdout
+
+
+def test_saved_model_and_a_digit_it_does_not_know(tmp_path, capsys):
+    from tinygrad_edu.serialize import save_model
+    path = tmp_path / "m.json"
+    save_model(MLP(64, [3, 2], seed=4, classes=[0, 1]), path)
+    assert main(["step", "--model", str(path), "--digit", "7", "--all"]) == 2
+    assert "recognises the digits [0, 1], not 7" in capsys.readouterr().err

@@ -8,42 +8,23 @@ Without ``--model`` an untrained ``MLP(64, [16, 16, 10])`` made with ``--seed``
 is used, as in the article (whose network is untrained too).
 """
 
-import argparse
 import sys
+
+from .arguments import digit, non_negative_int, pick_test_image
 
 NAME = "explain"
 HELP = "draw and tell the four steps of backprop for one handwritten digit"
 
 
-def _digit(text):
-    try:
-        number = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a digit 0..9") from None
-    if not 0 <= number <= 9:
-        raise argparse.ArgumentTypeError(f"{number} is not a digit 0..9")
-    return number
-
-
-def _index(text):
-    try:
-        number = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if number < 0:
-        raise argparse.ArgumentTypeError(f"{number} must be 0 or more")
-    return number
-
-
 def add_arguments(parser):
-    parser.add_argument("--digit", type=_digit, required=True,
+    parser.add_argument("--digit", type=digit, required=True,
                         help="which digit to show the network (0..9)")
     parser.add_argument("--model", metavar="FILE",
                         help="a model saved by 'tinygrad-edu train' (default: "
                              "an untrained MLP(64, [16, 16, 10]))")
     parser.add_argument("--seed", type=int, default=0,
                         help="seed of the untrained network (default 0)")
-    parser.add_argument("--index", type=_index, default=0,
+    parser.add_argument("--index", type=non_negative_int, default=0,
                         help="which test image of that digit (default 0)")
     parser.add_argument("--out", default="out/explain", metavar="DIR",
                         help="folder for the pictures and explain.txt "
@@ -53,12 +34,11 @@ def add_arguments(parser):
 
 
 def run(args):
-    from ..data import load_digits
     from ..draw import OutputError
     from ..explain import explain_steps, write_explanation
     try:
         model = _model(args)
-        image = _image(args.digit, args.index)
+        image = pick_test_image(args.digit, args.index)
         steps = explain_steps(model, image, args.digit)
         paths = write_explanation(steps, args.out, args.format)
     except (ValueError, OutputError) as error:
@@ -80,13 +60,3 @@ def _model(args):
         raise ValueError(f"{args.model} takes {model.nin} inputs, not the 64 "
                          f"pixels of a digit image")
     return model
-
-
-def _image(digit, index):
-    from ..data import load_digits
-    images, labels = load_digits("test", classes=[digit])
-    if index >= len(images):
-        raise ValueError(f"the test split has {len(images)} images of {digit}; "
-                         f"choose --index from 0 to {len(images) - 1}")
-    # load_digits shuffles with a fixed seed, so --index K is always the same image.
-    return images[index]

@@ -8,9 +8,9 @@ digit::
     tinygrad-edu predict model.json --index 5
 """
 
-import argparse
 import sys
 
+from .arguments import non_negative_int
 from ..data import digit_to_text, draw_digit, load_digits
 from ..engine import Value, no_grad
 from ..losses import predicted_class, softmax
@@ -20,17 +20,6 @@ NAME = "predict"
 HELP = "show a test digit and the network's probability for each class"
 
 BAR_WIDTH = 30
-
-
-def non_negative_int(text):
-    """argparse type: a whole number >= 0."""
-    try:
-        number = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if number < 0:
-        raise argparse.ArgumentTypeError(f"{number} must be 0 or more")
-    return number
 
 
 def add_arguments(parser):

@@ -10,10 +10,13 @@ What to step through (one of):
 * ``--example three``: a small untrained network shown a handwritten "3",
   with the cross-entropy loss for the answer 3 (the article's four steps);
 * ``--expr "x*x + x" --var x=3``: your own formula;
-* ``--model model.json --digit 5``: a saved model and test digit number 5.
+* ``--model model.json --digit 5 --index 2``: a saved model shown test image
+  number 2 of the digit 5 (the same image ``explain --digit 5 --index 2`` uses).
 """
 
 import sys
+
+from .arguments import digit, non_negative_int, pick_test_image
 
 from ..engine import Value, topological_order, vsum
 from ..tracing import backward_steps, format_number, format_trace
@@ -40,8 +43,12 @@ def add_arguments(parser):
                         help="a model saved by 'tinygrad-edu train'")
     parser.add_argument("--var", action="append", default=[], metavar="NAME=NUMBER",
                         help="a variable of --expr (repeat for each), e.g. --var x=3")
-    parser.add_argument("--digit", type=int, default=0, metavar="N",
-                        help="with --model: which test digit to use (default 0)")
+    parser.add_argument("--digit", type=digit, metavar="D",
+                        help="with --model: show it a test image of this digit "
+                             "(default: the model's first class)")
+    parser.add_argument("--index", type=non_negative_int, default=0, metavar="K",
+                        help="with --model: which test image of that digit "
+                             "(default 0)")
     parser.add_argument("--all", action="store_true",
                         help="print every step without waiting for keys")
     parser.add_argument("--break", dest="breakpoint", metavar="NAME",
@@ -95,7 +102,7 @@ def build_root(args):
     if args.var:
         raise ValueError("--var only goes with --expr")
     if args.model is not None:
-        return model_root(args.model, args.digit)
+        return model_root(args.model, args.digit, args.index)
     return three_example() if args.example == "three" else neuron_example()
 
 
@@ -132,15 +139,17 @@ def three_example(sizes=(3, 3, 10), seed=0):
     return digit_loss(MLP(64, list(sizes), seed=seed), images[0], labels[0])
 
 
-def model_root(path, digit):
-    """The loss of a saved model on test digit number ``digit``."""
-    from ..data import load_digits
+def model_root(path, digit, index):
+    """The loss of a saved model on test image ``index`` of ``digit``."""
     from ..serialize import load_model
     model = load_model(path)
-    images, labels = load_digits("test", classes=getattr(model, "classes", None))
-    if not 0 <= digit < len(images):
-        raise ValueError(f"--digit must be from 0 to {len(images) - 1}, got {digit}")
-    return digit_loss(model, images[digit], labels[digit])
+    classes = list(model.classes)
+    if digit is None:
+        digit = classes[0]
+    if digit not in classes:
+        raise ValueError(f"{path} recognises the digits {classes}, not {digit}; "
+                         f"choose --digit from those")
+    return digit_loss(model, pick_test_image(digit, index), digit)
 
 
 def digit_loss(model, pixels, label):
