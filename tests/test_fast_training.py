@@ -1,0 +1,71 @@
+"""Training through the fast engines ends where training through the plain engine does.
+
+The tape engines replace only the per-batch gradient computation; the
+optimizer, schedule, batch order and measuring are the training loop's. So a
+few epochs through each engine, from the same seed, must end with the same
+weights (to 1e-9) and report the same losses and accuracies.
+"""
+
+import pytest
+
+from tinygrad_edu import MLP
+from tinygrad_edu.data import load_digits
+from tinygrad_edu.tape import numpy_evaluate
+from tinygrad_edu.training import ENGINES, evaluate, train
+
+CLASSES = [0, 1, 7]
+
+
+@pytest.fixture(scope="module")
+def digits():
+    train_data = load_digits("train", classes=CLASSES, per_class=6, seed=1)
+    test_data = load_digits("test", classes=CLASSES, per_class=4, seed=1)
+    return train_data, test_data
+
+
+def trained(engine, digits, loss, optimizer, activation="relu"):
+    model = MLP(64, [6, len(CLASSES)], activation=activation, seed=3,
+                classes=CLASSES)
+    result = train(model, *digits, epochs=2, batch_size=5, optimizer=optimizer,
+                   loss=loss, seed=2, engine=engine, log=None, progress=False)
+    return model, result
+
+
+@pytest.mark.parametrize("loss, optimizer, activation", [
+    ("cross_entropy", "adam", "relu"),
+    ("mse", "sgd", "tanh"),
+])
+def test_fast_engines_end_with_the_plain_engines_weights(digits, loss, optimizer,
+                                                         activation):
+    plain, plain_result = trained("plain", digits, loss, optimizer, activation)
+    start = MLP(64, [6, len(CLASSES)], activation=activation, seed=3,
+                classes=CLASSES).state_dict()
+    expected = plain.state_dict()
+    assert max(abs(expected[k] - start[k]) for k in start) > 1e-3   # it trained
+    for engine in ("tape", "numpy", "fast"):
+        model, result = trained(engine, digits, loss, optimizer, activation)
+        got = model.state_dict()
+        assert max(abs(got[k] - expected[k]) for k in expected) <= 1e-9, engine
+        for ours, theirs in zip(result.history, plain_result.history):
+            for key in ("train_loss", "test_loss"):
+                assert ours[key] == pytest.approx(theirs[key], abs=1e-9)
+            for key in ("train_accuracy", "test_accuracy"):
+                assert ours[key] == theirs[key]
+
+
+def test_numpy_evaluate_matches_evaluate(digits):
+    model = MLP(64, [5, len(CLASSES)], seed=4, classes=CLASSES)
+    for loss in ("cross_entropy", "mse"):
+        ours, theirs = numpy_evaluate(model, digits[1], loss), evaluate(model, digits[1], loss)
+        assert ours["loss"] == pytest.approx(theirs["loss"], abs=1e-12)
+        assert ours["accuracy"] == theirs["accuracy"]
+
+
+def test_numpy_evaluate_explains_unknown_labels(digits):
+    model = MLP(64, [5, 2], seed=4, classes=[0, 1])
+    with pytest.raises(ValueError, match="no output"):
+        numpy_evaluate(model, digits[1])
+
+
+def test_the_fast_engine_is_registered():
+    assert {"plain", "tape", "numpy", "fast"} <= set(ENGINES)
