@@ -99,8 +99,10 @@ def is_grad_enabled():
 
 def _as_float(number, what="Value"):
     """Check that ``number`` is a real number and return it as a float."""
-    if type(number) is float:        # the common case, checked the quick way
+    if type(number) is float:        # the common cases, checked the quick way
         return number
+    if type(number) is int:
+        return float(number)
     if isinstance(number, bool) or not isinstance(number, numbers.Real):
         raise TypeError(
             f"{what} needs a real number (int or float), but was given "
