@@ -538,6 +538,7 @@ def _run_forward(program, v):
     fsum = math.fsum
     for code, out, a, b in program:
         if code == DOT:
+            # (fsum, as the engine's dot: the same number to the last bit)
             v[out] = fsum(map(_mul, a(v), b(v)))
         elif code == ADD:
             v[out] = v[a] + v[b]
@@ -595,10 +596,17 @@ def _run_backward(program, v, g):
             continue                 # nothing to pass on (e.g. behind a dead relu)
         if code == DOT:
             # d/dw_i = x_i, d/dx_i = w_i. ``a`` and ``b`` carry the other side's reader.
-            if a is not None:
-                _add_into(g, a, [go * x for x in a[2](v)])
-            if b is not None:
-                _add_into(g, b, [go * w for w in b[2](v)])
+            for target in (a, b):
+                if target is None:
+                    continue
+                slots, span, read_other = target
+                if span is not None:             # side by side: one slice
+                    start, stop = span
+                    g[start:stop] = [gi + go * o for gi, o in
+                                     zip(g[start:stop], read_other(v))]
+                else:
+                    for s, o in zip(slots, read_other(v)):
+                        g[s] += go * o
         elif code == ADD:
             if wants[0]:
                 g[a] += go
