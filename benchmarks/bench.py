@@ -26,7 +26,6 @@ import argparse
 import contextlib
 import gc
 import io
-import math
 import os
 import platform
 import random
@@ -42,7 +41,6 @@ import numpy as np                                 # noqa: E402
 
 from tinygrad_edu import MLP, Value, mse, one_hot, vsum  # noqa: E402
 from tinygrad_edu.data import load_digits         # noqa: E402
-from tinygrad_edu.engine import topological_order  # noqa: E402
 from tinygrad_edu.tape import compile_loss        # noqa: E402
 from tinygrad_edu.tape_numpy import NumpyTape     # noqa: E402
 

@@ -55,6 +55,7 @@ exact for *any* input, not only the traced one:
   out with ``dot(y, logits)``, so the program is the same for every label.
 """
 
+import importlib.util
 import math
 import operator
 import weakref
@@ -754,8 +755,6 @@ def fastest_engine():
 
     The numpy batch replay if numpy is installed, else the pure-Python tape.
     """
-    try:
-        import numpy  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("numpy") is None:
         return tape_batch_loss_and_grads
     return numpy_batch_loss_and_grads
