@@ -477,14 +477,16 @@ _CODES = {"dot": DOT, "add": ADD, "relu": RELU, "sub": SUB, "mul": MUL,
 
 
 def _reader(slots):
-    """A function list -> the values at ``slots``, as a slice when it can be."""
+    """(a function list -> the values at ``slots``, (start, stop) or None).
+
+    When the slots are side by side the function reads one slice and the
+    span is returned too; otherwise it picks them one by one.
+    """
     slots = list(slots)
-    if all(s == slots[0] + k for k, s in enumerate(slots)):
-        return operator.itemgetter(slice(slots[0], slots[0] + len(slots))), \
-            (slots[0], slots[0] + len(slots))
-    if len(slots) == 1:
-        return (lambda values, i=slots[0]: [values[i]]), None
-    return operator.itemgetter(*slots), None
+    start, stop = slots[0], slots[0] + len(slots)
+    if slots == list(range(start, stop)):
+        return operator.itemgetter(slice(start, stop)), (start, stop)
+    return operator.itemgetter(*slots), None        # (two or more slots here)
 
 
 def _compile_python(tape):
