@@ -368,29 +368,36 @@ def topological_order(root):
     This is the order backprop needs: by the time we reach a Value, every
     Value that used it has already passed its gradient down. Written as a loop
     with an explicit stack (not recursion), so very deep graphs work.
+
+    A Value with parents is met twice. The first time it goes back on the
+    stack under a marker, with its parents on top; when the marker comes off
+    the stack, everything above it (its parents, and theirs) is finished, so
+    the Value is finished too.
     """
     post_order = []          # each Value after all of its parents
-    visited = {root}         # a set of Values: they hash by identity
-    stack = [(root, iter(root.parents))]
+    finished = set()         # a set of Values: they hash by identity
+    stack = [root]
     while stack:
-        value, parents_left = stack[-1]
-        for parent in parents_left:
-            if parent in visited:
-                continue
-            visited.add(parent)
-            if not parent.parents:
-                # A leaf (a weight, an input, a constant) has nothing to
-                # wait for: it is finished at once, without a trip through
-                # the stack. Most of a network's Values are leaves.
-                post_order.append(parent)
-            else:
-                stack.append((parent, iter(parent.parents)))
-                break
-        else:                # all parents done: this Value is finished
-            stack.pop()
-            post_order.append(value)
+        value = stack.pop()
+        if value is _PARENTS_FINISHED:
+            value = stack.pop()                  # the Value under the marker
+        elif value in finished:
+            continue                             # reached again by another path
+        elif value.parents:
+            stack.append(value)
+            stack.append(_PARENTS_FINISHED)
+            for parent in reversed(value.parents):   # first parent on top
+                if parent not in finished:
+                    stack.append(parent)
+            continue
+        finished.add(value)
+        post_order.append(value)
     post_order.reverse()
     return post_order
+
+
+# On topological_order's stack: "the Value below me has all its parents finished".
+_PARENTS_FINISHED = object()
 
 
 def start_backward(root):
