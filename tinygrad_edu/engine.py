@@ -362,6 +362,10 @@ def dot(weights, inputs):
                  local_grads=x_data + w_data)
 
 
+# On topological_order's stack: "the Value below me has all its parents finished".
+_PARENTS_FINISHED = object()
+
+
 def topological_order(root):
     """Every Value ``root`` depends on, ``root`` first, each before its parents.
 
@@ -394,10 +398,6 @@ def topological_order(root):
         post_order.append(value)
     post_order.reverse()
     return post_order
-
-
-# On topological_order's stack: "the Value below me has all its parents finished".
-_PARENTS_FINISHED = object()
 
 
 def start_backward(root):
