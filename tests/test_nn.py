@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from tinygrad_edu import MLP, Layer, Neuron, Value
+from tinygrad_edu import MLP, Layer, Neuron, Value, vsum
 from tinygrad_edu.nn import init_scale
 from tinygrad_edu.training import batch_loss_and_grads
 
@@ -157,3 +157,16 @@ def test_classes_label_the_outputs():
 def test_bad_architectures_are_clear_errors(bad):
     with pytest.raises(ValueError):
         MLP(**bad)
+
+
+def test_plain_number_inputs_become_values_once_per_layer():
+    from tinygrad_edu.engine import topological_order
+    net = MLP(64, [16, 10], seed=0)
+    x = [i / 64 for i in range(64)]
+    out = net(x)
+    leaves = [v for v in topological_order(vsum(out)) if not v.parents]
+    parameters = {id(p) for p in net.parameters()}
+    inputs = [v for v in leaves if id(v) not in parameters]
+    assert len(inputs) == 64            # not 16 neurons x 64
+    same = net([Value(v) for v in x])
+    assert [o.data for o in out] == [o.data for o in same]

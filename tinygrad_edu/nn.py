@@ -156,6 +156,8 @@ class Layer(Module):
                         for j in range(nout)]
 
     def __call__(self, x):
+        # Plain numbers become Values here, once, rather than once per neuron.
+        x = [v if isinstance(v, Value) else Value(v) for v in x]
         return [neuron(x) for neuron in self.neurons]
 
     def named_parameters(self):

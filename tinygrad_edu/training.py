@@ -24,7 +24,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 
-from .engine import Value, no_grad, vsum
+from .engine import no_grad, vsum
 from .losses import cross_entropy, mse, one_hot, predicted_class
 from .optim import SGD, Adam
 
@@ -72,8 +72,7 @@ def batch_loss_and_grads(model, xs, targets, loss="cross_entropy"):
     model.zero_grad()
     losses = []
     for x, target in zip(xs, targets):
-        inputs = [Value(number) for number in x]     # wrap once, not per neuron
-        losses.append(loss_fn(model(inputs), target))
+        losses.append(loss_fn(model(x), target))
     mean_loss = vsum(losses) / len(losses)
     mean_loss.backward()
     return mean_loss.data
@@ -151,7 +150,7 @@ def evaluate(model, data, loss="cross_entropy"):
     total_loss, correct = 0.0, 0
     with no_grad():
         for x, target in zip(images, targets):
-            outputs = model([Value(number) for number in x])
+            outputs = model(x)
             total_loss += loss_fn(outputs, target).data
             correct += predicted_class(outputs) == target
     return {"loss": total_loss / len(images), "accuracy": correct / len(images)}
