@@ -50,7 +50,7 @@ def test_predict_shows_a_digit_and_probabilities(trained, capsys):
 def test_defaults_train_all_ten_classes_on_the_whole_training_set():
     args = build_parser().parse_args(["train"])
     assert args.classes is None and args.per_class is None
-    assert args.hidden == [16, 16] and args.out == "model.json"
+    assert args.hidden == [64, 32] and args.out == "model.json"
 
 
 @pytest.mark.parametrize("argv", [

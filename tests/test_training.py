@@ -30,7 +30,7 @@ def test_training_lowers_the_loss_and_beats_chance(tiny):
     before = evaluate(model, train_data)
     lines = []
     result = train(model, train_data, test_data, epochs=4, batch_size=5,
-                   seed=0, log=lines.append)
+                   lr=0.02, seed=0, log=lines.append)
     after = result.final
     assert after["train_loss"] < 0.5 * before["loss"]
     assert after["train_accuracy"] >= 0.9

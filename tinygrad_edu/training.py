@@ -257,7 +257,7 @@ def _all_finite(parameters):
 # The loop
 # ----------------------------------------------------------------------
 
-DEFAULT_LR = {"adam": 0.02, "sgd": 0.1}
+DEFAULT_LR = {"adam": 0.01, "sgd": 0.1}
 
 
 def train(model, train_data, test_data=None, *, epochs=10, batch_size=8,
@@ -272,7 +272,7 @@ def train(model, train_data, test_data=None, *, epochs=10, batch_size=8,
       the same run) and takes steps on mini-batches of ``batch_size``.
     * ``optimizer`` is ``"adam"`` or ``"sgd"`` (with ``momentum``), or an
       optimizer object you made (then its own ``lr`` is used); ``lr``
-      defaults to 0.02 (Adam) or 0.1 (SGD) and follows ``schedule``
+      defaults to 0.01 (Adam) or 0.1 (SGD) and follows ``schedule``
       ("cosine" or "constant").
     * ``engine`` computes each batch's loss and gradients: ``"plain"``
       (the Value graph) or a function like ``batch_loss_and_grads``.
