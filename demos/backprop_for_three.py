@@ -11,12 +11,13 @@ We draw each step and check step 2's rule on real numbers.
     python demos/backprop_for_three.py [--out out]
 """
 
-import argparse
 from pathlib import Path
 
 from tinygrad_edu import MLP, Value, cross_entropy
 from tinygrad_edu.data import load_digits
 from tinygrad_edu.explain import explain_steps, write_explanation
+
+from _command_line import run_demo
 
 
 def check_step_two(net, pixels, label):
@@ -53,8 +54,4 @@ def main(out_dir="out", quick=False):
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default="out", help="folder for the pictures")
-    parser.add_argument("--quick", action="store_true", help="a smaller network")
-    args = parser.parse_args()
-    main(args.out, args.quick)
+    run_demo(main, __doc__, quick_help="a smaller network")

@@ -8,12 +8,13 @@ probabilities with softmax. Untrained, the network's guess is random.
     python demos/digit_forward.py [--out out]
 """
 
-import argparse
 from pathlib import Path
 
 from tinygrad_edu import MLP, Value, softmax, trace
 from tinygrad_edu.data import digit_to_text, draw_digit, load_digits
 from tinygrad_edu.draw import draw_network, render
+
+from _command_line import run_demo
 
 
 def main(out_dir="out", quick=False):
@@ -50,8 +51,4 @@ def main(out_dir="out", quick=False):
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default="out", help="folder for the pictures")
-    parser.add_argument("--quick", action="store_true", help="a smaller network")
-    args = parser.parse_args()
-    main(args.out, args.quick)
+    run_demo(main, __doc__, quick_help="a smaller network")

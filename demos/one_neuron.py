@@ -7,32 +7,18 @@ forward trace, run backward() and draw the graph with every gradient.
     python demos/one_neuron.py [--out out]
 """
 
-import argparse
 from pathlib import Path
 
-from tinygrad_edu import Value, format_trace, vsum
+from tinygrad_edu import format_trace
+from tinygrad_edu.examples import article_neuron
 from tinygrad_edu.draw import draw_graph, render
 
-
-def build_neuron():
-    """The neuron and its inputs, every Value labelled."""
-    xs = [Value(x, f"x{i}") for i, x in enumerate([0.5, -1.0, 2.0], start=1)]
-    ws = [Value(w, f"w{i}") for i, w in enumerate([0.8, 0.2, -0.4], start=1)]
-    b = Value(0.1, "b")
-    products = []
-    for i, (x, w) in enumerate(zip(xs, ws), start=1):
-        products.append(x * w)
-        products[-1].label = f"x{i}w{i}"
-    n = vsum(products + [b])
-    n.label = "n"          # the weighted sum, before the activation
-    o = n.tanh()
-    o.label = "o"          # the neuron's output
-    return o, xs, ws, b
+from _command_line import run_demo
 
 
 def main(out_dir="out", quick=False):
     out_dir = Path(out_dir)
-    o, xs, ws, b = build_neuron()
+    o, xs, ws, b = article_neuron()
     print("The forward pass:")
     print(format_trace(o))
     o.backward()
@@ -49,8 +35,4 @@ def main(out_dir="out", quick=False):
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default="out", help="folder for the pictures")
-    parser.add_argument("--quick", action="store_true", help="(no effect here)")
-    args = parser.parse_args()
-    main(args.out, args.quick)
+    run_demo(main, __doc__, quick_help="(no effect here)")

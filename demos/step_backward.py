@@ -10,28 +10,20 @@ slideshow to click through in a browser.
     python demos/step_backward.py [--out out]
 """
 
-import argparse
 from pathlib import Path
 
-from tinygrad_edu import Value, backward_steps
+from tinygrad_edu import backward_steps
 from tinygrad_edu.draw import draw_graph, render
 from tinygrad_edu.slideshow import write_slideshow
 
-from one_neuron import build_neuron
+from tinygrad_edu.examples import article_neuron_loss
 
-
-def neuron_with_loss():
-    o, xs, ws, b = build_neuron()
-    error = o - Value(1.0, "target")
-    error.label = "error"
-    loss = error ** 2
-    loss.label = "loss"
-    return loss, ws
+from _command_line import run_demo
 
 
 def main(out_dir="out", quick=False):
     out_dir = Path(out_dir)
-    loss, ws = neuron_with_loss()
+    loss, ws = article_neuron_loss()
 
     print("Every step of the backward pass:")
     for step in backward_steps(loss):
@@ -59,8 +51,4 @@ def main(out_dir="out", quick=False):
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default="out", help="folder for the pictures")
-    parser.add_argument("--quick", action="store_true", help="draw fewer frames")
-    args = parser.parse_args()
-    main(args.out, args.quick)
+    run_demo(main, __doc__, quick_help="draw fewer frames")

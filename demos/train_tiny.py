@@ -9,13 +9,14 @@ through the network before and after training.
     python demos/train_tiny.py [--out out] [--quick]
 """
 
-import argparse
 from pathlib import Path
 
 from tinygrad_edu import MLP
 from tinygrad_edu.data import load_digits
 from tinygrad_edu.draw import draw_network, render
 from tinygrad_edu.training import evaluate, train
+
+from _command_line import run_demo
 
 CLASSES = [0, 1, 2, 3]
 
@@ -48,8 +49,4 @@ def main(out_dir="out", quick=False):
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default="out", help="folder for the pictures")
-    parser.add_argument("--quick", action="store_true", help="fewer digits and epochs")
-    args = parser.parse_args()
-    main(args.out, args.quick)
+    run_demo(main, __doc__, quick_help="fewer digits and epochs")

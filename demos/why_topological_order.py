@@ -17,12 +17,13 @@ Central differences, (f(w + h) - f(w - h)) / 2h, give an independent answer.
     python demos/why_topological_order.py [--out out]
 """
 
-import argparse
 from pathlib import Path
 
 from tinygrad_edu import Value
 from tinygrad_edu.draw import draw_graph, render
 from tinygrad_edu.tracing import backward_steps
+
+from _command_line import run_demo
 
 
 def build(u=2.0, w=1.5):
@@ -109,8 +110,4 @@ def main(out_dir="out", quick=False):
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default="out", help="folder for the pictures")
-    parser.add_argument("--quick", action="store_true", help="(no effect here)")
-    args = parser.parse_args()
-    main(args.out, args.quick)
+    run_demo(main, __doc__, quick_help="(no effect here)")

@@ -36,7 +36,7 @@ from pathlib import Path
 import graphviz
 
 from .engine import Value, topological_order
-from .folding import fold_graph, FoldedBox
+from .folding import fold_graph
 
 __all__ = ["draw_graph", "draw_network", "render", "GraphTooLargeError",
            "OutputError", "DEFAULT_MAX_NODES", "INSTALL_HINT"]

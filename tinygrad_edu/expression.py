@@ -16,7 +16,6 @@ names it. The text is never passed to ``eval``, ``exec`` or ``compile``.
 """
 
 import ast
-import math
 import numbers
 
 from .engine import Value

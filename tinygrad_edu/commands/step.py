@@ -18,7 +18,7 @@ import sys
 
 from .arguments import digit, non_negative_int, pick_test_image
 
-from ..engine import Value, topological_order, vsum
+from ..engine import Value, topological_order
 from ..tracing import backward_steps, format_number, format_trace
 
 NAME = "step"
@@ -107,26 +107,9 @@ def build_root(args):
 
 
 def neuron_example():
-    """One neuron, as in the article's first figure, and a loss asking for 1.
-
-    Each product is its own operation (not one ``dot``), so every
-    multiplication gets a step of its own.
-    """
-    x = [Value(n, f"x{i}") for i, n in enumerate([0.5, -1.0, 2.0], start=1)]
-    w = [Value(n, f"w{i}") for i, n in enumerate([0.8, 0.2, -0.4], start=1)]
-    b = Value(0.1, "b")
-    products = []
-    for i, (xi, wi) in enumerate(zip(x, w), start=1):
-        products.append(xi * wi)
-        products[-1].label = f"x{i}w{i}"
-    total = vsum(products + [b])
-    total.label = "n"
-    output = total.tanh()
-    output.label = "o"
-    error = output - Value(1.0, "target")
-    error.label = "error"
-    loss = error ** 2
-    loss.label = "loss"
+    """One neuron, as in the article's first figure, and a loss asking for 1."""
+    from ..examples import article_neuron_loss
+    loss, _ = article_neuron_loss()
     return loss
 
 
