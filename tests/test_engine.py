@@ -329,3 +329,18 @@ def test_nan_propagates():
 def test_dot_length_mismatch():
     with pytest.raises(ValueError, match="3 weights and 2 inputs"):
         dot([1, 2, 3], [1, 2])
+
+
+def test_engine_imports_without_third_party_packages():
+    """The engine, networks and losses are pure Python: importing them from
+    the package root must work with numpy and graphviz unavailable."""
+    import subprocess
+    import sys
+    code = ("import sys; sys.modules['numpy'] = None; sys.modules['graphviz'] = None\n"
+            "from tinygrad_edu import Value, MLP, cross_entropy, mse, no_grad\n"
+            "loss = cross_entropy(MLP(3, [4, 2])([1.0, 2.0, 3.0]), 1)\n"
+            "loss.backward()\n"
+            "print('ok', loss.data > 0)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                            text=True, timeout=60)
+    assert result.stdout.strip() == "ok True", result.stderr

@@ -53,7 +53,7 @@ def softmax(logits):
     """
     logits = [v if isinstance(v, Value) else Value(v)
               for v in _as_list(logits, "softmax")]
-    m = max(v.data for v in logits)
+    m = _largest(logits)
     exps = [(v - m).exp() for v in logits]
     total = vsum(exps)
     return [e / total for e in exps]
@@ -71,9 +71,14 @@ def cross_entropy(logits, target):
     logits = [v if isinstance(v, Value) else Value(v)
               for v in _as_list(logits, "cross_entropy")]
     _check_label(target, len(logits))
-    m = max(v.data for v in logits)
+    m = _largest(logits)
     log_sum_exp = vsum([(v - m).exp() for v in logits]).log() + m
     return log_sum_exp - logits[target]
+
+
+def _largest(logits):
+    """The largest logit, as one constant Value (drawn once in the graph)."""
+    return Value(max(v.data for v in logits), "max")
 
 
 def accuracy(outputs_per_example, labels):
