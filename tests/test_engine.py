@@ -344,3 +344,13 @@ def test_engine_imports_without_third_party_packages():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True,
                             text=True, timeout=60)
     assert result.stdout.strip() == "ok True", result.stderr
+
+
+def test_dot_with_plain_numbers_and_bad_entries():
+    x = Value(3.0)
+    d = dot([1, 2], [x, np.float64(4.0)])       # numbers become constant leaves
+    d.backward()
+    assert d.data == 11.0 and x.grad == 1.0 and len(d.parents) == 4
+    for bad in ("a", None, True, [1]):
+        with pytest.raises(TypeError, match="real number"):
+            dot([Value(1.0)], [bad])

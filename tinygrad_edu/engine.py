@@ -349,15 +349,19 @@ def dot(weights, inputs):
     >>> dot([Value(2.0), Value(3.0)], [Value(4.0), 5]).data
     23.0
     """
-    weights = [w if isinstance(w, Value) else Value(w) for w in weights]
-    inputs = [x if isinstance(x, Value) else Value(x) for x in inputs]
+    weights, inputs = list(weights), list(inputs)
     if len(weights) != len(inputs):
         raise ValueError(
             f"dot needs two lists of the same length, got {len(weights)} "
             f"weights and {len(inputs)} inputs")
-    w_data = [w.data for w in weights]
-    x_data = [x.data for x in inputs]
-    total = math.fsum(map(operator.mul, w_data, x_data))
+    try:                        # the usual case: Values on both sides
+        w_data = [w.data for w in weights]
+        x_data = [x.data for x in inputs]
+        total = math.fsum(map(operator.mul, w_data, x_data))
+    except (AttributeError, TypeError):
+        # Some are plain numbers (they have no .data): make them Values (a
+        # non-number gets a clear TypeError there), then try again.
+        return dot([_as_value(w) for w in weights], [_as_value(x) for x in inputs])
     return Value(total, op="dot", parents=weights + inputs,
                  local_grads=x_data + w_data)
 
