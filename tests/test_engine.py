@@ -354,3 +354,24 @@ def test_dot_with_plain_numbers_and_bad_entries():
     for bad in ("a", None, True, [1]):
         with pytest.raises(TypeError, match="real number"):
             dot([Value(1.0)], [bad])
+
+
+def test_a_zero_gradient_passes_nothing_on():
+    # log's local derivative at 1e-320 is 1/x = inf; the path through it is
+    # multiplied by 0, so d(out)/d(a) is 0: a zero gradient stays zero
+    # (plain IEEE arithmetic would give 0 x inf = nan).
+    a = Value(1e-320)
+    log_a = a.log()
+    assert log_a.local_grads == (math.inf,)
+    out = log_a * 0.0 + 1.0
+    out.backward()
+    assert log_a.grad == 0.0 and a.grad == 0.0
+
+
+def test_a_switched_off_relu_neuron_gives_its_weights_zero_gradient():
+    w = [Value(-1.0), Value(-2.0)]
+    x = [Value(1.0), Value(1.0)]
+    out = dot(w, x).relu() + w[0] * 3        # the relu is off: dot = -3
+    out.backward()
+    assert [v.grad for v in w] == [3.0, 0.0]
+    assert [v.grad for v in x] == [0.0, 0.0]
