@@ -449,7 +449,7 @@ def main(argv=None):
 
 
 # What issue 7 asks of ``tinygrad-edu train`` on all ten digits: >= 96% test
-# accuracy in under 60 s. These settings reach it with the fast engine.
+# accuracy in under 60 s, with the command's defaults.
 
 def train_figures():
     """Run ``tinygrad-edu train`` with its defaults on the full digits."""
