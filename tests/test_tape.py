@@ -13,14 +13,15 @@ import numpy as np
 import pytest
 
 from tinygrad_edu import MLP, Value, dot, vsum
-from tinygrad_edu.tape import ENGINE_LOSSES, Tape, compile_loss, tape_gradient_fn
+from tinygrad_edu.tape import Tape, compile_loss, tape_gradient_fn
+from tinygrad_edu.training import LOSSES
 from tinygrad_edu.tape_numpy import NumpyTape, compile_numpy
 
 
 def engine_loss_and_grads(model, x, label, loss):
     """The plain engine's loss and parameter gradients for one example."""
     model.zero_grad()
-    value = ENGINE_LOSSES[loss](model([Value(v) for v in x]), label)
+    value = LOSSES[loss](model([Value(v) for v in x]), label)
     value.backward()
     return value.data, [p.grad for p in model.parameters()]
 

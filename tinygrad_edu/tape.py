@@ -62,7 +62,7 @@ import weakref
 from itertools import repeat
 
 from .engine import Value, dot, topological_order, vsum
-from .losses import _check_label, cross_entropy, mse, one_hot
+from .losses import _check_label, mse, one_hot
 
 __all__ = ["Tape", "Instruction", "compile_loss", "tape_gradient_fn",
            "tape_batch_loss_and_grads", "numpy_batch_loss_and_grads",
@@ -136,13 +136,6 @@ def traceable_mse(outputs, targets):
 
 
 _LOSSES = {"mse": traceable_mse, "cross_entropy": traceable_cross_entropy}
-
-# The loss the plain engine computes for one (outputs, label) example, so
-# that tests and the training loop can compare the tape against it.
-ENGINE_LOSSES = {
-    "mse": lambda outputs, label: mse(outputs, one_hot(label, len(outputs))),
-    "cross_entropy": cross_entropy,
-}
 
 
 def compile_loss(model, loss="mse", example=None):
