@@ -375,3 +375,14 @@ def test_a_switched_off_relu_neuron_gives_its_weights_zero_gradient():
     out.backward()
     assert [v.grad for v in w] == [3.0, 0.0]
     assert [v.grad for v in x] == [0.0, 0.0]
+
+
+def test_topological_order_without_leaves():
+    a, b = Value(2.0, "a"), Value(3.0, "b")
+    c = a * b
+    d = c + a
+    order = topological_order(d)
+    assert order[0] is d and {id(v) for v in order} == {id(v) for v in (a, b, c, d)}
+    assert order.index(c) < order.index(a)      # c uses a: it comes first
+    assert topological_order(d, leaves=False) == [d, c]
+    assert topological_order(a, leaves=False) == [a]       # the root stays

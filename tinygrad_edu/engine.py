@@ -309,9 +309,11 @@ class Value:
         (call ``zero_grad()`` first to start from zero); intermediate Values
         are reset and hold this pass's gradient.
         """
-        for value in start_backward(self):
-            if value.parents:        # a leaf has no one to pass its gradient to
-                chain_rule_step(value)
+        # Leaves (weights, inputs, constants) have no one to pass their
+        # gradient to, so the walk leaves them out; their children still add
+        # into their grad.
+        for value in start_backward(self, leaves=False):
+            chain_rule_step(value)
 
     def zero_grad(self):
         """Set ``grad`` to 0 on this Value and every Value behind it."""
@@ -370,7 +372,7 @@ def dot(weights, inputs):
 _PARENTS_FINISHED = object()
 
 
-def topological_order(root):
+def topological_order(root, leaves=True):
     """Every Value ``root`` depends on, ``root`` first, each before its parents.
 
     This is the order backprop needs: by the time we reach a Value, every
@@ -381,6 +383,10 @@ def topological_order(root):
     stack under a marker, with its parents on top; when the marker comes off
     the stack, everything above it (its parents, and theirs) is finished, so
     the Value is finished too.
+
+    ``leaves=False`` leaves out the Values without parents (but for
+    ``root``): backward() needs only the Values that pass a gradient on, and
+    in a network most edges lead to leaves (weights and inputs).
     """
     post_order = []          # each Value after all of its parents
     finished = set()         # a set of Values: they hash by identity
@@ -395,7 +401,7 @@ def topological_order(root):
             stack.append(value)
             stack.append(_PARENTS_FINISHED)
             for parent in reversed(value.parents):   # first parent on top
-                if parent not in finished:
+                if (leaves or parent.parents) and parent not in finished:
                     stack.append(parent)
             continue
         finished.add(value)
@@ -404,14 +410,16 @@ def topological_order(root):
     return post_order
 
 
-def start_backward(root):
+def start_backward(root, leaves=True):
     """Get ready for backprop from ``root``; return the order to visit Values.
 
     Intermediate Values (those with parents) are reset to 0, since they will
     receive this pass's gradient; leaves keep what they have, so gradients
     accumulate into them. The root's own gradient, d(root)/d(root), is 1.
+    ``leaves=False`` leaves the leaves out of the order (see
+    :func:`topological_order`).
     """
-    order = topological_order(root)
+    order = topological_order(root, leaves)
     for value in order:
         if value.parents:
             value.grad = 0.0
