@@ -386,3 +386,28 @@ def test_topological_order_without_leaves():
     assert order.index(c) < order.index(a)      # c uses a: it comes first
     assert topological_order(d, leaves=False) == [d, c]
     assert topological_order(a, leaves=False) == [a]       # the root stays
+
+
+def test_powers_without_a_finite_slope_or_value():
+    with pytest.raises(ValueError, match=r"slope of x \*\* 0.5 at x = 0 is infinite"):
+        Value(0.0) ** 0.5
+    with pytest.raises(OverflowError, match=r"10 \*\* 400 is too large"):
+        Value(10.0) ** 400
+    with pytest.raises(OverflowError, match="too large"):
+        Value(10.0) ** Value(400.0)
+    assert (Value(0.0) ** 2).data == 0.0 and (Value(0.0) ** 1).data == 0.0
+
+
+def test_power_op_names_the_exact_exponent():
+    assert (Value(2.0) ** 3).op == "**3"
+    assert (Value(2.0) ** 0.5).op == "**0.5"
+    assert (Value(2.0) ** 1.2345678).op == "**1.2345678"
+
+
+def test_sums_propagate_nan_and_inf_as_ieee_arithmetic():
+    inf = float("inf")
+    assert math.isnan(vsum([Value(inf), Value(-inf)]).data)
+    assert math.isnan(dot([Value(1.0), Value(1.0)], [inf, -inf]).data)
+    assert vsum([Value(1e308), Value(1e308)]).data == inf
+    y = Value(float("nan")).relu()
+    assert math.isnan(y.data)

@@ -40,10 +40,12 @@ Design notes a reader may wonder about
   ``numbers.Real`` (so numpy integer and float scalars work). ``bool`` is
   refused, since ``Value(True)`` is nearly always a mistake.
 * NaN and infinity are allowed as data and propagate as IEEE arithmetic says
-  (``nan * 2`` is ``nan``). The training loop checks the loss for them.
+  (``nan * 2`` is ``nan``, ``inf - inf`` is ``nan``; ``relu`` keeps a NaN a
+  NaN). The training loop checks the loss for them.
 * ``exp`` of a number above about 709.78 does not fit in a float: it raises
   ``OverflowError`` with the value named, rather than returning ``inf`` that
-  would silently poison every gradient behind it.
+  would silently poison every gradient behind it. ``**`` does the same where
+  its result overflows (as Python's own ``**`` does).
 """
 
 import itertools
@@ -205,16 +207,11 @@ class Value:
             return self._pow_value(exponent)
         n = _as_float(exponent, "the exponent of **")
         x = self.data
-        if x < 0 and not n.is_integer():
-            raise ValueError(
-                f"cannot raise a negative number to a fractional power: "
-                f"{x:g} ** {n:g} is not a real number")
-        if x == 0 and n < 0:
-            raise ZeroDivisionError(
-                f"0 cannot be raised to the negative power {n:g}")
+        _check_power(x, n)
+        out = _power(x, n)
         # d(x^n)/dx = n * x^(n-1)
-        local = 0.0 if n == 0 else n * x ** (n - 1)
-        return Value(x ** n, op=f"**{n:g}", parents=(self,),
+        local = 0.0 if n == 0 else n * _power(x, n - 1)
+        return Value(out, op=f"**{_exact_text(n)}", parents=(self,),
                      local_grads=(local,))
 
     def _pow_value(self, exponent):
@@ -225,10 +222,10 @@ class Value:
                 f"a Value exponent needs a positive base, got {a:g} ** "
                 f"{b:g}: the derivative with respect to the exponent is "
                 f"a^b * log(a), and log({a:g}) is undefined")
-        out = a ** b
+        out = _power(a, b)
         # d(a^b)/da = b * a^(b-1),  d(a^b)/db = a^b * log(a)
         return Value(out, op="**", parents=(self, exponent),
-                     local_grads=(b * a ** (b - 1), out * math.log(a)))
+                     local_grads=(b * _power(a, b - 1), out * math.log(a)))
 
     # The right-hand forms: 2 + v, 2 - v, 2 * v, 2 / v, 2 ** v.
     def __radd__(self, other):
@@ -286,6 +283,8 @@ class Value:
 
     def relu(self):
         x = self.data
+        if math.isnan(x):       # keep a NaN visible rather than turn it into 0
+            return Value(x, op="relu", parents=(self,), local_grads=(x,))
         # d(relu x)/dx = 1 where x > 0, else 0 (we choose 0 at x = 0)
         return Value(x if x > 0 else 0.0, op="relu", parents=(self,),
                      local_grads=(1.0 if x > 0 else 0.0,))
@@ -321,6 +320,36 @@ class Value:
             value.grad = 0.0
 
 
+def _check_power(x, n):
+    """Refuse the powers x ** n that have no real value or no finite slope."""
+    if x < 0 and not n.is_integer():
+        raise ValueError(
+            f"cannot raise a negative number to a fractional power: "
+            f"{x:g} ** {n:g} is not a real number")
+    if x == 0 and n < 0:
+        raise ZeroDivisionError(
+            f"0 cannot be raised to the negative power {n:g}")
+    if x == 0 and 0 < n < 1:
+        raise ValueError(
+            f"the slope of x ** {n:g} at x = 0 is infinite, so its gradient "
+            f"is undefined; keep x away from 0, e.g. (x + 1e-12) ** {n:g}")
+
+
+def _power(x, n):
+    """x ** n, with a clear error where Python's ** overflows (``*`` gives inf)."""
+    try:
+        return x ** n
+    except OverflowError:
+        raise OverflowError(
+            f"{x:g} ** {n:g} is too large for a float") from None
+
+
+def _exact_text(n):
+    """``n`` as short text that reads back as exactly ``n``: 2, 0.5, 1.2345678."""
+    text = f"{n:g}"
+    return text if float(text) == n else repr(n)
+
+
 def _stable_sigmoid(x):
     """1 / (1 + e^-x), computed without overflow for large |x|."""
     if x >= 0:
@@ -336,7 +365,7 @@ def vsum(values):
     6.0
     """
     values = [v if isinstance(v, Value) else Value(v) for v in values]
-    total = math.fsum([v.data for v in values])
+    total = sum([v.data for v in values])
     # d(sum)/d(each) = 1
     return Value(total, op="sum", parents=values,
                  local_grads=[1.0] * len(values))
@@ -357,13 +386,20 @@ def dot(weights, inputs):
             f"dot needs two lists of the same length, got {len(weights)} "
             f"weights and {len(inputs)} inputs")
     try:                        # the usual case: Values on both sides
-        w_data = [w.data for w in weights]
-        x_data = [x.data for x in inputs]
-        total = math.fsum(map(operator.mul, w_data, x_data))
+        return _dot_of_values(weights, inputs)
     except (AttributeError, TypeError):
-        # Some are plain numbers (they have no .data): make them Values (a
-        # non-number gets a clear TypeError there), then try again.
-        return dot([_as_value(w) for w in weights], [_as_value(x) for x in inputs])
+        # Some are plain numbers, which have no .data (numpy's have another
+        # kind): make them constant Values (anything that is not a number
+        # gets a clear TypeError there), then compute.
+        return _dot_of_values([_as_value(w) for w in weights],
+                              [_as_value(x) for x in inputs])
+
+
+def _dot_of_values(weights, inputs):
+    """dot() of two lists of Values of the same length."""
+    w_data = [w.data for w in weights]
+    x_data = [x.data for x in inputs]
+    total = sum(map(operator.mul, w_data, x_data))
     return Value(total, op="dot", parents=weights + inputs,
                  local_grads=x_data + w_data)
 

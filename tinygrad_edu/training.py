@@ -243,10 +243,12 @@ def learning_rate_at(step, total_steps, base_lr, schedule):
     raise ValueError(f"unknown schedule {schedule!r}; choose 'cosine' or 'constant'")
 
 
-# What float arithmetic raises once numbers blow up: ``x ** 2`` overflows,
-# and math.fsum refuses to add inf and -inf (ValueError). Other ValueErrors,
-# such as inputs of the wrong length, are ruled out before training starts.
-NUMERIC_ERRORS = (OverflowError, ZeroDivisionError, ValueError)
+# What the engine raises once numbers blow up: ``x ** 2`` or ``exp`` overflows,
+# a divisor reaches 0. (A NaN or inf that arithmetic produces instead is
+# caught by the checks on the loss and the weights.) Other errors, such as a
+# bug or inputs of the wrong length, are not divergence: they are raised as
+# they are.
+NUMERIC_ERRORS = (OverflowError, ZeroDivisionError)
 
 
 def _all_finite(parameters):
