@@ -6,7 +6,8 @@ so ``loss.backward()`` gives every weight its gradient.
 
 from .engine import Value, vsum
 
-__all__ = ["mse", "softmax", "cross_entropy", "accuracy", "one_hot"]
+__all__ = ["mse", "softmax", "log_sum_exp", "cross_entropy", "accuracy",
+           "one_hot"]
 
 
 def _as_list(outputs, what):
@@ -44,36 +45,58 @@ def mse(outputs, targets):
     return vsum([(o - t) ** 2 for o, t in zip(outputs, targets)]) / len(outputs)
 
 
+def _as_values(logits, what):
+    """The logits as a non-empty list of Values (plain numbers are wrapped)."""
+    return [v if isinstance(v, Value) else Value(v) for v in _as_list(logits, what)]
+
+
 def softmax(logits):
     """Turn logits into probabilities that sum to 1, without overflow.
 
     softmax(z)_i = e^(z_i - m) / sum_j e^(z_j - m), where m = max(z).
     Subtracting the largest logit changes nothing mathematically but keeps
     every exponent <= 0, so logits of 1000 do not overflow.
+
+    (It could also be written e^(z_i - log_sum_exp(z, m)), as cross-entropy
+    uses it, but for large logits that subtracts two big numbers and loses
+    digits; dividing by the sum keeps every probability to the last digit.)
     """
-    logits = [v if isinstance(v, Value) else Value(v)
-              for v in _as_list(logits, "softmax")]
+    logits = _as_values(logits, "softmax")
     m = _largest(logits)
     exps = [(v - m).exp() for v in logits]
     total = vsum(exps)
     return [e / total for e in exps]
 
 
+def log_sum_exp(logits, shift):
+    """log(sum_j e^(z_j - shift)) + shift: the log of the sum of e^z_j.
+
+    Any ``shift`` gives the same number mathematically, since e^(z - s) =
+    e^z / e^s. With ``shift`` the largest logit every exponent is <= 0, so
+    ``exp`` never overflows and the largest term is exactly 1 (the log never
+    sees 0). ``shift`` is a Value (or a number); its gradient is whatever
+    its own graph gives it: ``cross_entropy`` passes the largest logit as a
+    constant, the tape an op ``max`` that passes no gradient back.
+
+    >>> round(log_sum_exp([Value(1000.0), Value(1000.0)], 1000.0).data, 4)
+    1000.6931
+    """
+    logits = _as_values(logits, "log_sum_exp")
+    return vsum([(z - shift).exp() for z in logits]).log() + shift
+
+
 def cross_entropy(logits, target):
     """The cross-entropy loss of one example: -log softmax(logits)[target].
 
     Computed as log-sum-exp minus the target's logit, the stable way:
-    log(sum_j e^(z_j - m)) + m - z_target.
+    log(sum_j e^(z_j - m)) + m - z_target, with m the largest logit.
 
     >>> round(cross_entropy([Value(0.0), Value(0.0)], 1).data, 4)
     0.6931
     """
-    logits = [v if isinstance(v, Value) else Value(v)
-              for v in _as_list(logits, "cross_entropy")]
+    logits = _as_values(logits, "cross_entropy")
     _check_label(target, len(logits))
-    m = _largest(logits)
-    log_sum_exp = vsum([(v - m).exp() for v in logits]).log() + m
-    return log_sum_exp - logits[target]
+    return log_sum_exp(logits, _largest(logits)) - logits[target]
 
 
 def _largest(logits):

@@ -61,8 +61,8 @@ import operator
 import weakref
 from itertools import repeat
 
-from .engine import Value, dot, topological_order, vsum
-from .losses import _check_label, mse, one_hot
+from .engine import Value, dot, topological_order
+from .losses import _check_label, log_sum_exp, mse, one_hot
 
 __all__ = ["Tape", "Instruction", "compile_loss", "tape_gradient_fn",
            "tape_batch_loss_and_grads", "numpy_batch_loss_and_grads",
@@ -122,12 +122,13 @@ def traceable_cross_entropy(logits, target_one_hot):
     """Cross-entropy with the target as one-hot Values: log-sum-exp - dot(y, z).
 
     The same numbers and gradients as :func:`tinygrad_edu.cross_entropy`
-    (``dot`` with a one-hot vector picks out the target's logit exactly), but
-    the graph does not depend on which class is the target.
+    (the same :func:`~tinygrad_edu.losses.log_sum_exp`, and ``dot`` with a
+    one-hot vector picks out the target's logit exactly), but the graph does
+    not depend on which class is the target, and the shift is the tape's
+    ``max`` op, recomputed for each example.
     """
-    m = _stop_gradient_max(logits)
-    log_sum_exp = vsum([(z - m).exp() for z in logits]).log() + m
-    return log_sum_exp - dot(target_one_hot, logits)
+    return (log_sum_exp(logits, _stop_gradient_max(logits))
+            - dot(target_one_hot, logits))
 
 
 def traceable_mse(outputs, targets):
