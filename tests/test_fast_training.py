@@ -10,7 +10,8 @@ import pytest
 
 from tinygrad_edu import MLP
 from tinygrad_edu.data import load_digits
-from tinygrad_edu.tape import numpy_evaluate
+from tinygrad_edu.losses import predicted_class
+from tinygrad_edu.tape import numpy_batch_loss_and_grads, numpy_evaluate
 from tinygrad_edu.training import ENGINES, evaluate, train
 
 CLASSES = [0, 1, 7]
@@ -69,3 +70,22 @@ def test_numpy_evaluate_explains_unknown_labels(digits):
 
 def test_the_fast_engine_is_registered():
     assert {"plain", "tape", "numpy", "fast"} <= set(ENGINES)
+
+
+def test_numpy_evaluate_breaks_ties_as_predicted_class_does(digits):
+    """Outputs [0, 1, 1] for every image: the first largest (class 1) wins."""
+    model = MLP(64, [4, len(CLASSES)], seed=4, classes=CLASSES)
+    for p in model.parameters():
+        p.data = 0.0
+    for neuron, bias in zip(model.layers[-1].neurons, (0.0, 1.0, 1.0)):
+        neuron.b.data = bias
+    images = digits[1][0][:5]
+    data = (images, [1, 1, 1, 7, 0])
+    assert [predicted_class(model(x)) for x in images] == [1] * 5
+    for loss in ("cross_entropy", "mse"):
+        assert numpy_evaluate(model, data, loss)["accuracy"] == 3 / 5
+        assert evaluate(model, data, loss)["accuracy"] == 3 / 5
+
+
+def test_the_fast_engine_is_the_numpy_replay():
+    assert ENGINES["fast"] is ENGINES["numpy"] is numpy_batch_loss_and_grads

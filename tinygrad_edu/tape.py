@@ -55,14 +55,13 @@ exact for *any* input, not only the traced one:
   out with ``dot(y, logits)``, so the program is the same for every label.
 """
 
-import importlib.util
 import math
 import operator
 import weakref
 from itertools import repeat
 
 from .engine import Value, dot, topological_order
-from .losses import _check_label, log_sum_exp, mse, one_hot
+from .losses import _check_label, log_sum_exp, mse, one_hot, predicted_class
 
 __all__ = ["Tape", "Instruction", "compile_loss", "tape_gradient_fn",
            "tape_batch_loss_and_grads", "numpy_batch_loss_and_grads",
@@ -654,26 +653,17 @@ def _run_backward(program, v, g):
             raise AssertionError(code)
 
 
-def tape_gradient_fn(model, loss="mse", backend="auto"):
+def tape_gradient_fn(model, loss="mse", backend="numpy"):
     """A per-batch gradient function for a training loop: ``fn(xs, labels) -> loss``.
 
     It adds the mean loss's gradients into each parameter's ``grad`` (as
     ``loss.backward()`` would) and returns the mean loss as a float.
-    ``backend`` is ``"python"`` (the pure-Python tape), ``"numpy"`` (the
-    batch replay) or ``"auto"`` (numpy if it is installed).
+    ``backend`` is ``"numpy"`` (the batch replay) or ``"python"`` (the
+    pure-Python tape).
     """
-    if backend not in ("auto", "python", "numpy"):
-        raise ValueError(f"unknown backend {backend!r}; choose python, numpy or auto")
-    tape = compile_loss(model, loss)
-    if backend in ("auto", "numpy"):
-        try:
-            from .tape_numpy import NumpyTape
-        except ImportError:
-            if backend == "numpy":
-                raise
-        else:
-            return NumpyTape(tape).accumulate_batch
-    return tape.accumulate_batch
+    if backend not in ("python", "numpy"):
+        raise ValueError(f"unknown backend {backend!r}; choose python or numpy")
+    return _tape_for(model, loss, backend).accumulate_batch
 
 
 # ----------------------------------------------------------------------
@@ -696,7 +686,7 @@ def _tape_for(model, loss, backend):
     if tape is None:
         tape = compile_loss(model, loss)
         if backend == "numpy":
-            from .tape_numpy import NumpyTape
+            from .tape_numpy import NumpyTape    # (it imports this module)
             tape = NumpyTape(tape)
         tapes[(backend, loss)] = tape
     return tape
@@ -737,7 +727,7 @@ def numpy_evaluate(model, data, loss="cross_entropy"):
         return evaluate(model, data, loss)
     targets = [index_of[label] for label in labels]
     losses, outputs = _tape_for(model, loss, "numpy").losses_and_outputs(images, targets)
-    correct = sum(max(range(len(row)), key=row.__getitem__) == target
+    correct = sum(predicted_class(row) == target
                   for row, target in zip(outputs.tolist(), targets))
     return {"loss": float(losses.sum()) / len(images),
             "accuracy": correct / len(images)}
@@ -747,10 +737,9 @@ numpy_batch_loss_and_grads.evaluate = numpy_evaluate
 
 
 def fastest_engine():
-    """The fastest engine that gives the plain engine's numbers (to 1e-9).
+    """The fastest engine that gives the plain engine's numbers: the numpy replay.
 
-    The numpy batch replay if numpy is installed, else the pure-Python tape.
+    (numpy is a requirement of tinygrad_edu, so there is nothing to choose;
+    ``training.ENGINES["fast"]`` asks for it here.)
     """
-    if importlib.util.find_spec("numpy") is None:
-        return tape_batch_loss_and_grads
     return numpy_batch_loss_and_grads
