@@ -171,3 +171,57 @@ def test_renders_png(tmp_path):
     path = render(draw_network(net, [0.3] * 64, target=3, focus=(3, 3)),
                   tmp_path / "net.png")
     assert path.read_bytes()[:4] == b"\x89PNG"
+
+
+# -- which loss the picture backprops (training.LOSSES, by name) ----------
+
+def engine_output_changes(net, x, target, loss):
+    """-dLoss/d(output) and the loss, straight from training.LOSSES."""
+    from tinygrad_edu.training import LOSSES
+
+    outputs = net(x)
+    value = LOSSES[loss](outputs, target)
+    value.backward()
+    return [-o.grad for o in outputs], value.data
+
+
+def test_the_picture_backprops_the_loss_it_is_given():
+    x = [0.5, 1.0, 0.2]
+    for loss in ("mse", "cross_entropy"):
+        state = network_state(MLP(3, [4, 2], seed=1), x, target=1, loss=loss)
+        changes, value = engine_output_changes(MLP(3, [4, 2], seed=1), x, 1, loss)
+        assert state.loss_name == loss
+        assert state.loss == value
+        assert state.changes[-1] == changes
+    mse_state = network_state(MLP(3, [4, 2], seed=1), x, target=1, loss="mse")
+    ce_state = network_state(MLP(3, [4, 2], seed=1), x, target=1)
+    assert ce_state.loss_name == "cross_entropy"          # linear output: logits
+    assert mse_state.changes[-1] != ce_state.changes[-1]
+    assert network_state(MLP(3, [4, 2], output_activation="tanh", seed=1), x,
+                         target=1).loss_name == "mse"
+
+
+def test_the_picture_uses_the_loss_the_model_file_records(tmp_path):
+    from tinygrad_edu.explain import explain_steps
+    from tinygrad_edu.serialize import load_model, save_model
+
+    net = MLP(64, [5, 3], seed=2, classes=[0, 1, 7])
+    path = save_model(net, tmp_path / "mse.json", info={"loss": "mse"})
+    model = load_model(path)
+    image = [i / 63 for i in range(64)]
+    state = network_state(model, image, target=2)
+    changes, value = engine_output_changes(load_model(path), image, 2, "mse")
+    assert (state.loss_name, state.loss, state.changes[-1]) == ("mse", value, changes)
+    # explain tells the mse story for this model (it draws network_state's)
+    assert f"the loss is {value:.4g}" in explain_steps(model, image, 7)[0].text
+    # an explicit loss wins over the file's
+    assert network_state(model, image, 2, loss="cross_entropy").loss_name == "cross_entropy"
+
+
+def test_an_unknown_loss_is_a_clear_error():
+    net = MLP(3, [4, 2], seed=1)
+    with pytest.raises(ValueError, match="unknown loss 'hinge'"):
+        network_state(net, [0.5, 1.0, 0.2], target=1, loss="hinge")
+    net.info = {"loss": "hinge"}
+    with pytest.raises(ValueError, match="unknown loss 'hinge'"):
+        draw_network(net, [0.5, 1.0, 0.2], target=1)

@@ -24,9 +24,11 @@ import math
 import graphviz
 
 from .draw import BLUE, RED, fmt, mix
-from .losses import cross_entropy, mse, one_hot, softmax
+from .losses import softmax
+from .training import LOSSES
 
-__all__ = ["draw_network", "network_state", "NetworkState", "CHANGE_COLOURS"]
+__all__ = ["draw_network", "network_state", "NetworkState", "picture_loss",
+           "CHANGE_COLOURS"]
 
 # The article's colours for the desired changes, from the output backwards:
 # purple for the output, then green, orange, and again.
@@ -46,12 +48,15 @@ class NetworkState:
     changes[L][j]        desired change -dL/da (None without a target)
     weight_changes[L][j][i]  -dL/dw for the weight from neuron i of layer L-1
     probabilities        softmax of the outputs (when the output is linear)
+    loss_name            the loss backprop starts from, a name in
+                         ``training.LOSSES`` (see :func:`picture_loss`)
     loss                 the loss number (None without a target)
     """
 
-    def __init__(self, mlp, x, target):
+    def __init__(self, mlp, x, target, loss=None):
         self.mlp = mlp
         self.target = target
+        self.loss_name = picture_loss(mlp, loss)
         values = mlp.forward_all(x)
         self.activations = [[float(v) for v in layer] for layer in values]
         self.probabilities = None
@@ -64,11 +69,7 @@ class NetworkState:
             self._backward(values, target)
 
     def _backward(self, values, target):
-        outputs = values[-1]
-        if self.mlp.output_activation == "linear":
-            loss = cross_entropy(outputs, target)
-        else:
-            loss = mse(outputs, one_hot(target, len(outputs)))
+        loss = LOSSES[self.loss_name](values[-1], target)
         self.mlp.zero_grad()
         loss.backward()
         self.loss = loss.data
@@ -78,16 +79,35 @@ class NetworkState:
             for layer in self.mlp.layers]
 
 
-def network_state(mlp, x, target=None):
-    """Forward (and, with ``target``, backward) pass for the picture."""
+def picture_loss(mlp, loss=None):
+    """The name of the loss whose gradients the picture shows.
+
+    ``loss`` if given; else the loss the model was trained with, if its model
+    file recorded one (``mlp.info["loss"]``); else cross-entropy for a linear
+    output layer (logits) and mse for any other.
+    """
+    if loss is None:
+        loss = (getattr(mlp, "info", None) or {}).get("loss")
+    if loss is None:
+        loss = "cross_entropy" if mlp.output_activation == "linear" else "mse"
+    if loss not in LOSSES:
+        raise ValueError(f"unknown loss {loss!r}; choose one of {', '.join(LOSSES)}")
+    return loss
+
+
+def network_state(mlp, x, target=None, loss=None):
+    """Forward (and, with ``target``, backward) pass for the picture.
+
+    ``loss`` names the loss to backprop (see :func:`picture_loss`).
+    """
     if len(x) != mlp.nin:
         raise ValueError(f"this network takes {mlp.nin} inputs, got {len(x)}")
-    return NetworkState(mlp, x, target)
+    return NetworkState(mlp, x, target, loss)
 
 
 def draw_network(mlp, x, target=None, *, focus=None, focus_lines=True,
                  arrows=None, lines_per_neuron=4, input_as_image=None,
-                 title=None, state=None):
+                 title=None, state=None, loss=None):
     """Draw ``mlp`` reading ``x`` as columns of shaded circles joined by weights.
 
     target        the index of the right output; adds backprop's desired
@@ -103,6 +123,9 @@ def draw_network(mlp, x, target=None, *, focus=None, focus_lines=True,
                   strongest); None draws every weight.
     input_as_image    draw the input as an 8x8 picture (default: when there
                   are 64 inputs).
+    loss          the loss backprop starts from, a name in training.LOSSES;
+                  default: the one the model was trained with, if its file
+                  says, else by the output layer (see ``picture_loss``).
 
     >>> from tinygrad_edu import MLP
     >>> net = MLP(3, [4, 2], seed=1)
@@ -110,7 +133,7 @@ def draw_network(mlp, x, target=None, *, focus=None, focus_lines=True,
     >>> "#2166ac" in picture.source or "#b2182b" in picture.source
     True
     """
-    state = state or network_state(mlp, x, target)
+    state = state or network_state(mlp, x, target, loss)
     if input_as_image is None:
         input_as_image = mlp.nin == 64
     picture = _NetworkPicture(state, focus, arrows, lines_per_neuron,
