@@ -6,7 +6,7 @@ import pytest
 
 from tinygrad_edu import Value
 from tinygrad_edu.expression import (ExpressionError, parse_assignments,
-                                     parse_expression)
+                                     parse_expression, parse_with_variables)
 
 
 def test_arithmetic_matches_python():
@@ -16,9 +16,9 @@ def test_arithmetic_matches_python():
 
 
 def test_variables_are_shared_leaves_with_full_gradient():
-    y = parse_expression("x * x + 3 * x", {"x": 2.0})
+    y, leaves = parse_with_variables("x * x + 3 * x", {"x": 2.0})
     y.backward()
-    x = parse_expression.last_variables["x"]
+    x = leaves["x"]
     assert x.label == "x"
     assert x.grad == pytest.approx(2 * 2.0 + 3)
 
@@ -46,10 +46,10 @@ def test_numbers_only_formula_gives_a_value():
 
 
 def test_value_exponent():
-    y = parse_expression("2 ** x", {"x": 3.0})
+    y, leaves = parse_with_variables("2 ** x", {"x": 3.0})
     y.backward()
     assert y.data == 8.0
-    assert parse_expression.last_variables["x"].grad == pytest.approx(8 * math.log(2))
+    assert leaves["x"].grad == pytest.approx(8 * math.log(2))
 
 
 @pytest.mark.parametrize("text, words", [
@@ -98,3 +98,13 @@ def test_parse_assignments():
 def test_function_names_cannot_be_variables():
     with pytest.raises(ExpressionError, match="function name"):
         parse_expression("exp + 1", {"exp": 1.0})
+
+
+def test_no_state_is_kept_between_calls():
+    """Each call returns its own leaves; a failed call leaves nothing behind."""
+    _, first = parse_with_variables("x + 1", {"x": 1.0})
+    with pytest.raises(ExpressionError):
+        parse_with_variables("x +", {"x": 5.0})
+    _, second = parse_with_variables("x + 1", {"x": 2.0})
+    assert first["x"].data == 1.0 and second["x"].data == 2.0
+    assert not hasattr(parse_expression, "last_variables")

@@ -7,11 +7,11 @@ explicit short list of node types: numbers, variable names given a value,
 attribute, a subscript, a lambda, a string...) is refused with an error that
 names it. The text is never passed to ``eval``, ``exec`` or ``compile``.
 
->>> y = parse_expression("x * w + b", {"x": 2.0, "w": -3.0, "b": 1.0})
+>>> y, leaves = parse_with_variables("x * w + b", {"x": 2.0, "w": -3.0, "b": 1.0})
 >>> y.data
 -5.0
 >>> y.backward()
->>> parse_expression.last_variables["w"].grad
+>>> leaves["w"].grad
 2.0
 """
 
@@ -20,8 +20,8 @@ import numbers
 
 from .engine import Value
 
-__all__ = ["parse_expression", "parse_assignments", "ExpressionError",
-           "FUNCTIONS"]
+__all__ = ["parse_expression", "parse_with_variables", "parse_assignments",
+           "ExpressionError", "FUNCTIONS"]
 
 # Functions a formula may call, each taking one Value.
 FUNCTIONS = {
@@ -60,8 +60,8 @@ def parse_expression(text, variables=None):
     ``variables`` maps names to numbers (or to Values, which are used as they
     are, so the caller can keep hold of them). Each name becomes one leaf Value
     labelled with its name, shared by every place the name appears, so its
-    ``grad`` after ``backward()`` is the full derivative. The leaves made for
-    the last call are in ``parse_expression.last_variables``.
+    ``grad`` after ``backward()`` is the full derivative. To get those leaves
+    back, use :func:`parse_with_variables`.
 
     >>> parse_expression("2 * x ** 2 + relu(-x)", {"x": 3.0}).data
     18.0
@@ -70,8 +70,20 @@ def parse_expression(text, variables=None):
       ...
     tinygrad_edu.expression.ExpressionError: cannot call '__import__': the functions allowed are abs, exp, log, relu, sigmoid, tanh
     """
+    root, _ = parse_with_variables(text, variables)
+    return root
+
+
+def parse_with_variables(text, variables=None):
+    """Like :func:`parse_expression`, but return ``(root, leaves)``: the
+    result and a dict from each variable's name to its leaf Value.
+
+    >>> y, leaves = parse_with_variables("x * x", {"x": 3.0})
+    >>> y.backward()
+    >>> leaves["x"].grad
+    6.0
+    """
     leaves = _make_leaves(variables or {})
-    parse_expression.last_variables = leaves
     tree = _parse(text)
     try:
         result = _Builder(leaves).build(tree.body)
@@ -86,10 +98,7 @@ def parse_expression(text, variables=None):
         raise ExpressionError(f"cannot compute {_short(text)}: {error}") from None
     if not isinstance(result, Value):      # a formula of numbers only
         result = Value(result)
-    return result
-
-
-parse_expression.last_variables = {}
+    return result, leaves
 
 
 def parse_assignments(items):
