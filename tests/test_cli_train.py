@@ -94,3 +94,80 @@ def test_the_installed_command_reports_bad_arguments_without_traceback():
                            "--per-class", "0"], capture_output=True, text=True)
     assert done.returncode == 2
     assert "usage:" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_the_model_file_records_the_loss(trained):
+    _, model_path, _ = trained
+    assert load_model(model_path).info["loss"] == "cross_entropy"
+
+
+def usage_error(argv, capsys):
+    """Run ``tinygrad-edu ARGV``; check it is a usage error; return stderr."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "usage:" in err and "Traceback" not in err
+    return err
+
+
+@pytest.mark.parametrize("flag", ["--out", "--metrics"])
+def test_bad_output_paths_are_refused_before_training(flag, tmp_path, capsys,
+                                                      monkeypatch):
+    from tinygrad_edu.commands import train as train_command
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("trained before checking the output paths")
+    monkeypatch.setattr(train_command, "train", no_training)
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    ok = ["--out", str(tmp_path / "m.json")] if flag == "--metrics" else []
+    for bad, words in ((blocker / "x.json", "a_file is a file, not a folder"),
+                       (folder, "it is a folder, not a file")):
+        err = usage_error(["train", *TINY, *ok, flag, str(bad)], capsys)
+        assert f"argument {flag}: cannot write {bad}" in err and words in err
+        assert "choose another path" in err
+    assert not (tmp_path / "m.json").exists()
+
+
+def test_save_failing_after_training_is_exit_1(tmp_path, capsys, monkeypatch):
+    from tinygrad_edu import output
+
+    def disk_full(path, data):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(output, "_replace", disk_full)
+    code = main(["train", *TINY, "--out", str(tmp_path / "m.json")])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "No space left on device" in err and "usage" not in err
+
+
+def test_predict_picture_in_a_new_folder(trained, tmp_path, capsys):
+    _, model_path, _ = trained
+    picture = tmp_path / "new" / "a.png"
+    assert main(["predict", str(model_path), "--picture", str(picture)]) == 0
+    assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_predict_bad_picture_paths_are_refused_before_printing(trained, tmp_path,
+                                                               capsys):
+    _, model_path, _ = trained
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    for bad in (blocker / "a.png", tmp_path):
+        with pytest.raises(SystemExit) as exit_info:
+            main(["predict", str(model_path), "--picture", str(bad)])
+        assert exit_info.value.code == 2
+        printed = capsys.readouterr()
+        assert "argument --picture: cannot write" in printed.err
+        assert "usage:" in printed.err and printed.out == ""
+
+
+def test_predict_refuses_a_model_of_another_input_size(tmp_path, capsys):
+    from tinygrad_edu import MLP
+    from tinygrad_edu.serialize import save_model
+    path = save_model(MLP(6, [4, 10], seed=0), tmp_path / "m.json")
+    assert "takes 6 inputs, not the 64 pixels" in usage_error(
+        ["predict", str(path)], capsys)

@@ -52,7 +52,8 @@ def test_numpy_on_request():
 @pytest.mark.parametrize("kwargs, message", [
     (dict(split="valid"), "split"), (dict(classes=[10]), "digits 0..9"),
     (dict(classes=[1, 1]), "twice"), (dict(per_class=0), "per_class"),
-    (dict(classes=[0], per_class=1000), "only 376"),
+    (dict(classes=[0], per_class=1000), r"only 376; ask for at most 376 "
+                                        r"\(per_class, or --per-class"),
 ])
 def test_bad_arguments_are_clear_errors(kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -123,3 +124,14 @@ def test_draw_digit_writes_a_png_of_the_digit(tmp_path):
             # each pixel is a 4x4 square: ink 1.0 is black (0), paper white (255)
             square = {rows[4 * r + i][4 * c + j] for i in range(4) for j in range(4)}
             assert square == {255 - round(255 * x[0][8 * r + c])}
+
+
+def test_draw_digit_creates_the_folder_and_refuses_bad_paths(tmp_path):
+    from tinygrad_edu.output import OutputError
+    path = draw_digit([0.5] * 64, tmp_path / "new" / "deeper" / "d.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(OutputError, match="it is a folder"):
+        draw_digit([0.5] * 64, tmp_path / "new")
+    (tmp_path / "a_file").write_text("x")
+    with pytest.raises(OutputError, match="a_file is a file, not a folder"):
+        draw_digit([0.5] * 64, tmp_path / "a_file" / "d.png")

@@ -74,13 +74,63 @@ def test_command_writes_four_pictures_and_text(tmp_path, capsys):
     assert text.count("Step ") == 4 and '"3"' in text
 
 
+def usage_error(argv, capsys):
+    """Run the command; check it is a usage error (exit 2); return stderr."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "usage:" in err and "Traceback" not in err
+    return err
+
+
 def test_command_with_a_model_file_lacking_the_digit(tmp_path, capsys):
     from tinygrad_edu.serialize import save_model
     path = tmp_path / "model.json"
     save_model(MLP(64, [8, 2], seed=0, classes=[0, 1]), path)
-    assert main(["explain", "--digit", "5", "--model", str(path),
-                 "--out", str(tmp_path)]) == 1
-    assert "cannot recognise the digit 5" in capsys.readouterr().err
+    err = usage_error(["explain", "--digit", "5", "--model", str(path),
+                       "--out", str(tmp_path)], capsys)
+    assert "recognises the digits 0 1, not 5" in err
+
+
+@pytest.mark.parametrize("extra, words", [
+    (["--model", "no/such/model.json"], "no model file"),
+    (["--index", "9999"], "choose --index from 0 to"),
+])
+def test_explain_input_mistakes_are_usage_errors(extra, words, tmp_path, capsys):
+    err = usage_error(["explain", "--digit", "3", "--out", str(tmp_path), *extra],
+                      capsys)
+    assert words in err
+    assert not (tmp_path / "explain.txt").exists()
+
+
+def test_explain_refuses_a_model_of_another_input_size(tmp_path, capsys):
+    from tinygrad_edu.serialize import save_model
+    path = save_model(MLP(6, [4, 10], seed=0), tmp_path / "m.json")
+    err = usage_error(["explain", "--digit", "3", "--model", str(path),
+                       "--out", str(tmp_path / "out")], capsys)
+    assert "takes 6 inputs, not the 64 pixels" in err
+
+
+def test_explain_out_that_is_a_file_is_a_usage_error(tmp_path, capsys):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    err = usage_error(["explain", "--digit", "3", "--out", str(blocker)], capsys)
+    assert "a_file is a file, not a folder" in err and "choose another path" in err
+
+
+def test_graphviz_failing_is_exit_1_with_one_line(tmp_path, capsys, monkeypatch):
+    """A runtime failure (not the user's input) exits 1 without usage."""
+    import graphviz
+    def fail(*args, **kwargs):
+        raise graphviz.CalledProcessError(1, ["dot"], stderr=b"dot crashed")
+    monkeypatch.setattr(graphviz.Digraph, "pipe", fail)
+    assert main(["graph", "x*x", "x=1", "--out", str(tmp_path / "g.png")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Graphviz could not draw g.png: dot crashed" in err
+    assert main(["explain", "--digit", "3", "--out", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Graphviz could not draw" in err
 
 
 def test_graph_command(tmp_path, capsys):
@@ -88,5 +138,46 @@ def test_graph_command(tmp_path, capsys):
     assert main(["graph", "tanh(x*w + b)", "x=2", "w=-3", "b=1", "--out", str(out)]) == 0
     assert "tanh" in out.read_text()
     assert main(["graph", "--neuron", "3", "--out", str(tmp_path / "n.svg")]) == 0
-    assert main(["graph", "x.__class__", "x=1", "--out", str(out)]) == 1
-    assert "an attribute" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["x.__class__", "x=1"], "an attribute"),
+    (["x +", "x=1"], "cannot read the formula"),
+    ([], "give a formula"),
+    (["--neuron", "0"], "argument --neuron: 0 is not between 1 and 50"),
+    (["--neuron", "51"], "argument --neuron: 51 is not between 1 and 50"),
+    (["x*x", "x=1", "--max-nodes", "0"], "argument --max-nodes: 0 must be at least 1"),
+    (["x*x", "x=1", "--max-nodes", "-5"], "argument --max-nodes: -5 must be"),
+    (["x*x", "x=1", "--out", "g.jpg"], "cannot save as 'jpg'"),
+])
+def test_graph_input_mistakes_are_usage_errors(argv, words, tmp_path, capsys,
+                                               monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    err = usage_error(["graph", *argv], capsys)
+    assert words in err
+    assert list(tmp_path.iterdir()) == []          # nothing written
+
+
+def test_graph_too_large_names_the_command_line_flag(tmp_path, capsys):
+    err = usage_error(["graph", "x*x + x", "x=1", "--max-nodes", "2",
+                       "--out", str(tmp_path / "g.svg")], capsys)
+    assert "more than --max-nodes 2" in err and "with --max-nodes 5" in err
+    assert "max_nodes=" not in err and "fold=" not in err
+
+
+def test_graph_out_may_not_be_a_folder_and_defaults_to_png(tmp_path, capsys):
+    folder = tmp_path / "ok"
+    folder.mkdir()
+    err = usage_error(["graph", "x*x", "x=1", "--out", str(folder)], capsys)
+    assert "it is a folder" in err
+    assert list(tmp_path.iterdir()) == [folder]      # no ok.svg beside it
+    assert main(["graph", "x*x", "x=1", "--out", str(tmp_path / "pic")]) == 0
+    assert (tmp_path / "pic.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_graph_out_that_cannot_be_created_is_a_usage_error(tmp_path, capsys):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    err = usage_error(["graph", "x*x", "x=1", "--out", str(blocker / "g.png")],
+                      capsys)
+    assert "a_file is a file, not a folder" in err

@@ -10,7 +10,7 @@ import textwrap
 import pytest
 
 from tinygrad_edu import MLP, Value
-from tinygrad_edu import serialize
+from tinygrad_edu import output, serialize
 from tinygrad_edu.serialize import (ModelFileError, load_model, load_weights,
                                     save_model)
 
@@ -108,11 +108,11 @@ def test_a_save_that_fails_midway_keeps_the_old_file(tmp_path, monkeypatch):
     path = save_model(make_model(seed=1), tmp_path / "m.json")
     old_text = path.read_text()
 
-    def write_half_then_die(file, text, chunk_size=65536):
-        file.write(text[:len(text) // 2])
+    def write_half_then_die(file, data, chunk_size=65536):
+        file.write(data[:len(data) // 2])
         raise KeyboardInterrupt("power cut")
 
-    monkeypatch.setattr(serialize, "_write_text", write_half_then_die)
+    monkeypatch.setattr(output, "_write_chunks", write_half_then_die)
     with pytest.raises(KeyboardInterrupt):
         save_model(make_model(seed=2), path)
     assert path.read_text() == old_text
@@ -121,15 +121,15 @@ def test_a_save_that_fails_midway_keeps_the_old_file(tmp_path, monkeypatch):
 
 KILLED_SAVER = textwrap.dedent("""
     import sys, time
-    from tinygrad_edu import MLP, serialize
+    from tinygrad_edu import MLP, output, serialize
 
-    def write_slowly(file, text, chunk_size=65536):
-        file.write(text[:len(text) // 2])
+    def write_slowly(file, data, chunk_size=65536):
+        file.write(data[:len(data) // 2])
         file.flush()
         print("half written", flush=True)
         time.sleep(60)                       # killed here
 
-    serialize._write_text = write_slowly
+    output._write_chunks = write_slowly
     serialize.save_model(MLP(6, [5, 3], seed=2), sys.argv[1])
 """)
 
@@ -149,3 +149,38 @@ def test_a_killed_save_keeps_the_old_file(tmp_path):
         saver.stdout.close()
     assert path.read_text() == old_text
     assert load_model(path).state_dict() == make_model(seed=1).state_dict()
+
+
+def test_huge_numbers_that_read_as_infinity_are_refused(tmp_path):
+    path = save_model(make_model(), tmp_path / "m.json")
+    data = json.loads(path.read_text())
+    name = next(iter(data["weights"]))
+    text = json.dumps(data).replace(f'"{name}": {data["weights"][name]!r}',
+                                    f'"{name}": 1e400')
+    assert "1e400" in text
+    path.write_text(text)
+    with pytest.raises(ModelFileError, match=f"the weight {name} reads as inf, "
+                                             f"not a finite number"):
+        load_model(path)
+    with pytest.raises(ModelFileError, match="not a finite number"):
+        load_weights(make_model(), path)
+
+
+def test_a_damaged_config_is_refused_before_building_the_network(tmp_path,
+                                                                 monkeypatch):
+    path = save_model(make_model(), tmp_path / "m.json")
+    data = json.loads(path.read_text())
+    data["config"]["sizes"] = [2, 1000000000]
+    path.write_text(json.dumps(data))
+
+    def no_building(*args, **kwargs):
+        raise AssertionError("built the network before counting the weights")
+    monkeypatch.setattr(serialize, "MLP", no_building)
+    with pytest.raises(ModelFileError, match=r"weights do not fit .* need "
+                                             r"3000000014 weights, the file has 53"):
+        load_model(path)
+
+
+def test_parameter_count_matches_a_real_network():
+    model = MLP(7, [5, 4, 3])
+    assert serialize.parameter_count(7, [5, 4, 3]) == len(model.parameters())

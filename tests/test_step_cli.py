@@ -6,6 +6,8 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from tinygrad_edu import MLP
 from tinygrad_edu.cli import build_parser, main
 from tinygrad_edu.commands import step as step_command
@@ -113,15 +115,55 @@ def test_user_expression_with_a_reused_variable():
     assert re.search(r"^\s+x  grad 7\.0000$", text, flags=re.M)     # 2x + 1
 
 
+def usage_error(argv, capsys):
+    """Run ``tinygrad-edu ARGV``; check it is a usage error (exit 2); return stderr."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "usage: tinygrad-edu step" in err and "Traceback" not in err
+    return err
+
+
 def test_clear_errors(capsys):
-    assert main(["step", "--break", "nowhere"]) == 2
-    assert "cannot stop at 'nowhere'" in capsys.readouterr().err
-    assert main(["step", "--expr", "x +", "--var", "x=1"]) == 2
-    assert "error" in capsys.readouterr().err
-    assert main(["step", "--var", "x=1"]) == 2
-    assert "--var only goes with --expr" in capsys.readouterr().err
-    assert main(["step", "--break", "x1", "--ops-only"]) == 2
-    assert "x1 is a leaf" in capsys.readouterr().err
+    assert "cannot stop at 'nowhere'" in usage_error(["step", "--break", "nowhere"], capsys)
+    assert "cannot read the formula" in usage_error(
+        ["step", "--expr", "x +", "--var", "x=1"], capsys)
+    assert "--var only goes with --expr" in usage_error(["step", "--var", "x=1"], capsys)
+    assert "x1 is a leaf" in usage_error(["step", "--break", "x1", "--ops-only"], capsys)
+
+
+def test_a_leaf_root_has_nothing_to_step_through(capsys):
+    for extra in ([], ["--ops-only"], ["--all", "--ops-only"]):
+        err = usage_error(["step", "--expr", "x", "--var", "x=3", *extra], capsys)
+        assert "nothing to step through: the root is a leaf" in err
+
+
+def test_html_path_mistakes_are_usage_errors(tmp_path, capsys):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    err = usage_error(["step", "--html", str(blocker / "s.html")], capsys)
+    assert "argument --html" in err and "a_file is a file, not a folder" in err
+    err = usage_error(["step", "--html", str(tmp_path)], capsys)
+    assert "it is a folder" in err and "choose another path" in err
+
+
+def test_html_new_folder_is_created(tmp_path):
+    code, _ = run_step(["--expr", "x*x", "--var", "x=2",
+                        "--html", str(tmp_path / "new" / "s.html")])
+    assert code == 0 and (tmp_path / "new" / "s.html").is_file()
+
+
+def test_html_write_failing_late_is_exit_1(tmp_path, capsys, monkeypatch):
+    from tinygrad_edu import output
+
+    def disk_full(path, data):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(output, "_replace", disk_full)
+    assert main(["step", "--html", str(tmp_path / "s.html")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "usage" not in err
+    assert "No space left on device; choose another path" in err
 
 
 def test_saved_model_and_a_test_digit(tmp_path):
@@ -164,5 +206,32 @@ def test_saved_model_and_a_digit_it_does_not_know(tmp_path, capsys):
     from tinygrad_edu.serialize import save_model
     path = tmp_path / "m.json"
     save_model(MLP(64, [3, 2], seed=4, classes=[0, 1]), path)
-    assert main(["step", "--model", str(path), "--digit", "7", "--all"]) == 2
-    assert "recognises the digits [0, 1], not 7" in capsys.readouterr().err
+    err = usage_error(["step", "--model", str(path), "--digit", "7", "--all"], capsys)
+    assert "recognises the digits 0 1, not 7" in err
+
+
+def test_saved_model_mistakes_are_usage_errors(tmp_path, capsys):
+    from tinygrad_edu.serialize import save_model
+    path = save_model(MLP(6, [3, 10], seed=4), tmp_path / "m.json")
+    err = usage_error(["step", "--model", str(path), "--all"], capsys)
+    assert "takes 6 inputs, not the 64 pixels" in err
+    err = usage_error(["step", "--model", str(tmp_path / "no.json"), "--all"], capsys)
+    assert "no model file" in err
+    good = save_model(MLP(64, [3, 10], seed=4), tmp_path / "good.json")
+    err = usage_error(["step", "--model", str(good), "--digit", "7",
+                       "--index", "9999", "--all"], capsys)
+    assert "choose --index from 0 to" in err
+
+
+def test_saved_model_steps_through_the_loss_it_was_trained_with(tmp_path):
+    from tinygrad_edu.data import load_digits
+    from tinygrad_edu.losses import mse, one_hot
+    from tinygrad_edu.serialize import save_model
+    model = MLP(64, [3, 4], seed=4, classes=[1, 7, 8, 9])
+    path = save_model(model, tmp_path / "m.json", info={"loss": "mse"})
+    code, text = run_step(["--model", str(path), "--digit", "7", "--all",
+                           "--ops-only"])
+    assert code == 0
+    sevens, _ = load_digits("test", classes=[7])
+    expected = mse(model(sevens[0]), one_hot(1, 4)).data   # 7 is output 1
+    assert f"Backward pass from loss = {f4(expected)}:" in text

@@ -23,6 +23,8 @@ import zlib
 from functools import lru_cache
 from pathlib import Path
 
+from .output import write_atomically
+
 __all__ = ["load_digits", "digit_to_text", "draw_digit", "write_grey_png",
            "DigitsDataError", "DATA_DIR", "IMAGE_SIZE", "NUM_PIXELS"]
 
@@ -148,8 +150,9 @@ def load_digits(split="train", classes=None, per_class=None, seed=0,
             if per_class > len(of_digit):
                 raise ValueError(
                     f"asked for {per_class} images of digit {digit}, but the "
-                    f"{split} split has only {len(of_digit)}; use "
-                    f"per_class <= {len(of_digit)}")
+                    f"{split} split has only {len(of_digit)}; ask for at "
+                    f"most {len(of_digit)} (per_class, or --per-class on the "
+                    f"command line)")
             of_digit = rng.sample(of_digit, per_class)
         chosen.extend(of_digit)
     rng.shuffle(chosen)
@@ -209,15 +212,15 @@ def write_grey_png(path, rows):
 
     A PNG is a signature, a header chunk (size, 8 bits per pixel, greyscale),
     the pixel rows compressed with zlib (each row starting with filter
-    byte 0, meaning "stored as is"), and an end chunk.
+    byte 0, meaning "stored as is"), and an end chunk. The folder is created
+    if needed; a path that cannot be written raises ``OutputError``.
     """
     height, width = len(rows), len(rows[0])
     header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
     raw = b"".join(b"\x00" + bytes(row) for row in rows)
     png = (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header)
            + _png_chunk(b"IDAT", zlib.compress(raw, 9)) + _png_chunk(b"IEND", b""))
-    Path(path).write_bytes(png)
-    return Path(path)
+    return write_atomically(path, png)
 
 
 def draw_digit(pixels, path, scale=16):

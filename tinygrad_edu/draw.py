@@ -37,9 +37,11 @@ import graphviz
 
 from .engine import Value, topological_order
 from .folding import fold_graph
+from .output import OutputError, prepare_output_path, write_atomically
 
-__all__ = ["draw_graph", "draw_network", "render", "GraphTooLargeError",
-           "OutputError", "DEFAULT_MAX_NODES", "INSTALL_HINT"]
+__all__ = ["draw_graph", "draw_network", "render", "picture_path",
+           "GraphTooLargeError", "GraphvizError", "OutputError",
+           "DEFAULT_MAX_NODES", "INSTALL_HINT"]
 
 # Graphviz lays out 1,000 nodes in about 0.3 s, 5,000 in about 10 s.
 DEFAULT_MAX_NODES = 1000
@@ -62,11 +64,40 @@ _PARAMETER_LABEL = re.compile(r"(^|\.)(w|b)(\.?\d+)?$")
 
 
 class GraphTooLargeError(ValueError):
-    """The graph has more boxes than ``max_nodes``: fold it or lift the limit."""
+    """The graph has more boxes than ``max_nodes``: fold it or lift the limit.
+
+    The message names the Python arguments (``fold=``, ``max_nodes=``);
+    ``advice()`` words the same fix with other names, e.g. command-line flags.
+    """
+
+    def __init__(self, values, nodes, max_nodes, folds):
+        self.values = values            # how many Values the graph has
+        self.nodes = nodes              # boxes and circles it would draw
+        self.max_nodes = max_nodes
+        self.folds = folds              # {"neuron": boxes when folded, ...}
+        super().__init__(self.advice())
+
+    def advice(self, fold_option='fold="{}"', limit_option="max_nodes={}"):
+        """The message, naming the fixes with ``fold_option`` and
+        ``limit_option`` (format strings; None leaves that fix out)."""
+        limit = limit_option.format(self.max_nodes) if limit_option else "the limit"
+        text = (f"this graph has {self.values} Values, {self.nodes} boxes to "
+                f"draw, more than {limit} (Graphviz would need seconds to "
+                f"minutes and nobody could read it).")
+        options = [f"{fold_option.format(fold)} ({n} boxes)"
+                   for fold, n in self.folds.items()] if fold_option else []
+        lift = (f"lift the ceiling with {limit_option.format(self.nodes)}"
+                if limit_option else "")
+        fixes = [f"draw it folded with {' or '.join(options)}"] if options else []
+        fixes += [lift] if lift else []
+        if not fixes:
+            return text + " Choose a smaller graph."
+        sentence = ", or ".join(fixes)
+        return f"{text} {sentence[0].upper()}{sentence[1:]}."
 
 
-class OutputError(OSError):
-    """A picture could not be written where it was asked to go."""
+class GraphvizError(RuntimeError):
+    """Graphviz's ``dot`` program failed to draw a picture."""
 
 
 # ----------------------------------------------------------------------
@@ -172,18 +203,13 @@ def _check_size(order, fold, max_nodes):
     nodes = count_nodes(order, fold)
     if nodes <= max_nodes:
         return
-    options = []
+    folds = {}
     for other in ("neuron", "layer"):
         if other != fold:
             n = count_nodes(order, other)
             if n < nodes:
-                options.append(f'fold="{other}" ({n} boxes)')
-    fix = (f"Draw it folded with {' or '.join(options)}, or lift"
-           if options else "Lift")
-    raise GraphTooLargeError(
-        f"this graph has {len(order)} Values, {nodes} boxes to draw, more than "
-        f"max_nodes={max_nodes} (Graphviz would need seconds to minutes and "
-        f"nobody could read it). {fix} the ceiling with max_nodes={nodes}.")
+                folds[other] = n
+    raise GraphTooLargeError(len(order), nodes, max_nodes, folds)
 
 
 class _GraphDrawing:
@@ -370,64 +396,61 @@ def _as_id_set(values):
 # Saving pictures
 # ----------------------------------------------------------------------
 
+def picture_path(path, format=None, default="svg"):
+    """The path ``render`` writes: ``path`` with the format's extension.
+
+    The format is ``format``, else the extension of ``path``, else
+    ``default``. Raises ``ValueError`` for a format it cannot write and
+    ``OutputError`` for a folder (not ``folder.svg`` beside it).
+
+    >>> str(picture_path("out/g", default="png")), str(picture_path("g.svg"))
+    ('out/g.png', 'g.svg')
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise OutputError(f"cannot write {path}: it is a folder, not a file; "
+                          f"choose another path, e.g. {path / 'graph.png'}")
+    format = (format or path.suffix.lstrip(".") or default).lower()
+    if format not in FORMATS + ("dot", "gv"):
+        raise ValueError(f"cannot save as {format!r}: choose svg, png, pdf or dot")
+    if path.suffix.lstrip(".").lower() != format:
+        path = path.with_name(path.name + "." + format)
+    return path
+
+
 def render(graph, path, format=None):
     """Save ``graph`` (a Digraph) to ``path``; return the path written.
 
     The format comes from ``format`` or the file's extension: svg, png or pdf
     (or dot for the Graphviz source only). When Graphviz's ``dot`` program is
     missing, the ``.dot`` source is written instead, one line says how to
-    install Graphviz, and that ``.dot`` path is returned.
+    install Graphviz, and that ``.dot`` path is returned. A path that cannot
+    be written raises ``OutputError``; Graphviz failing raises
+    ``GraphvizError``.
     """
-    path = Path(path)
-    format = (format or path.suffix.lstrip(".") or "svg").lower()
-    if format not in FORMATS + ("dot", "gv"):
-        raise ValueError(f"cannot save as {format!r}: choose svg, png, pdf or dot")
-    if path.suffix.lstrip(".").lower() != format:
-        path = path.with_name(path.name + "." + format)
-    _check_folder(path)
+    path = picture_path(path, format)
+    format = path.suffix.lstrip(".").lower()
     if format in ("dot", "gv"):
-        return _write(path, graph.source.encode())
+        return write_atomically(path, graph.source)
     if shutil.which("dot") is None:
         return _write_source_instead(graph, path)
+    prepare_output_path(path)           # a bad path fails before the drawing
     try:
         picture = graph.pipe(format=format)
     except graphviz.ExecutableNotFound:
         return _write_source_instead(graph, path)
     except (graphviz.CalledProcessError, subprocess.CalledProcessError) as error:
-        raise RuntimeError(
+        raise GraphvizError(
             f"Graphviz could not draw {path.name}: "
             f"{(error.stderr or b'').decode(errors='replace').strip()}") from None
-    return _write(path, picture)
+    return write_atomically(path, picture)
 
 
 def _write_source_instead(graph, path):
-    dot_path = path.with_suffix(".dot")
-    _write(dot_path, graph.source.encode())
+    dot_path = write_atomically(path.with_suffix(".dot"), graph.source)
     print(f"Graphviz's dot program is not installed; wrote {dot_path}. "
           f"Install it with: {INSTALL_HINT}", file=sys.stderr)
     return dot_path
-
-
-def _check_folder(path):
-    folder = path.parent
-    if folder.exists() and not folder.is_dir():
-        raise OutputError(f"cannot write {path}: {folder} is a file, not a folder")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise OutputError(
-            f"cannot create the folder {folder} for {path.name}: "
-            f"{error.strerror or error}; choose another output path") from None
-
-
-def _write(path, data):
-    try:
-        path.write_bytes(data)
-    except OSError as error:
-        raise OutputError(
-            f"cannot write {path}: {error.strerror or error}; "
-            f"choose another output path") from None
-    return path
 
 
 def draw_network(*args, **kwargs):

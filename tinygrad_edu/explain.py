@@ -19,6 +19,7 @@ Changes are quoted with 3 significant digits, as the pictures write them.
 from pathlib import Path
 
 from .draw import render
+from .output import write_atomically
 from .network_picture import draw_network, network_state, signed
 
 __all__ = ["Step", "explain_steps", "write_explanation"]
@@ -56,14 +57,7 @@ def write_explanation(steps, out_dir, format="png"):
     paths = [render(step.picture, out_dir / f"step{step.number}.{format}")
              for step in steps]
     text = "\n\n".join(f"Step {s.number}: {s.title}\n{s.text}" for s in steps) + "\n"
-    text_path = out_dir / "explain.txt"
-    render_text(text_path, text)
-    return paths + [text_path]
-
-
-def render_text(path, text):
-    from .draw import _write
-    return _write(Path(path), text.encode())
+    return paths + [write_atomically(out_dir / "explain.txt", text)]
 
 
 class _Teller:

@@ -17,21 +17,20 @@ each output, and ``weights`` every parameter by its name. Python writes each
 float with the fewest digits that read back as the very same float, so a
 save-and-load round trip is exact.
 
-Saving is *atomic*: the JSON goes to a temporary file in the same folder,
-which is flushed to disk and then renamed over the target in one step
-(``os.replace``). If the program dies mid-save, the old model file is intact.
+Saving is *atomic* (``output.write_atomically``): the JSON goes to a
+temporary file in the same folder, which is flushed to disk and then renamed
+over the target in one step (``os.replace``). If the program dies mid-save,
+the old model file is intact.
 """
 
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
 
 from .nn import MLP, _check_classes
+from .output import write_atomically
 
 __all__ = ["save_model", "load_model", "load_weights", "ModelFileError",
-           "write_text_atomically",
            "FORMAT_NAME", "FORMAT_VERSION"]
 
 FORMAT_NAME = "tinygrad_edu.mlp"
@@ -62,55 +61,7 @@ def save_model(model, path, info=None):
     ...) stored beside the weights.
     """
     text = json.dumps(model_to_dict(model, info), indent=1, allow_nan=False)
-    return write_text_atomically(path, text)
-
-
-def write_text_atomically(path, text):
-    """Replace the file ``path`` with ``text`` in one step; return the path.
-
-    Readers see either the old file or the whole new one, never a part:
-    the text goes to a temporary file in the same folder, is forced to disk,
-    and only then renamed over ``path``.
-    """
-    path = Path(path)
-    folder = path.parent
-    folder.mkdir(parents=True, exist_ok=True)
-    # The temporary file must be in the same folder: os.replace is only
-    # atomic within one file system.
-    handle, temp_name = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.",
-                                         suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            _write_text(file, text)
-            file.flush()
-            os.fsync(file.fileno())     # the bytes are on disk ...
-        os.replace(temp_name, path)     # ... before the name points at them
-    except BaseException:
-        if os.path.exists(temp_name):
-            os.remove(temp_name)
-        raise
-    _sync_folder(folder)
-    return path
-
-
-def _write_text(file, text, chunk_size=65536):
-    """Write ``text`` in pieces (a test interrupts this midway)."""
-    for start in range(0, len(text), chunk_size):
-        file.write(text[start:start + chunk_size])
-
-
-def _sync_folder(folder):
-    """Make the rename itself durable, where the system allows it."""
-    try:
-        descriptor = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return                          # e.g. Windows: folders cannot be opened
-    try:
-        os.fsync(descriptor)
-    except OSError:
-        pass
-    finally:
-        os.close(descriptor)
+    return write_atomically(path, text)
 
 
 def _refuse_constant(name):
@@ -153,7 +104,49 @@ def read_model_file(path):
             raise ModelFileError(
                 f"{path} is damaged: its {key!r} entry is missing or is not a "
                 f"{kind.__name__}")
+    _check_finite_weights(data["weights"], path)
     return data
+
+
+def _check_finite_weights(weights, path):
+    """Refuse a weight like ``1e400``, which JSON reads as infinity."""
+    for name, number in weights.items():
+        if (isinstance(number, (int, float)) and not isinstance(number, bool)
+                and not math.isfinite(number)):
+            raise ModelFileError(
+                f"{path} is damaged: the weight {name} reads as {number}, not "
+                f"a finite number (the file holds a number too large for a "
+                f"float, such as 1e400); train or copy the model again")
+
+
+def parameter_count(nin, sizes):
+    """How many weights and biases ``MLP(nin, sizes)`` has.
+
+    >>> parameter_count(64, [16, 10])      # 64*16 + 16 and 16*10 + 10
+    1210
+    """
+    widths = [nin, *sizes]
+    return sum((before + 1) * after for before, after in zip(widths, widths[1:]))
+
+
+def _check_weight_count(data, path):
+    """Compare the weights with the architecture before building anything, so
+    a damaged config (``sizes: [2, 1000000000]``) fails at once."""
+    config = data["config"]
+    nin, sizes = config.get("nin"), config.get("sizes")
+    if not (_is_count(nin) and isinstance(sizes, list) and sizes
+            and all(_is_count(size) for size in sizes)):
+        return                  # MLP(...) itself says what is wrong
+    expected, found = parameter_count(nin, sizes), len(data["weights"])
+    if expected != found:
+        raise ModelFileError(
+            f"{path} is damaged: its weights do not fit its architecture "
+            f"(nin {nin} and sizes {sizes} need {expected} weights, the file "
+            f"has {found}); train or copy the model again")
+
+
+def _is_count(number):
+    return isinstance(number, int) and not isinstance(number, bool) and number > 0
 
 
 def _build_model(data, path):
@@ -180,6 +173,7 @@ def load_model(path):
     The training ``info`` saved with the model is at ``model.info``.
     """
     data = read_model_file(path)
+    _check_weight_count(data, path)
     model = _build_model(data, path)
     _load_weights_checked(model, data["weights"], path)
     model.info = data.get("info") or {}

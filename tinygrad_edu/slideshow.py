@@ -12,9 +12,8 @@ stick with no network and no server.
 
 from dataclasses import dataclass
 from html import escape
-from pathlib import Path
-
 from .draw import draw_graph
+from .output import prepare_output_path, write_atomically
 from .tracing import backward_steps
 
 __all__ = ["Frame", "backward_frames", "slideshow_html", "write_slideshow"]
@@ -117,9 +116,7 @@ def slideshow_html(frames, title="Backpropagation, step by step"):
 
 def write_slideshow(root, path, title=None, fold=None):
     """Draw backprop from ``root`` step by step into the HTML file ``path``."""
-    path = Path(path)
+    path = prepare_output_path(path)    # a bad path fails before the drawing
     frames = backward_frames(root, fold=fold)
     title = title or f"Backpropagation from {root.name}, step by step"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(slideshow_html(frames, title), encoding="utf-8")
-    return path
+    return write_atomically(path, slideshow_html(frames, title))

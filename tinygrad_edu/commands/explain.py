@@ -8,42 +8,50 @@ Without ``--model`` an untrained ``MLP(64, [16, 16, 10])`` made with ``--seed``
 is used, as in the article (whose network is untrained too).
 """
 
-import sys
+from pathlib import Path
 
-from .arguments import digit, non_negative_int, pick_test_image
+from .arguments import (check_output_path, digit, load_digit_model,
+                        non_negative_int, output_index, pick_test_image,
+                        remember_parser, runtime_failure, usage_error)
 
 NAME = "explain"
 HELP = "draw and tell the four steps of backprop for one handwritten digit"
 
 
 def add_arguments(parser):
-    parser.add_argument("--digit", type=digit, required=True,
+    parser.add_argument("--digit", type=digit, required=True, metavar="D",
                         help="which digit to show the network (0..9)")
     parser.add_argument("--model", metavar="FILE",
                         help="a model saved by 'tinygrad-edu train' (default: "
                              "an untrained MLP(64, [16, 16, 10]))")
-    parser.add_argument("--seed", type=int, default=0,
+    parser.add_argument("--seed", type=int, default=0, metavar="N",
                         help="seed of the untrained network (default 0)")
-    parser.add_argument("--index", type=non_negative_int, default=0,
+    parser.add_argument("--index", type=non_negative_int, default=0, metavar="K",
                         help="which test image of that digit (default 0)")
     parser.add_argument("--out", default="out/explain", metavar="DIR",
                         help="folder for the pictures and explain.txt "
                              "(default out/explain)")
     parser.add_argument("--format", choices=["png", "svg", "pdf"], default="png",
                         help="picture format (default png)")
+    remember_parser(parser)
 
 
 def run(args):
-    from ..draw import OutputError
+    from ..draw import GraphvizError
     from ..explain import explain_steps, write_explanation
+    from ..output import OutputError
+    check_output_path(args, Path(args.out) / "explain.txt", "--out")
     try:
         model = _model(args)
+        output_index(model, args.digit)
         image = pick_test_image(args.digit, args.index)
-        steps = explain_steps(model, image, args.digit)
+    except ValueError as error:
+        usage_error(args, str(error))
+    steps = explain_steps(model, image, args.digit)
+    try:
         paths = write_explanation(steps, args.out, args.format)
-    except (ValueError, OutputError) as error:
-        print(f"tinygrad-edu explain: {error}", file=sys.stderr)
-        return 1
+    except (OutputError, GraphvizError) as error:
+        return runtime_failure(args, str(error))
     for step in steps:
         print(f"Step {step.number}: {step.title}\n  {step.text}\n")
     print("wrote " + ", ".join(str(p) for p in paths))
@@ -51,12 +59,8 @@ def run(args):
 
 
 def _model(args):
-    from ..nn import MLP
+    """The model of ``--model``, or an untrained one made with ``--seed``."""
     if args.model is None:
+        from ..nn import MLP
         return MLP(64, [16, 16, 10], seed=args.seed)
-    from ..serialize import load_model
-    model = load_model(args.model)     # ModelFileError is a ValueError
-    if model.nin != 64:
-        raise ValueError(f"{args.model} takes {model.nin} inputs, not the 64 "
-                         f"pixels of a digit image")
-    return model
+    return load_digit_model(args.model)

@@ -9,10 +9,16 @@ draws one neuron with N inputs instead.
 """
 
 import random
-import sys
+
+from .arguments import (check_output_path, formula_root, int_between,
+                        positive_int, remember_parser, runtime_failure,
+                        usage_error)
 
 NAME = "graph"
 HELP = "draw the computation graph of a formula or a neuron, with gradients"
+
+MAX_NEURON_INPUTS = 50
+DEFAULT_OUT = "out/graph.png"
 
 
 def add_arguments(parser):
@@ -20,39 +26,62 @@ def add_arguments(parser):
                         help='a formula in quotes, e.g. "tanh(x*w + b)"')
     parser.add_argument("variables", nargs="*", metavar="NAME=NUMBER",
                         help="a value for each variable, e.g. x=2 w=-3")
-    parser.add_argument("--neuron", type=int, metavar="N",
-                        help="draw one neuron with N inputs instead of a formula")
+    parser.add_argument("--neuron", type=int_between(1, MAX_NEURON_INPUTS),
+                        metavar="N",
+                        help=f"draw one neuron with N inputs (1 to "
+                             f"{MAX_NEURON_INPUTS}) instead of a formula")
     parser.add_argument("--activation", default="tanh",
                         choices=["relu", "tanh", "sigmoid", "linear"],
                         help="the neuron's activation (default tanh)")
-    parser.add_argument("--seed", type=int, default=0,
+    parser.add_argument("--seed", type=int, default=0, metavar="N",
                         help="seed of the neuron's weights and inputs (default 0)")
-    parser.add_argument("--out", default="out/graph.png", metavar="FILE",
-                        help="where to save: .png, .svg, .pdf or .dot "
-                             "(default out/graph.png)")
+    parser.add_argument("--out", default=DEFAULT_OUT, metavar="FILE",
+                        help="where to save: .png, .svg, .pdf or .dot; without "
+                             f"an extension, .png (default {DEFAULT_OUT})")
     parser.add_argument("--no-backward", action="store_true",
                         help="draw before backprop (gradients not computed yet)")
-    parser.add_argument("--max-nodes", type=int, default=None,
+    parser.add_argument("--max-nodes", type=positive_int, metavar="N",
                         help="the most boxes to draw (default 1000)")
+    remember_parser(parser)
 
 
 def run(args):
-    from ..draw import DEFAULT_MAX_NODES, OutputError, draw_graph, render
-    from ..expression import ExpressionError
+    from ..draw import (DEFAULT_MAX_NODES, GraphTooLargeError, GraphvizError,
+                        draw_graph, render)
+    from ..output import OutputError
+    max_nodes = DEFAULT_MAX_NODES if args.max_nodes is None else args.max_nodes
     try:
-        root = _build(args)
+        root = build_root(args)
         if not args.no_backward:
             root.backward()
-        graph = draw_graph(root, max_nodes=args.max_nodes or DEFAULT_MAX_NODES)
-        path = render(graph, args.out)
-    except (ExpressionError, ValueError, OutputError) as error:
-        print(f"tinygrad-edu graph: {error}", file=sys.stderr)
-        return 1
+        graph = draw_graph(root, max_nodes=max_nodes)
+    except GraphTooLargeError as error:
+        usage_error(args, error.advice(fold_option=None,
+                                       limit_option="--max-nodes {}"))
+    except ValueError as error:         # a formula it cannot use
+        usage_error(args, str(error))
+    path = output_path(args)            # creates its folder: after the checks
+    try:
+        path = render(graph, path)
+    except (OutputError, GraphvizError) as error:
+        return runtime_failure(args, str(error))
     print(f"{root.name} = {root.data:.4g}; wrote {path}")
     return 0
 
 
-def _build(args):
+def output_path(args):
+    """The picture's path: ``--out`` with .png added if it has no extension;
+    a usage error if it cannot be written."""
+    from ..draw import picture_path
+    try:
+        path = picture_path(args.out, default="png")
+    except ValueError as error:
+        usage_error(args, f"argument --out: {error}")
+    return check_output_path(args, path, "--out")
+
+
+def build_root(args):
+    """The formula's Value, or a neuron's output, as the arguments ask."""
     if args.neuron is not None:
         if args.formula:
             raise ValueError("give either a formula or --neuron N, not both")
@@ -60,18 +89,12 @@ def _build(args):
     if not args.formula:
         raise ValueError('give a formula, e.g. tinygrad-edu graph "x*w + b" '
                          'x=2 w=-3 b=1, or --neuron 3')
-    from ..expression import parse_assignments, parse_expression
-    root = parse_expression(args.formula, parse_assignments(args.variables))
-    if not root.label:
-        root.label = "out"
-    return root
+    return formula_root(args.formula, args.variables, "out")
 
 
 def _neuron(n_inputs, activation, seed):
     from ..engine import Value
     from ..nn import Neuron
-    if not 1 <= n_inputs <= 50:
-        raise ValueError(f"--neuron takes 1 to 50 inputs, got {n_inputs}")
     rng = random.Random(seed)
     neuron = Neuron(n_inputs, activation, random.Random(seed))
     neuron.b.data = round(rng.uniform(-1, 1), 2)

@@ -10,11 +10,13 @@ digit::
 
 import sys
 
-from .arguments import non_negative_int
+from .arguments import (check_output_path, load_digit_model, non_negative_int,
+                        remember_parser, runtime_failure, usage_error)
 from ..data import digit_to_text, draw_digit, load_digits
 from ..engine import Value, no_grad
 from ..losses import predicted_class, softmax
-from ..serialize import ModelFileError, load_model
+from ..output import OutputError
+from ..serialize import ModelFileError
 
 NAME = "predict"
 HELP = "show a test digit and the network's probability for each class"
@@ -25,12 +27,12 @@ BAR_WIDTH = 30
 def add_arguments(parser):
     parser.add_argument("model", metavar="MODEL",
                         help="a model file saved by 'tinygrad-edu train'")
-    parser.add_argument("--index", type=non_negative_int, default=0, metavar="N",
+    parser.add_argument("--index", type=non_negative_int, default=0, metavar="K",
                         help="which test image (among the model's digits) to "
                              "show (default: 0)")
     parser.add_argument("--picture", metavar="FILE.png",
                         help="also save the digit as a PNG picture")
-    parser.set_defaults(predict_parser=parser)
+    remember_parser(parser)
 
 
 def probabilities(model, pixels):
@@ -42,28 +44,37 @@ def probabilities(model, pixels):
 
 def run(args, out=None):
     out = out or sys.stdout
-    parser = args.predict_parser
     try:
-        model = load_model(args.model)
+        model = load_digit_model(args.model)
     except ModelFileError as error:
-        parser.error(str(error))
-    if model.nin != 64:
-        parser.error(f"{args.model} takes {model.nin} inputs, not the 64 "
-                     f"pixels of a digit")
+        usage_error(args, str(error))
+    if args.picture:
+        check_output_path(args, args.picture, "--picture")
     try:
         images, labels = load_digits("test", classes=model.classes)
     except ValueError as error:
-        parser.error(f"{args.model} was not trained on digits: {error}")
+        usage_error(args, f"{args.model} was not trained on digits: {error}")
     if args.index >= len(images):
-        parser.error(f"argument --index: there are {len(images)} test images "
-                     f"of these digits; use 0 to {len(images) - 1}")
-
+        usage_error(args, f"argument --index: there are {len(images)} test "
+                          f"images of these digits; use 0 to {len(images) - 1}")
     pixels, label = images[args.index], labels[args.index]
+    show_prediction(model, pixels, label, f"test image {args.index} of "
+                    f"{len(images)}", out)
+    if args.picture:
+        try:
+            draw_digit(pixels, args.picture)
+        except OutputError as error:
+            return runtime_failure(args, str(error))
+        print(f"picture saved to {args.picture}", file=out)
+    return 0
+
+
+def show_prediction(model, pixels, label, which, out):
+    """Print the digit, the network's probabilities and its guess."""
     probs = probabilities(model, pixels)
     guess = model.classes[predicted_class(probs)]
-    print(f"test image {args.index} of {len(images)} (digits "
-          f"{' '.join(map(str, model.classes))}, by writers not seen in training)",
-          file=out)
+    print(f"{which} (digits {' '.join(map(str, model.classes))}, by writers "
+          f"not seen in training)", file=out)
     print(digit_to_text(pixels), file=out)
     print(f"true digit: {label}", file=out)
     print("the network's probabilities:", file=out)
@@ -72,7 +83,3 @@ def run(args, out=None):
         print(f"  {digit}  {p:6.1%}  {bar}", file=out)
     verdict = "right" if guess == label else "wrong"
     print(f"prediction: {guess} ({verdict})", file=out)
-    if args.picture:
-        draw_digit(pixels, args.picture)
-        print(f"picture saved to {args.picture}", file=out)
-    return 0

@@ -11,12 +11,19 @@ What to step through (one of):
   with the cross-entropy loss for the answer 3 (the article's four steps);
 * ``--expr "x*x + x" --var x=3``: your own formula;
 * ``--model model.json --digit 5 --index 2``: a saved model shown test image
-  number 2 of the digit 5 (the same image ``explain --digit 5 --index 2`` uses).
+  number 2 of the digit 5 (the same image ``explain --digit 5 --index 2`` uses),
+  with the loss it was trained with (cross-entropy if the file does not say).
+
+Mistakes in the arguments print the usage and exit with 2; failing to write
+the ``--html`` file exits with 1.
 """
 
 import sys
 
-from .arguments import digit, non_negative_int, pick_test_image
+from .arguments import (check_output_path, digit, formula_root,
+                        load_digit_model, non_negative_int, output_index,
+                        pick_test_image, remember_parser, runtime_failure,
+                        usage_error)
 
 from ..engine import Value, topological_order
 from ..tracing import backward_steps, format_number, format_trace
@@ -58,30 +65,40 @@ def add_arguments(parser):
                              "which pass nothing on")
     parser.add_argument("--html", metavar="FILE",
                         help="write the steps as an HTML slideshow instead")
+    remember_parser(parser)
 
 
 def run(args, keys=None, out=None):
     """Run the command; ``keys`` and ``out`` default to stdin and stdout."""
     keys = keys or sys.stdin
     out = out or sys.stdout
+    if args.html:
+        check_output_path(args, args.html, "--html")
     try:
         root = build_root(args)
         check_breakpoint(root, args.breakpoint, args.ops_only)
-        if args.html:
-            return write_html(root, args.html, out)
+    except ValueError as error:
+        usage_error(args, str(error))
+    if args.html:
+        return write_html(args, root, out)
+    try:
         show_forward(root, out)
         if args.all:
             steps = backward_steps(root, stop_at=args.breakpoint)
             return print_all(root, steps, args.ops_only, out)
         return interact(root, backward_steps(root), args.breakpoint,
                         args.ops_only, keys, out)
-    except (ValueError, OSError) as error:
-        print(f"tinygrad-edu step: error: {error}", file=sys.stderr)
-        return 2
+    except OSError as error:            # e.g. the terminal went away
+        return runtime_failure(args, str(error))
 
 
 def check_breakpoint(root, name, ops_only):
-    """A clear error for a breakpoint that could never be reached."""
+    """A clear error for a graph with no steps, or a breakpoint that could
+    never be reached."""
+    if not root.parents:
+        raise ValueError(f"nothing to step through: the root is a leaf "
+                         f"({root.name} is not computed from anything); give "
+                         f"a formula with an operation, e.g. --expr \"x*x\"")
     if name is None:
         return
     backward_steps(root, stop_at=name)     # raises if no Value is called that
@@ -98,7 +115,7 @@ def check_breakpoint(root, name, ops_only):
 def build_root(args):
     """The Value to backpropagate from, as the arguments ask."""
     if args.expr is not None:
-        return expression_root(args.expr, args.var)
+        return formula_root(args.expr, args.var, "y")
     if args.var:
         raise ValueError("--var only goes with --expr")
     if args.model is not None:
@@ -124,40 +141,42 @@ def three_example(sizes=(3, 3, 10), seed=0):
 
 def model_root(path, digit, index):
     """The loss of a saved model on test image ``index`` of ``digit``."""
-    from ..serialize import load_model
-    model = load_model(path)
-    classes = list(model.classes)
+    model = load_digit_model(path)
     if digit is None:
-        digit = classes[0]
-    if digit not in classes:
-        raise ValueError(f"{path} recognises the digits {classes}, not {digit}; "
-                         f"choose --digit from those")
+        digit = model.classes[0]
+    output_index(model, digit)              # a clear error for an unknown digit
     return digit_loss(model, pick_test_image(digit, index), digit)
 
 
 def digit_loss(model, pixels, label):
-    """cross_entropy(model(pixels), label), with readable names on the way:
-    pixels ``px.0``..``px.63``, activations ``h1.0``, ``h2.3``, outputs
-    ``out.0``.., the loss ``loss``."""
-    from ..losses import cross_entropy
+    """The model's loss on ``pixels`` showing ``label``, with readable names
+    on the way: pixels ``px.0``..``px.63``, activations ``h1.0``, ``h2.3``,
+    outputs ``out.0``.., the loss ``loss``.
+
+    The loss is the one the model was trained with, if its file records it
+    (``model.info["loss"]``), else cross-entropy.
+    """
+    loss_function = training_loss(model)
     inputs = [Value(p, f"px.{i}") for i, p in enumerate(pixels)]
     layers = model.forward_all(inputs)[1:]
     for depth, layer in enumerate(layers, start=1):
         prefix = "out" if depth == len(layers) else f"h{depth}"
         for j, value in enumerate(layer):
             value.label = f"{prefix}.{j}"
-    classes = list(getattr(model, "classes", range(len(layers[-1]))))
-    loss = cross_entropy(layers[-1], classes.index(label))
+    loss = loss_function(layers[-1], output_index(model, label))
     loss.label = "loss"
     return loss
 
 
-def expression_root(text, assignments):
-    from ..expression import parse_assignments, parse_expression
-    root = parse_expression(text, parse_assignments(assignments))
-    if not root.label:
-        root.label = "y"
-    return root
+def training_loss(model):
+    """The loss function ``model`` was trained with (training.LOSSES)."""
+    from ..training import LOSSES
+    name = (getattr(model, "info", None) or {}).get("loss", "cross_entropy")
+    if name not in LOSSES:
+        raise ValueError(f"the model file says it was trained with the loss "
+                         f"{name!r}, which this tinygrad_edu does not know "
+                         f"(it knows {', '.join(sorted(LOSSES))})")
+    return LOSSES[name]
 
 
 # ----------------------------------------------------------------------
@@ -272,8 +291,17 @@ def print_summary(root, out):
         print(f"  ... and {len(leaves) - MAX_SUMMARY_LINES} more", file=out)
 
 
-def write_html(root, path, out):
+def write_html(args, root, out):
+    """Write the slideshow to ``--html``; exit code 1 if that fails."""
+    from ..draw import GraphTooLargeError, GraphvizError
+    from ..output import OutputError
     from ..slideshow import write_slideshow
-    written = write_slideshow(root, path)
+    try:
+        written = write_slideshow(root, args.html)
+    except GraphTooLargeError as error:
+        usage_error(args, "argument --html: " + error.advice(
+            fold_option=None, limit_option=None))
+    except (OutputError, GraphvizError) as error:
+        return runtime_failure(args, str(error))
     print(f"wrote {written}: open it in a browser and use the arrow keys", file=out)
     return 0
