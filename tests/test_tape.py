@@ -78,6 +78,45 @@ def test_tape_and_numpy_match_engine_on_random_networks(seed, loss):
     assert_close(grads_np, expected_grads, 1e-9)
 
 
+@pytest.mark.parametrize("loss", ["mse", "cross_entropy"])
+def test_the_python_tape_is_the_engine_to_the_last_bit(loss):
+    """dot and sum add left to right in both, in the same order (not fsum)."""
+    for seed in range(20):
+        model, xs, labels = random_case(seed)
+        tape = compile_loss(model, loss, example=([0.5] * model.nin, 0))
+        for x, label in zip(xs, labels):
+            expected = engine_loss_and_grads(model, x, label, loss)
+            assert tape.loss_and_gradients(x, label) == expected
+
+
+def test_inf_and_nan_flow_through_the_tape_as_through_the_engine():
+    """inf - inf in a dot or a sum is NaN, as in the engine (fsum raised)."""
+    w = [Value(1.0), Value(1.0)]
+    x = [Value(0.0), Value(0.0)]
+    root = vsum([dot(w, x), 1.0])
+    tape = Tape.from_graph(root, w, x, [], [root])
+    for numbers in ([math.inf, -math.inf], [math.inf, 1.0], [math.nan, 1.0]):
+        expected = vsum([dot(w, [Value(v) for v in numbers]), 1.0]).data
+        got = tape.forward(numbers)
+        assert repr(got) == repr(expected)          # nan == nan is False
+        assert repr(float(NumpyTape(tape).losses_and_outputs([numbers])[0][0])) == repr(expected)
+
+
+def test_a_nan_stays_nan_through_relu_as_in_the_engine():
+    model = MLP(2, [3, 2], seed=5)
+    tape = compile_loss(model, "mse")
+    x = [math.nan, 1.0]
+    expected_loss, expected_grads = engine_loss_and_grads(model, x, 1, "mse")
+    assert math.isnan(expected_loss)
+    loss, grads = tape.loss_and_gradients(x, 1)
+    loss_np, grads_np = NumpyTape(tape).batch_gradients([x], [1])
+    assert math.isnan(loss) and math.isnan(loss_np)
+    for got in (grads, list(grads_np)):
+        assert [math.isnan(g) for g in got] == [math.isnan(g) for g in expected_grads]
+        assert [g for g in got if g == g] == pytest.approx(
+            [g for g in expected_grads if g == g], abs=1e-12)
+
+
 def test_replay_reads_the_current_weights():
     model = MLP(3, [4, 3], seed=1)
     tape = compile_loss(model, "cross_entropy")
@@ -202,11 +241,22 @@ def test_mse_program_shows_constants_as_numbers():
     assert "** 2" in text and "/ 2" in text
 
 
-def test_exponents_the_trace_cannot_name_exactly_are_refused():
-    x = Value(1.7)
-    root = x ** 0.123456789
-    with pytest.raises(ValueError, match="exponent"):
-        Tape.from_graph(root, [], [x], [], [root])
+def test_exponents_with_many_digits_replay_exactly():
+    """``:g`` would write 1.23457; the engine names the op so that it reads back."""
+    w = Value(1.7)
+    root = w ** 1.2345678
+    tape = Tape.from_graph(root, [w], [], [], [root])
+    assert [ins.exponent for ins in tape.instructions] == [1.2345678]
+    assert "w[0] ** 1.2345678" in tape.format()
+    for number in (1.7, 0.3, 12.5):                # replayed at other bases
+        w.data, w.grad = number, 0.0
+        expected = w ** 1.2345678
+        expected.backward()
+        loss, grads = tape.loss_and_gradients([])
+        assert (loss, grads) == (expected.data, [w.grad])
+        loss_np, grads_np = NumpyTape(tape).batch_gradients(np.zeros((1, 0)))
+        assert loss_np == pytest.approx(expected.data, rel=1e-15)
+        assert grads_np[0] == pytest.approx(w.grad, rel=1e-15)
 
 
 def test_value_exponents_are_refused_with_a_reason():

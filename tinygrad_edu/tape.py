@@ -60,7 +60,7 @@ import operator
 import weakref
 from itertools import repeat
 
-from .engine import Value, dot, topological_order
+from .engine import Value, _exact_text, dot, topological_order
 from .losses import _check_label, log_sum_exp, mse, one_hot, predicted_class
 
 __all__ = ["Tape", "Instruction", "compile_loss", "tape_gradient_fn",
@@ -415,7 +415,7 @@ class Tape:
         if ins.op == "neg":
             return f"-{a[0]}"
         if ins.op == "pow":
-            return f"{a[0]} ** {ins.exponent:g}"
+            return f"{a[0]} ** {_exact_text(ins.exponent)}"
         if ins.op == "dot":
             n = len(ins.args) // 2
             return (f"dot({self._list_text(ins.args[:n])}, "
@@ -441,18 +441,22 @@ def _tape_op(value):
     if op in _ENGINE_OPS:
         return _ENGINE_OPS[op], None
     if op.startswith("**") and len(value.parents) == 1:
+        # The engine writes the exponent so that it reads back exactly
+        # (``**2``, ``**0.5``, ``**1.2345678``).
         exponent = float(op[2:])
-        base = value.parents[0].data
-        # The engine names the op with ``{n:g}`` (6 digits); check that the
-        # number read back is the exponent really used.
-        if base ** exponent != value.data and not (
-                math.isnan(value.data) and math.isnan(base ** exponent)):
-            raise ValueError(
-                f"cannot recover the exact exponent of {op!r} from the trace; "
-                f"use an exponent with at most 6 significant digits")
+        _check_exponent(value, exponent)
         return "pow", exponent
     raise ValueError(f"the tape cannot replay the engine op {op!r} "
                      f"(a Value as an exponent is not supported)")
+
+
+def _check_exponent(value, exponent):
+    """A sanity check: ``exponent`` gives the number the engine computed."""
+    expected = value.data
+    got = value.parents[0].data ** exponent
+    if got != expected and not (math.isnan(got) and math.isnan(expected)):
+        raise ValueError(f"the exponent read from the op {value.op!r} does not "
+                         f"give the traced number ({got!r}, not {expected!r})")
 
 
 # ----------------------------------------------------------------------
@@ -531,16 +535,16 @@ def _grad_target(slots, needs, get_other):
 
 
 def _run_forward(program, v):
-    fsum = math.fsum
+    # dot and sum add with the built-in sum, in the same order as the
+    # engine's dot and vsum: the same number to the last bit.
     for code, out, a, b in program:
         if code == DOT:
-            # (fsum, as the engine's dot: the same number to the last bit)
-            v[out] = fsum(map(_mul, a(v), b(v)))
+            v[out] = sum(map(_mul, a(v), b(v)))
         elif code == ADD:
             v[out] = v[a] + v[b]
         elif code == RELU:
             x = v[a]
-            v[out] = x if x > 0 else 0.0
+            v[out] = 0.0 if x <= 0 else x         # (a NaN stays NaN, as in the engine)
         elif code == SUB:
             v[out] = v[a] - v[b]
         elif code == MUL:
@@ -548,7 +552,7 @@ def _run_forward(program, v):
         elif code == POW:
             v[out] = v[a] ** b
         elif code == SUM:
-            v[out] = fsum(a(v))
+            v[out] = sum(a(v))
         elif code == DIV:
             v[out] = v[a] / v[b]
         elif code == EXP:
@@ -609,8 +613,11 @@ def _run_backward(program, v, g):
             if wants[1]:
                 g[b] += go
         elif code == RELU:
-            if v[a] > 0:
+            x = v[a]
+            if x > 0:
                 g[a] += go
+            elif x != x:                          # NaN: its local gradient is NaN
+                g[a] += x * go
         elif code == SUB:
             if wants[0]:
                 g[a] += go

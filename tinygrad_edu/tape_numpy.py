@@ -216,7 +216,7 @@ _ELEMENTWISE = {
     "log": lambda g, a: np.log(a),
     "tanh": lambda g, a: np.tanh(a),
     "sigmoid": lambda g, a: _sigmoid(a),
-    "relu": lambda g, a: np.where(a > 0, a, 0.0),
+    "relu": lambda g, a: np.where(a <= 0, 0.0, a),      # NaN stays NaN
     "abs": lambda g, a: np.abs(a),
 }
 
@@ -238,7 +238,7 @@ _LOCAL_GRADS = {
     "log": lambda g, k, out, a: 1.0 / a,
     "tanh": lambda g, k, out, a: 1.0 - out * out,
     "sigmoid": lambda g, k, out, a: out * (1.0 - out),
-    "relu": lambda g, k, out, a: (a > 0).astype(float),
+    "relu": lambda g, k, out, a: np.where(a > 0, 1.0, np.where(a <= 0, 0.0, a)),
     "abs": lambda g, k, out, a: np.sign(a),
 }
 
