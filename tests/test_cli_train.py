@@ -171,3 +171,16 @@ def test_predict_refuses_a_model_of_another_input_size(tmp_path, capsys):
     path = save_model(MLP(6, [4, 10], seed=0), tmp_path / "m.json")
     assert "takes 6 inputs, not the 64 pixels" in usage_error(
         ["predict", str(path)], capsys)
+
+
+def test_help_metavars_match_the_docs():
+    """Each ``--flag METAVAR`` in --help is written the same way in docs/cli-*.md."""
+    from pathlib import Path
+    docs = Path(__file__).resolve().parents[1] / "docs"
+    for command in ("train", "predict", "graph", "explain", "step"):
+        parser = build_parser()._subparsers._group_actions[0].choices[command]
+        text = (docs / f"cli-{command}.md").read_text()
+        for action in parser._actions:
+            if action.option_strings and action.metavar:
+                flag = f"{action.option_strings[0]} {action.metavar}"
+                assert flag in text, f"docs/cli-{command}.md lacks `{flag}`"

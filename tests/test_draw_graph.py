@@ -6,8 +6,8 @@ import graphviz
 import pytest
 
 from tinygrad_edu import MLP, Value, cross_entropy
-from tinygrad_edu.draw import (GraphTooLargeError, OutputError, draw_graph,
-                               render, signed_colour)
+from tinygrad_edu.draw import (GraphTooLargeError, GraphvizError, OutputError,
+                               draw_graph, render, signed_colour)
 from tinygrad_edu.expression import parse_expression
 
 
@@ -92,6 +92,14 @@ def test_large_graph_refused_with_the_options():
     message = str(info.value)
     assert 'fold="neuron"' in message and 'fold="layer"' in message
     assert "max_nodes=" in message
+    error = info.value
+    cli = error.advice(fold_option="--fold {}", limit_option="--max-nodes {}")
+    assert f"more than --max-nodes {error.max_nodes}" in cli
+    assert f"--fold neuron ({error.folds['neuron']} boxes)" in cli
+    assert f"lift the ceiling with --max-nodes {error.nodes}." in cli
+    assert "=" not in cli
+    bare = error.advice(fold_option=None, limit_option=None)
+    assert "fold" not in bare and "max" not in bare and "smaller graph" in bare
 
 
 def test_digit_mlp_folds_under_the_ceiling():
@@ -169,3 +177,18 @@ def test_unwritable_output_is_a_clear_error(tmp_path):
         render(draw_graph(y), blocker / "g.svg")
     with pytest.raises(ValueError, match="choose svg, png, pdf"):
         render(draw_graph(y), tmp_path / "g.jpg")
+
+    with pytest.raises(OutputError, match="it is a folder"):
+        render(draw_graph(y), tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file"]   # no .svg
+
+
+def test_graphviz_failing_is_a_graphviz_error(tmp_path, monkeypatch):
+    def fail(*args, **kwargs):
+        raise graphviz.CalledProcessError(1, ["dot"], stderr=b"syntax error")
+    monkeypatch.setattr(graphviz.Digraph, "pipe", fail)
+    y, *_ = small_graph()
+    with pytest.raises(GraphvizError, match="could not draw g.png: syntax error"):
+        render(draw_graph(y), tmp_path / "g.png")
+    assert issubclass(GraphvizError, RuntimeError)
+    assert not (tmp_path / "g.png").exists()

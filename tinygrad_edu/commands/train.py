@@ -34,7 +34,7 @@ DEFAULT_BATCH_SIZE = 16
 
 
 def add_arguments(parser):
-    parser.add_argument("--classes", type=digit, nargs="+", metavar="DIGIT",
+    parser.add_argument("--classes", type=digit, nargs="+", metavar="D",
                         help="digits to learn, e.g. --classes 0 1 2 3 "
                              "(default: all ten)")
     parser.add_argument("--per-class", type=positive_int, metavar="N",
