@@ -223,5 +223,5 @@ def test_an_unknown_loss_is_a_clear_error():
     with pytest.raises(ValueError, match="unknown loss 'hinge'"):
         network_state(net, [0.5, 1.0, 0.2], target=1, loss="hinge")
     net.info = {"loss": "hinge"}
-    with pytest.raises(ValueError, match="unknown loss 'hinge'"):
+    with pytest.raises(ValueError, match="trained with the loss 'hinge', which"):
         draw_network(net, [0.5, 1.0, 0.2], target=1)

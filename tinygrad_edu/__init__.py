@@ -11,7 +11,7 @@ import importlib
 from .engine import (Value, chain_rule_step, dot, is_grad_enabled, no_grad,
                      start_backward,
                      topological_order, vsum)
-from .losses import accuracy, cross_entropy, mse, one_hot, softmax
+from .losses import accuracy, cross_entropy, log_sum_exp, mse, one_hot, softmax
 from .nn import MLP, Layer, Module, Neuron
 
 __version__ = "0.1.0"
@@ -45,5 +45,5 @@ def __dir__():
 __all__ = [
     "Value", "no_grad", "is_grad_enabled", "vsum", "dot", "topological_order",
     "start_backward", "chain_rule_step", "Module", "Neuron", "Layer", "MLP", "mse", "softmax",
-    "cross_entropy", "accuracy", "one_hot", *_LAZY_NAMES,
+    "cross_entropy", "log_sum_exp", "accuracy", "one_hot", *_LAZY_NAMES,
 ]

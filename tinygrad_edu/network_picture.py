@@ -25,9 +25,9 @@ import graphviz
 
 from .draw import BLUE, RED, fmt, mix
 from .losses import softmax
-from .training import LOSSES
+from .training import LOSSES, model_loss_name
 
-__all__ = ["draw_network", "network_state", "NetworkState", "picture_loss",
+__all__ = ["draw_network", "network_state", "NetworkState",
            "CHANGE_COLOURS"]
 
 # The article's colours for the desired changes, from the output backwards:
@@ -49,14 +49,14 @@ class NetworkState:
     weight_changes[L][j][i]  -dL/dw for the weight from neuron i of layer L-1
     probabilities        softmax of the outputs (when the output is linear)
     loss_name            the loss backprop starts from, a name in
-                         ``training.LOSSES`` (see :func:`picture_loss`)
+                         ``training.LOSSES`` (see ``training.model_loss_name``)
     loss                 the loss number (None without a target)
     """
 
     def __init__(self, mlp, x, target, loss=None):
         self.mlp = mlp
         self.target = target
-        self.loss_name = picture_loss(mlp, loss)
+        self.loss_name = model_loss_name(mlp, loss)
         values = mlp.forward_all(x)
         self.activations = [[float(v) for v in layer] for layer in values]
         self.probabilities = None
@@ -79,26 +79,10 @@ class NetworkState:
             for layer in self.mlp.layers]
 
 
-def picture_loss(mlp, loss=None):
-    """The name of the loss whose gradients the picture shows.
-
-    ``loss`` if given; else the loss the model was trained with, if its model
-    file recorded one (``mlp.info["loss"]``); else cross-entropy for a linear
-    output layer (logits) and mse for any other.
-    """
-    if loss is None:
-        loss = (getattr(mlp, "info", None) or {}).get("loss")
-    if loss is None:
-        loss = "cross_entropy" if mlp.output_activation == "linear" else "mse"
-    if loss not in LOSSES:
-        raise ValueError(f"unknown loss {loss!r}; choose one of {', '.join(LOSSES)}")
-    return loss
-
-
 def network_state(mlp, x, target=None, loss=None):
     """Forward (and, with ``target``, backward) pass for the picture.
 
-    ``loss`` names the loss to backprop (see :func:`picture_loss`).
+    ``loss`` names the loss to backprop (see ``training.model_loss_name``).
     """
     if len(x) != mlp.nin:
         raise ValueError(f"this network takes {mlp.nin} inputs, got {len(x)}")
@@ -125,7 +109,7 @@ def draw_network(mlp, x, target=None, *, focus=None, focus_lines=True,
                   are 64 inputs).
     loss          the loss backprop starts from, a name in training.LOSSES;
                   default: the one the model was trained with, if its file
-                  says, else by the output layer (see ``picture_loss``).
+                  says, else by the output layer (see ``training.model_loss_name``).
 
     >>> from tinygrad_edu import MLP
     >>> net = MLP(3, [4, 2], seed=1)

@@ -65,7 +65,7 @@ from .losses import _check_label, log_sum_exp, mse, one_hot, predicted_class
 
 __all__ = ["Tape", "Instruction", "compile_loss", "tape_gradient_fn",
            "tape_batch_loss_and_grads", "numpy_batch_loss_and_grads",
-           "numpy_evaluate", "fastest_engine"]
+           "numpy_evaluate"]
 
 _add = operator.add
 _mul = operator.mul
@@ -741,12 +741,3 @@ def numpy_evaluate(model, data, loss="cross_entropy"):
 
 
 numpy_batch_loss_and_grads.evaluate = numpy_evaluate
-
-
-def fastest_engine():
-    """The fastest engine that gives the plain engine's numbers: the numpy replay.
-
-    (numpy is a requirement of tinygrad_edu, so there is nothing to choose;
-    ``training.ENGINES["fast"]`` asks for it here.)
-    """
-    return numpy_batch_loss_and_grads

@@ -48,6 +48,26 @@ def _mse_loss(outputs, target):
 LOSSES = {"cross_entropy": _cross_entropy_loss, "mse": _mse_loss}
 
 
+def model_loss_name(model, loss=None):
+    """The name of the loss to use with ``model`` (a key of ``LOSSES``).
+
+    ``loss`` if given; else the loss the model was trained with, if its model
+    file recorded one (``model.info["loss"]``); else cross-entropy for a
+    linear output layer (logits) and mse for any other.
+    """
+    if loss is None:
+        loss = (getattr(model, "info", None) or {}).get("loss")
+        if loss is not None and loss not in LOSSES:
+            raise ValueError(
+                f"the model file says it was trained with the loss {loss!r}, "
+                f"which this tinygrad_edu does not know (it knows "
+                f"{', '.join(sorted(LOSSES))})")
+    if loss is None:
+        loss = "cross_entropy" if model.output_activation == "linear" else "mse"
+    _loss_function(loss)                     # a clear error for an unknown name
+    return loss
+
+
 def _loss_function(name):
     if name not in LOSSES:
         raise ValueError(f"unknown loss {name!r}; choose one of {', '.join(LOSSES)}")
@@ -83,14 +103,15 @@ ENGINES = {"plain": batch_loss_and_grads}
 
 # Faster engines with the same numbers (to 1e-9), from tape.py: the loss is
 # traced once into a flat program and replayed, in pure Python ("tape") or
-# over the whole batch with numpy ("numpy"). "fast" is the fastest available.
+# over the whole batch with numpy ("numpy"). "fast" is the fastest of them
+# (the numpy replay: numpy is a requirement).
 # An engine function may carry an ``evaluate`` (same signature as
 # ``evaluate``) that the end-of-epoch measuring then uses.
 from . import tape as _tape                                    # noqa: E402
 
 ENGINES.update(tape=_tape.tape_batch_loss_and_grads,
                numpy=_tape.numpy_batch_loss_and_grads,
-               fast=_tape.fastest_engine())
+               fast=_tape.numpy_batch_loss_and_grads)
 
 
 def _engine_function(engine):

@@ -154,9 +154,10 @@ def digit_loss(model, pixels, label):
     outputs ``out.0``.., the loss ``loss``.
 
     The loss is the one the model was trained with, if its file records it
-    (``model.info["loss"]``), else cross-entropy.
+    (see ``training.model_loss_name``).
     """
-    loss_function = training_loss(model)
+    from ..training import LOSSES, model_loss_name
+    loss_function = LOSSES[model_loss_name(model)]
     inputs = [Value(p, f"px.{i}") for i, p in enumerate(pixels)]
     layers = model.forward_all(inputs)[1:]
     for depth, layer in enumerate(layers, start=1):
@@ -167,21 +168,6 @@ def digit_loss(model, pixels, label):
     loss.label = "loss"
     return loss
 
-
-def training_loss(model):
-    """The loss function ``model`` was trained with (training.LOSSES)."""
-    from ..training import LOSSES
-    name = (getattr(model, "info", None) or {}).get("loss", "cross_entropy")
-    if name not in LOSSES:
-        raise ValueError(f"the model file says it was trained with the loss "
-                         f"{name!r}, which this tinygrad_edu does not know "
-                         f"(it knows {', '.join(sorted(LOSSES))})")
-    return LOSSES[name]
-
-
-# ----------------------------------------------------------------------
-# Showing the steps
-# ----------------------------------------------------------------------
 
 def show_forward(root, out):
     n = len(topological_order(root))
