@@ -10,6 +10,8 @@ import pytest
 from tinygrad_edu.cli import build_parser, main
 from tinygrad_edu.serialize import load_model
 
+from cli_checks import usage_error
+
 TINY = ["--classes", "3", "8", "--per-class", "6", "--hidden", "6",
         "--epochs", "2", "--batch-size", "4", "--quiet"]
 
@@ -99,16 +101,6 @@ def test_the_installed_command_reports_bad_arguments_without_traceback():
 def test_the_model_file_records_the_loss(trained):
     _, model_path, _ = trained
     assert load_model(model_path).info["loss"] == "cross_entropy"
-
-
-def usage_error(argv, capsys):
-    """Run ``tinygrad-edu ARGV``; check it is a usage error; return stderr."""
-    with pytest.raises(SystemExit) as exit_info:
-        main(argv)
-    assert exit_info.value.code == 2
-    err = capsys.readouterr().err
-    assert "usage:" in err and "Traceback" not in err
-    return err
 
 
 @pytest.mark.parametrize("flag", ["--out", "--metrics"])

@@ -8,6 +8,8 @@ from tinygrad_edu import MLP
 from tinygrad_edu.cli import main
 from tinygrad_edu.explain import explain_steps
 
+from cli_checks import usage_error
+
 
 def test_four_steps_with_real_numbers():
     net = MLP(64, [16, 16, 10], seed=0)
@@ -72,16 +74,6 @@ def test_command_writes_four_pictures_and_text(tmp_path, capsys):
         assert (tmp_path / f"step{n}.svg").read_text().count("<svg") == 1
     text = (tmp_path / "explain.txt").read_text()
     assert text.count("Step ") == 4 and '"3"' in text
-
-
-def usage_error(argv, capsys):
-    """Run the command; check it is a usage error (exit 2); return stderr."""
-    with pytest.raises(SystemExit) as exit_info:
-        main(argv)
-    assert exit_info.value.code == 2
-    err = capsys.readouterr().err
-    assert "usage:" in err and "Traceback" not in err
-    return err
 
 
 def test_command_with_a_model_file_lacking_the_digit(tmp_path, capsys):

@@ -6,11 +6,11 @@ import re
 import subprocess
 import sys
 
-import pytest
-
 from tinygrad_edu import MLP
 from tinygrad_edu.cli import build_parser, main
 from tinygrad_edu.commands import step as step_command
+
+from cli_checks import usage_error
 
 
 def run_step(argv, keys=""):
@@ -115,36 +115,30 @@ def test_user_expression_with_a_reused_variable():
     assert re.search(r"^\s+x  grad 7\.0000$", text, flags=re.M)     # 2x + 1
 
 
-def usage_error(argv, capsys):
-    """Run ``tinygrad-edu ARGV``; check it is a usage error (exit 2); return stderr."""
-    with pytest.raises(SystemExit) as exit_info:
-        main(argv)
-    assert exit_info.value.code == 2
-    err = capsys.readouterr().err
-    assert "usage: tinygrad-edu step" in err and "Traceback" not in err
-    return err
-
-
 def test_clear_errors(capsys):
-    assert "cannot stop at 'nowhere'" in usage_error(["step", "--break", "nowhere"], capsys)
+    assert "cannot stop at 'nowhere'" in usage_error(["step", "--break", "nowhere"],
+        capsys, command="step")
     assert "cannot read the formula" in usage_error(
-        ["step", "--expr", "x +", "--var", "x=1"], capsys)
-    assert "--var only goes with --expr" in usage_error(["step", "--var", "x=1"], capsys)
-    assert "x1 is a leaf" in usage_error(["step", "--break", "x1", "--ops-only"], capsys)
+        ["step", "--expr", "x +", "--var", "x=1"], capsys, command="step")
+    assert "--var only goes with --expr" in usage_error(["step", "--var", "x=1"],
+        capsys, command="step")
+    assert "x1 is a leaf" in usage_error(["step", "--break", "x1", "--ops-only"],
+        capsys, command="step")
 
 
 def test_a_leaf_root_has_nothing_to_step_through(capsys):
     for extra in ([], ["--ops-only"], ["--all", "--ops-only"]):
-        err = usage_error(["step", "--expr", "x", "--var", "x=3", *extra], capsys)
+        err = usage_error(["step", "--expr", "x", "--var", "x=3", *extra],
+            capsys, command="step")
         assert "nothing to step through: the root is a leaf" in err
 
 
 def test_html_path_mistakes_are_usage_errors(tmp_path, capsys):
     blocker = tmp_path / "a_file"
     blocker.write_text("x")
-    err = usage_error(["step", "--html", str(blocker / "s.html")], capsys)
+    err = usage_error(["step", "--html", str(blocker / "s.html")], capsys, command="step")
     assert "argument --html" in err and "a_file is a file, not a folder" in err
-    err = usage_error(["step", "--html", str(tmp_path)], capsys)
+    err = usage_error(["step", "--html", str(tmp_path)], capsys, command="step")
     assert "it is a folder" in err and "choose another path" in err
 
 
@@ -206,20 +200,22 @@ def test_saved_model_and_a_digit_it_does_not_know(tmp_path, capsys):
     from tinygrad_edu.serialize import save_model
     path = tmp_path / "m.json"
     save_model(MLP(64, [3, 2], seed=4, classes=[0, 1]), path)
-    err = usage_error(["step", "--model", str(path), "--digit", "7", "--all"], capsys)
+    err = usage_error(["step", "--model", str(path), "--digit", "7", "--all"],
+        capsys, command="step")
     assert "recognises the digits 0 1, not 7" in err
 
 
 def test_saved_model_mistakes_are_usage_errors(tmp_path, capsys):
     from tinygrad_edu.serialize import save_model
     path = save_model(MLP(6, [3, 10], seed=4), tmp_path / "m.json")
-    err = usage_error(["step", "--model", str(path), "--all"], capsys)
+    err = usage_error(["step", "--model", str(path), "--all"], capsys, command="step")
     assert "takes 6 inputs, not the 64 pixels" in err
-    err = usage_error(["step", "--model", str(tmp_path / "no.json"), "--all"], capsys)
+    err = usage_error(["step", "--model", str(tmp_path / "no.json"), "--all"],
+        capsys, command="step")
     assert "no model file" in err
     good = save_model(MLP(64, [3, 10], seed=4), tmp_path / "good.json")
     err = usage_error(["step", "--model", str(good), "--digit", "7",
-                       "--index", "9999", "--all"], capsys)
+                       "--index", "9999", "--all"], capsys, command="step")
     assert "choose --index from 0 to" in err
 
 
