@@ -68,19 +68,10 @@ def import_micrograd():
 # parameter order).
 # ----------------------------------------------------------------------
 
-class PlainEngine:
-    name = "tinygrad_edu plain engine"
-
-    def __init__(self, model):
-        self.model = model
-        self.params = model.parameters()
-
-    def loss(self, xs, labels):
-        losses = []
-        for x, label in zip(xs, labels):
-            outputs = self.model([Value(v) for v in x])
-            losses.append(mse(outputs, one_hot(label, len(outputs))))
-        return vsum(losses) / len(losses)
+class ValueGraphStep:
+    """One SGD step for an engine that builds a graph of Values (ours or
+    micrograd's): zero the gradients, build the loss, backward, update.
+    Subclasses give ``params`` and ``loss(xs, labels)``."""
 
     def step(self, xs, labels):
         for p in self.params:
@@ -95,7 +86,22 @@ class PlainEngine:
         return [p.grad for p in self.params]
 
 
-class Micrograd:
+class PlainEngine(ValueGraphStep):
+    name = "tinygrad_edu plain engine"
+
+    def __init__(self, model):
+        self.model = model
+        self.params = model.parameters()
+
+    def loss(self, xs, labels):
+        losses = []
+        for x, label in zip(xs, labels):
+            outputs = self.model([Value(v) for v in x])
+            losses.append(mse(outputs, one_hot(label, len(outputs))))
+        return vsum(losses) / len(losses)
+
+
+class Micrograd(ValueGraphStep):
     name = "micrograd 0.1.0"
 
     def __init__(self, model, MValue, MMLP):
@@ -118,17 +124,6 @@ class Micrograd:
             sq = sum(((o - t) ** 2 for o, t in zip(outputs, target)), self.Value(0.0))
             total = total + sq * (1.0 / len(outputs))
         return total * (1.0 / len(xs))
-
-    def step(self, xs, labels):
-        self.net.zero_grad()
-        loss = self.loss(xs, labels)
-        loss.backward()
-        for p in self.params:
-            p.data -= LR * p.grad
-        return loss.data
-
-    def grads(self):
-        return [p.grad for p in self.params]
 
 
 class TapeReplay:
