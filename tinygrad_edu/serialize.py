@@ -1,4 +1,4 @@
-"""Saving and loading a trained MLP as a JSON file (never pickle).
+"""Saving and loading a trained MLP as a JSON file: plain data, nothing in it is ever run.
 
 A model file is plain JSON that you can open in an editor::
 
