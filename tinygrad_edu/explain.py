@@ -37,7 +37,7 @@ class Step:
 
 def explain_steps(mlp, image, digit):
     """The steps for ``image`` (64 numbers in [0, 1]) showing ``digit``."""
-    classes = list(getattr(mlp, "classes", range(len(mlp.layers[-1].neurons))))
+    classes = list(mlp.classes)
     if digit not in classes:
         raise ValueError(
             f"this model cannot recognise the digit {digit}: its outputs are "
