@@ -40,9 +40,9 @@ sys.path.insert(0, os.path.dirname(HERE))        # run from a checkout too
 import numpy as np                                 # noqa: E402
 
 from tinygrad_edu import MLP, Value, mse, one_hot, vsum  # noqa: E402
-from tinygrad_edu.data import load_digits         # noqa: E402
-from tinygrad_edu.tape import compile_loss        # noqa: E402
-from tinygrad_edu.tape_numpy import NumpyTape     # noqa: E402
+from tinygrad_edu.learn.digits import load_digits         # noqa: E402
+from tinygrad_edu.fast.tape import compile_loss        # noqa: E402
+from tinygrad_edu.fast.numpy_replay import NumpyTape     # noqa: E402
 
 SIZES = [16, 16, 10]
 BATCH = 32

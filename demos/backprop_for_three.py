@@ -14,8 +14,8 @@ We draw each step and check step 2's rule on real numbers.
 from pathlib import Path
 
 from tinygrad_edu import MLP, Value, cross_entropy
-from tinygrad_edu.data import load_digits
-from tinygrad_edu.explain import explain_steps, write_explanation
+from tinygrad_edu.learn.digits import load_digits
+from tinygrad_edu.pictures.explain import explain_steps, write_explanation
 
 from _command_line import run_demo
 

@@ -11,8 +11,8 @@ probabilities with softmax. Untrained, the network's guess is random.
 from pathlib import Path
 
 from tinygrad_edu import MLP, Value, softmax, trace
-from tinygrad_edu.data import digit_to_text, draw_digit, load_digits
-from tinygrad_edu.draw import draw_network, render
+from tinygrad_edu.learn.digits import digit_to_text, draw_digit, load_digits
+from tinygrad_edu.pictures import draw_network, render
 
 from _command_line import run_demo
 

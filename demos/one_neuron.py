@@ -10,8 +10,8 @@ forward trace, run backward() and draw the graph with every gradient.
 from pathlib import Path
 
 from tinygrad_edu import format_trace
-from tinygrad_edu.examples import article_neuron
-from tinygrad_edu.draw import draw_graph, render
+from tinygrad_edu.watch.examples import article_neuron
+from tinygrad_edu.pictures import draw_graph, render
 
 from _command_line import run_demo
 

@@ -13,10 +13,10 @@ slideshow to click through in a browser.
 from pathlib import Path
 
 from tinygrad_edu import backward_steps
-from tinygrad_edu.draw import draw_graph, render
-from tinygrad_edu.slideshow import write_slideshow
+from tinygrad_edu.pictures import draw_graph, render
+from tinygrad_edu.pictures.slideshow import write_slideshow
 
-from tinygrad_edu.examples import article_neuron_loss
+from tinygrad_edu.watch.examples import article_neuron_loss
 
 from _command_line import run_demo
 

@@ -12,9 +12,9 @@ through the network before and after training.
 from pathlib import Path
 
 from tinygrad_edu import MLP
-from tinygrad_edu.data import load_digits
-from tinygrad_edu.draw import draw_network, render
-from tinygrad_edu.training import evaluate, train
+from tinygrad_edu.learn.digits import load_digits
+from tinygrad_edu.pictures import draw_network, render
+from tinygrad_edu.learn.training import evaluate, train
 
 from _command_line import run_demo
 

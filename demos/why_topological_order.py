@@ -20,8 +20,8 @@ Central differences, (f(w + h) - f(w - h)) / 2h, give an independent answer.
 from pathlib import Path
 
 from tinygrad_edu import Value
-from tinygrad_edu.draw import draw_graph, render
-from tinygrad_edu.tracing import backward_steps
+from tinygrad_edu.pictures import draw_graph, render
+from tinygrad_edu.watch.tracing import backward_steps
 
 from _command_line import run_demo
 

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from tinygrad_edu.cli import build_parser, main
-from tinygrad_edu.serialize import load_model
+from tinygrad_edu.learn.serialize import load_model
 
 from cli_checks import usage_error
 
@@ -159,7 +159,7 @@ def test_predict_bad_picture_paths_are_refused_before_printing(trained, tmp_path
 
 def test_predict_refuses_a_model_of_another_input_size(tmp_path, capsys):
     from tinygrad_edu import MLP
-    from tinygrad_edu.serialize import save_model
+    from tinygrad_edu.learn.serialize import save_model
     path = save_model(MLP(6, [4, 10], seed=0), tmp_path / "m.json")
     assert "takes 6 inputs, not the 64 pixels" in usage_error(
         ["predict", str(path)], capsys)

@@ -8,7 +8,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from tinygrad_edu.data import (DigitsDataError, digit_to_text, draw_digit,
+from tinygrad_edu.learn.digits import (DigitsDataError, digit_to_text, draw_digit,
                                load_digits, read_digits_file)
 
 

@@ -6,9 +6,10 @@ import graphviz
 import pytest
 
 from tinygrad_edu import MLP, Value, cross_entropy
-from tinygrad_edu.draw import (GraphTooLargeError, GraphvizError, OutputError,
-                               draw_graph, render, signed_colour)
-from tinygrad_edu.expression import parse_expression
+from tinygrad_edu.output import OutputError
+from tinygrad_edu.pictures import GraphTooLargeError, GraphvizError, draw_graph, render
+from tinygrad_edu.pictures.palette import signed_colour
+from tinygrad_edu.watch.expression import parse_expression
 
 
 def small_graph():

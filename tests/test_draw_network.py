@@ -5,8 +5,8 @@ import re
 import pytest
 
 from tinygrad_edu import MLP
-from tinygrad_edu.draw import draw_network, render
-from tinygrad_edu.network_picture import NEURON, network_state, signed
+from tinygrad_edu.pictures import draw_network, render
+from tinygrad_edu.pictures.network import NEURON, network_state, signed
 
 
 def mixed_net():
@@ -177,7 +177,7 @@ def test_renders_png(tmp_path):
 
 def engine_output_changes(net, x, target, loss):
     """-dLoss/d(output) and the loss, straight from training.LOSSES."""
-    from tinygrad_edu.training import LOSSES
+    from tinygrad_edu.learn.losses import LOSSES
 
     outputs = net(x)
     value = LOSSES[loss](outputs, target)
@@ -202,8 +202,8 @@ def test_the_picture_backprops_the_loss_it_is_given():
 
 
 def test_the_picture_uses_the_loss_the_model_file_records(tmp_path):
-    from tinygrad_edu.explain import explain_steps
-    from tinygrad_edu.serialize import load_model, save_model
+    from tinygrad_edu.pictures.explain import explain_steps
+    from tinygrad_edu.learn.serialize import load_model, save_model
 
     net = MLP(64, [5, 3], seed=2, classes=[0, 1, 7])
     path = save_model(net, tmp_path / "mse.json", info={"loss": "mse"})

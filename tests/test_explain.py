@@ -6,7 +6,7 @@ import pytest
 
 from tinygrad_edu import MLP
 from tinygrad_edu.cli import main
-from tinygrad_edu.explain import explain_steps
+from tinygrad_edu.pictures.explain import explain_steps
 
 from cli_checks import usage_error
 
@@ -77,7 +77,7 @@ def test_command_writes_four_pictures_and_text(tmp_path, capsys):
 
 
 def test_command_with_a_model_file_lacking_the_digit(tmp_path, capsys):
-    from tinygrad_edu.serialize import save_model
+    from tinygrad_edu.learn.serialize import save_model
     path = tmp_path / "model.json"
     save_model(MLP(64, [8, 2], seed=0, classes=[0, 1]), path)
     err = usage_error(["explain", "--digit", "5", "--model", str(path),
@@ -97,7 +97,7 @@ def test_explain_input_mistakes_are_usage_errors(extra, words, tmp_path, capsys)
 
 
 def test_explain_refuses_a_model_of_another_input_size(tmp_path, capsys):
-    from tinygrad_edu.serialize import save_model
+    from tinygrad_edu.learn.serialize import save_model
     path = save_model(MLP(6, [4, 10], seed=0), tmp_path / "m.json")
     err = usage_error(["explain", "--digit", "3", "--model", str(path),
                        "--out", str(tmp_path / "out")], capsys)

@@ -5,7 +5,7 @@ import math
 import pytest
 
 from tinygrad_edu import Value
-from tinygrad_edu.expression import (ExpressionError, parse_assignments,
+from tinygrad_edu.watch.expression import (ExpressionError, parse_assignments,
                                      parse_expression, parse_with_variables)
 
 

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from tinygrad_edu import MLP, Layer, Neuron, Value, vsum
-from tinygrad_edu.nn import init_scale
-from tinygrad_edu.training import batch_loss_and_grads
+from tinygrad_edu.learn.nn import init_scale
+from tinygrad_edu.learn.training import batch_loss_and_grads
 
 
 # ----------------------------------------------------------------------

@@ -5,7 +5,7 @@ import math
 import pytest
 
 from tinygrad_edu import Value
-from tinygrad_edu.optim import SGD, Adam
+from tinygrad_edu.learn.optim import SGD, Adam
 
 
 def params_with_grads(values, grads):

@@ -27,10 +27,10 @@ def test_a_folder_or_a_file_in_the_way_is_a_clear_error(tmp_path):
         write_atomically(tmp_path / "f" / "g" / "h.txt", "text")
 
 
-def test_output_error_is_a_value_error_and_draw_re_exports_it():
-    from tinygrad_edu import draw
+def test_output_error_is_a_value_error_and_saving_re_exports_it():
+    from tinygrad_edu.pictures import saving
     assert issubclass(OutputError, ValueError)
-    assert draw.OutputError is OutputError
+    assert saving.OutputError is OutputError
 
 
 def test_a_failed_write_keeps_the_old_file_and_names_the_path(tmp_path, monkeypatch):

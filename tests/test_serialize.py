@@ -10,8 +10,9 @@ import textwrap
 import pytest
 
 from tinygrad_edu import MLP, Value
-from tinygrad_edu import output, serialize
-from tinygrad_edu.serialize import (ModelFileError, load_model, load_weights,
+from tinygrad_edu import output
+from tinygrad_edu.learn import serialize
+from tinygrad_edu.learn.serialize import (ModelFileError, load_model, load_weights,
                                     save_model)
 
 
@@ -121,7 +122,8 @@ def test_a_save_that_fails_midway_keeps_the_old_file(tmp_path, monkeypatch):
 
 KILLED_SAVER = textwrap.dedent("""
     import sys, time
-    from tinygrad_edu import MLP, output, serialize
+    from tinygrad_edu import MLP, output
+    from tinygrad_edu.learn import serialize
 
     def write_slowly(file, data, chunk_size=65536):
         file.write(data[:len(data) // 2])

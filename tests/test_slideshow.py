@@ -8,7 +8,7 @@ from html import unescape
 import pytest
 
 from tinygrad_edu import Value
-from tinygrad_edu.slideshow import backward_frames, write_slideshow
+from tinygrad_edu.pictures.slideshow import backward_frames, write_slideshow
 
 CHROMIUM = "/usr/bin/chromium"
 

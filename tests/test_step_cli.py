@@ -161,9 +161,9 @@ def test_html_write_failing_late_is_exit_1(tmp_path, capsys, monkeypatch):
 
 
 def test_saved_model_and_a_test_digit(tmp_path):
-    from tinygrad_edu.data import load_digits
-    from tinygrad_edu.losses import cross_entropy
-    from tinygrad_edu.serialize import save_model
+    from tinygrad_edu.learn.digits import load_digits
+    from tinygrad_edu.learn.losses import cross_entropy
+    from tinygrad_edu.learn.serialize import save_model
     model = MLP(64, [3, 10], seed=4)
     path = save_model(model, tmp_path / "m.json") or tmp_path / "m.json"
     code, text = run_step(["--model", str(path), "--digit", "7", "--index", "2",
@@ -197,7 +197,7 @@ def test_real_command_line_reads_keys_from_stdin():
 
 
 def test_saved_model_and_a_digit_it_does_not_know(tmp_path, capsys):
-    from tinygrad_edu.serialize import save_model
+    from tinygrad_edu.learn.serialize import save_model
     path = tmp_path / "m.json"
     save_model(MLP(64, [3, 2], seed=4, classes=[0, 1]), path)
     err = usage_error(["step", "--model", str(path), "--digit", "7", "--all"],
@@ -206,7 +206,7 @@ def test_saved_model_and_a_digit_it_does_not_know(tmp_path, capsys):
 
 
 def test_saved_model_mistakes_are_usage_errors(tmp_path, capsys):
-    from tinygrad_edu.serialize import save_model
+    from tinygrad_edu.learn.serialize import save_model
     path = save_model(MLP(6, [3, 10], seed=4), tmp_path / "m.json")
     err = usage_error(["step", "--model", str(path), "--all"], capsys, command="step")
     assert "takes 6 inputs, not the 64 pixels" in err
@@ -220,9 +220,9 @@ def test_saved_model_mistakes_are_usage_errors(tmp_path, capsys):
 
 
 def test_saved_model_steps_through_the_loss_it_was_trained_with(tmp_path):
-    from tinygrad_edu.data import load_digits
-    from tinygrad_edu.losses import mse, one_hot
-    from tinygrad_edu.serialize import save_model
+    from tinygrad_edu.learn.digits import load_digits
+    from tinygrad_edu.learn.losses import mse, one_hot
+    from tinygrad_edu.learn.serialize import save_model
     model = MLP(64, [3, 4], seed=4, classes=[1, 7, 8, 9])
     path = save_model(model, tmp_path / "m.json", info={"loss": "mse"})
     code, text = run_step(["--model", str(path), "--digit", "7", "--all",

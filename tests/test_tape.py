@@ -13,9 +13,10 @@ import numpy as np
 import pytest
 
 from tinygrad_edu import MLP, Value, dot, vsum
-from tinygrad_edu.tape import Tape, compile_loss, tape_gradient_fn
-from tinygrad_edu.training import LOSSES
-from tinygrad_edu.tape_numpy import NumpyTape, compile_numpy
+from tinygrad_edu.fast.tape import Tape, compile_loss
+from tinygrad_edu.fast.engines import tape_gradient_fn
+from tinygrad_edu.learn.losses import LOSSES
+from tinygrad_edu.fast.numpy_replay import NumpyTape, compile_numpy
 
 
 def engine_loss_and_grads(model, x, label, loss):

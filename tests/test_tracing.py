@@ -1,4 +1,4 @@
-"""Tests for tinygrad_edu.tracing: the forward trace and backward_steps."""
+"""Tests for tinygrad_edu.watch.tracing: the forward trace and backward_steps."""
 
 import math
 
@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from tinygrad_edu import MLP, Value, cross_entropy, dot, vsum
 from tinygrad_edu.engine import topological_order
-from tinygrad_edu.tracing import (BackwardStep, backward_steps, describe,
+from tinygrad_edu.watch.tracing import (BackwardStep, backward_steps, describe,
                                   format_trace, trace)
 
 

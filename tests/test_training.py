@@ -6,8 +6,8 @@ import math
 import pytest
 
 from tinygrad_edu import MLP
-from tinygrad_edu.data import load_digits
-from tinygrad_edu.training import (ProgressBar, TrainingDiverged,
+from tinygrad_edu.learn.digits import load_digits
+from tinygrad_edu.learn.training import (ProgressBar, TrainingDiverged,
                                    batch_loss_and_grads, evaluate,
                                    learning_rate_at, train)
 

@@ -1,9 +1,19 @@
 """tinygrad_edu: a scalar autograd engine made to be read, stepped through and drawn.
 
-The engine, networks and losses are pure Python and imported right away.
-Everything else (digits, pictures, tracing, the fast tape) is imported the
-first time you use one of its names, so ``from tinygrad_edu import Value``
-needs no third-party package.
+The package is a stack of layers; each imports only from the layers below it:
+
+    engine.py    Value, its operations and backward()           (start here)
+    learn/       neurons, networks, losses, optimizers, training, digits
+    watch/       the forward trace, backprop step by step, formulas
+    pictures/    the graph with gradients, the article's network (Graphviz)
+    fast/        trace once, replay fast: the tape and its numpy replay
+    cli.py       the ``tinygrad-edu`` command, one module per subcommand
+                 in commands/
+
+This file is the front door. The engine, networks and losses are pure Python
+and imported right away. Everything else (digits, pictures, tracing, the fast
+tape) is imported the first time you use one of its names, so ``from
+tinygrad_edu import Value`` needs no third-party package.
 """
 
 import importlib
@@ -11,22 +21,25 @@ import importlib
 from .engine import (Value, chain_rule_step, dot, is_grad_enabled, no_grad,
                      start_backward,
                      topological_order, vsum)
-from .losses import accuracy, cross_entropy, log_sum_exp, mse, one_hot, softmax
-from .nn import MLP, Layer, Module, Neuron
+from .learn.losses import accuracy, cross_entropy, log_sum_exp, mse, one_hot, softmax
+from .learn.nn import MLP, Layer, Module, Neuron
 
 __version__ = "0.1.0"
 
 # Public name -> the module (inside this package) that defines it.
 _LAZY_NAMES = {
-    "SGD": "optim", "Adam": "optim",
-    "load_digits": "data", "digit_to_text": "data", "draw_digit": "data",
-    "train": "training", "evaluate": "training", "TrainingDiverged": "training",
-    "save_model": "serialize", "load_model": "serialize",
-    "ModelFileError": "serialize",
-    "draw_graph": "draw", "draw_network": "draw", "render": "draw",
-    "trace": "tracing", "format_trace": "tracing",
-    "backward_steps": "tracing", "BackwardStep": "tracing",
-    "compile_loss": "tape", "Tape": "tape",
+    "SGD": "learn.optim", "Adam": "learn.optim",
+    "load_digits": "learn.digits", "digit_to_text": "learn.digits",
+    "draw_digit": "learn.digits",
+    "train": "learn.training", "evaluate": "learn.training",
+    "TrainingDiverged": "learn.training",
+    "save_model": "learn.serialize", "load_model": "learn.serialize",
+    "ModelFileError": "learn.serialize",
+    "draw_graph": "pictures.graph", "draw_network": "pictures.network",
+    "render": "pictures.saving",
+    "trace": "watch.tracing", "format_trace": "watch.tracing",
+    "backward_steps": "watch.tracing", "BackwardStep": "watch.tracing",
+    "compile_loss": "fast.tape", "Tape": "fast.tape", "ENGINES": "fast.engines",
 }
 
 

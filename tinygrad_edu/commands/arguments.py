@@ -120,7 +120,7 @@ def pick_test_image(digit, index):
     ``load_digits`` orders images with a fixed seed, so the same index always
     gives the same image.
     """
-    from ..data import load_digits
+    from ..learn.digits import load_digits
     images, _ = load_digits("test", classes=[digit])
     if index >= len(images):
         raise ValueError(f"argument --index: the test split has {len(images)} "
@@ -134,7 +134,7 @@ def load_digit_model(path):
 
     Raises ``ModelFileError`` (a ValueError) saying what is wrong.
     """
-    from ..serialize import ModelFileError, load_model
+    from ..learn.serialize import ModelFileError, load_model
     model = load_model(path)
     if model.nin != 64:
         raise ModelFileError(f"{path} takes {model.nin} inputs, not the 64 "
@@ -162,7 +162,7 @@ def formula_root(text, assignments, label):
 
     Raises ``ExpressionError`` (a ValueError) for a formula it cannot use.
     """
-    from ..expression import parse_assignments, parse_expression
+    from ..watch.expression import parse_assignments, parse_expression
     root = parse_expression(text, parse_assignments(assignments))
     if not root.label:
         root.label = label

@@ -37,8 +37,8 @@ def add_arguments(parser):
 
 
 def run(args):
-    from ..draw import GraphvizError
-    from ..explain import explain_steps, write_explanation
+    from ..pictures import GraphvizError
+    from ..pictures.explain import explain_steps, write_explanation
     from ..output import OutputError
     check_output_path(args, Path(args.out) / "explain.txt", "--out")
     try:
@@ -61,6 +61,6 @@ def run(args):
 def _model(args):
     """The model of ``--model``, or an untrained one made with ``--seed``."""
     if args.model is None:
-        from ..nn import MLP
+        from ..learn.nn import MLP
         return MLP(64, [16, 16, 10], seed=args.seed)
     return load_digit_model(args.model)

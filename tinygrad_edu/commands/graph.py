@@ -46,7 +46,7 @@ def add_arguments(parser):
 
 
 def run(args):
-    from ..draw import (DEFAULT_MAX_NODES, GraphTooLargeError, GraphvizError,
+    from ..pictures import (DEFAULT_MAX_NODES, GraphTooLargeError, GraphvizError,
                         draw_graph, render)
     from ..output import OutputError
     max_nodes = DEFAULT_MAX_NODES if args.max_nodes is None else args.max_nodes
@@ -72,7 +72,7 @@ def run(args):
 def output_path(args):
     """The picture's path: ``--out`` with .png added if it has no extension;
     a usage error if it cannot be written."""
-    from ..draw import picture_path
+    from ..pictures import picture_path
     try:
         path = picture_path(args.out, default="png")
     except ValueError as error:
@@ -94,7 +94,7 @@ def build_root(args):
 
 def _neuron(n_inputs, activation, seed):
     from ..engine import Value
-    from ..nn import Neuron
+    from ..learn.nn import Neuron
     rng = random.Random(seed)
     neuron = Neuron(n_inputs, activation, random.Random(seed))
     neuron.b.data = round(rng.uniform(-1, 1), 2)

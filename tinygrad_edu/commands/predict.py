@@ -12,11 +12,11 @@ import sys
 
 from .arguments import (check_output_path, load_digit_model, non_negative_int,
                         remember_parser, runtime_failure, usage_error)
-from ..data import digit_to_text, draw_digit, load_digits
+from ..learn.digits import digit_to_text, draw_digit, load_digits
 from ..engine import Value, no_grad
-from ..losses import predicted_class, softmax
+from ..learn.losses import predicted_class, softmax
 from ..output import OutputError
-from ..serialize import ModelFileError
+from ..learn.serialize import ModelFileError
 
 NAME = "predict"
 HELP = "show a test digit and the network's probability for each class"

@@ -26,7 +26,7 @@ from .arguments import (check_output_path, digit, formula_root,
                         usage_error)
 
 from ..engine import Value, topological_order
-from ..tracing import backward_steps, format_number, format_trace
+from ..watch.tracing import backward_steps, format_number, format_trace
 
 NAME = "step"
 HELP = "step through backpropagation one chain-rule step at a time"
@@ -125,7 +125,7 @@ def build_root(args):
 
 def neuron_example():
     """One neuron, as in the article's first figure, and a loss asking for 1."""
-    from ..examples import article_neuron_loss
+    from ..watch.examples import article_neuron_loss
     loss, _ = article_neuron_loss()
     return loss
 
@@ -133,8 +133,8 @@ def neuron_example():
 def three_example(sizes=(3, 3, 10), seed=0):
     """An untrained ``MLP(64, sizes)`` shown the first "3" of the test split,
     with the cross-entropy loss of answering 3 (the article's steps 1 to 4)."""
-    from ..data import load_digits
-    from ..nn import MLP
+    from ..learn.digits import load_digits
+    from ..learn.nn import MLP
     images, labels = load_digits("test", classes=[3], per_class=1, seed=seed)
     return digit_loss(MLP(64, list(sizes), seed=seed), images[0], labels[0])
 
@@ -154,9 +154,9 @@ def digit_loss(model, pixels, label):
     outputs ``out.0``.., the loss ``loss``.
 
     The loss is the one the model was trained with, if its file records it
-    (see ``training.model_loss_name``).
+    (see ``losses.model_loss_name``).
     """
-    from ..training import LOSSES, model_loss_name
+    from ..learn.losses import LOSSES, model_loss_name
     loss_function = LOSSES[model_loss_name(model)]
     inputs = [Value(p, f"px.{i}") for i, p in enumerate(pixels)]
     layers = model.forward_all(inputs)[1:]
@@ -279,9 +279,9 @@ def print_summary(root, out):
 
 def write_html(args, root, out):
     """Write the slideshow to ``--html``; exit code 1 if that fails."""
-    from ..draw import GraphTooLargeError, GraphvizError
+    from ..pictures import GraphTooLargeError, GraphvizError
     from ..output import OutputError
-    from ..slideshow import write_slideshow
+    from ..pictures.slideshow import write_slideshow
     try:
         written = write_slideshow(root, args.html)
     except GraphTooLargeError as error:

@@ -16,11 +16,13 @@ import time
 from .arguments import (check_output_path, digit, fraction, positive_float,
                         positive_int, remember_parser, runtime_failure,
                         usage_error)
-from ..data import load_digits
-from ..nn import ACTIVATIONS, MLP
+from ..learn.digits import load_digits
+from ..learn.nn import ACTIVATIONS, MLP
 from ..output import OutputError, write_atomically
-from ..serialize import save_model
-from ..training import DEFAULT_LR, ENGINES, LOSSES, TrainingDiverged, train
+from ..learn.serialize import save_model
+from ..fast.engines import ENGINES
+from ..learn.losses import LOSSES
+from ..learn.training import DEFAULT_LR, TrainingDiverged, train
 
 NAME = "train"
 HELP = "train an MLP on the handwritten digits and save it as JSON"
@@ -70,11 +72,12 @@ def add_arguments(parser):
     parser.add_argument("--seed", type=int, default=0, metavar="N",
                         help="seed for the images picked, the initial weights "
                              "and the batch order (default: 0)")
-    parser.add_argument("--engine", choices=sorted(ENGINES), default="fast",
-                        help="how gradients are computed: fast (default: the "
-                             "traced tape replayed with numpy, the same numbers "
-                             "to 1e-9), numpy, tape (pure Python) or plain "
-                             "(the readable Value engine, for stepping through)")
+    parser.add_argument("--engine", choices=list(ENGINES), default="numpy",
+                        help="how gradients are computed; all three give the "
+                             "same weights (to 1e-9): numpy (default, fastest: "
+                             "the traced program replayed over each batch), "
+                             "tape (the same program in pure Python) or values "
+                             "(the readable Value graph, slowest)")
     parser.add_argument("--out", default="model.json", metavar="FILE",
                         help="where to save the model as JSON (default: model.json)")
     parser.add_argument("--metrics", metavar="FILE",
@@ -112,7 +115,7 @@ def run(args):
                        batch_size=args.batch_size, optimizer=args.optimizer,
                        lr=lr, momentum=args.momentum,
                        weight_decay=args.weight_decay, schedule=args.schedule,
-                       loss=args.loss, seed=args.seed, engine=args.engine,
+                       loss=args.loss, seed=args.seed, engine=ENGINES[args.engine],
                        progress=False if args.quiet else None)
     except TrainingDiverged as error:
         return runtime_failure(args, f"{error} Nothing was saved.")

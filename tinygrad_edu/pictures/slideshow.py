@@ -1,8 +1,8 @@
 """Backprop as a slideshow: one picture per chain-rule step, in one HTML page.
 
 ``write_slideshow(loss, "backprop.html")`` runs backpropagation from ``loss``
-one step at a time (with :func:`tinygrad_edu.tracing.backward_steps`) and draws
-the graph after each step with :func:`tinygrad_edu.draw.draw_graph`: the Value
+one step at a time (with :func:`tinygrad_edu.watch.tracing.backward_steps`) and draws
+the graph after each step with :func:`tinygrad_edu.pictures.graph.draw_graph`: the Value
 being processed is outlined in orange and every gradient filled in so far is
 shown. The frames go into a single HTML file with "previous" and "next"
 buttons (the left and right arrow keys work too). The page is self-contained:
@@ -12,9 +12,9 @@ stick with no network and no server.
 
 from dataclasses import dataclass
 from html import escape
-from .draw import draw_graph
-from .output import prepare_output_path, write_atomically
-from .tracing import backward_steps
+from .graph import draw_graph
+from ..output import prepare_output_path, write_atomically
+from ..watch.tracing import backward_steps
 
 __all__ = ["Frame", "backward_frames", "slideshow_html", "write_slideshow"]
 

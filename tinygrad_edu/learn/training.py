@@ -13,9 +13,11 @@ test set (written by other people), without building any graph
 (``no_grad``).
 
 Step 2 is the slow part in pure Python, and it is pluggable: ``train(...,
-engine=...)`` takes a name from ``ENGINES`` or any function with the same
-signature as ``batch_loss_and_grads``, so a faster way of computing the same
-gradients can be dropped in without touching the loop.
+engine=...)`` takes an *engine*, an object that computes a batch's loss and
+gradients (``VALUES``, the Value graph, is the default; the fast engines of
+:mod:`tinygrad_edu.fast` give the same numbers), or any function with the
+signature of ``batch_loss_and_grads``. The loop knows nothing of how an
+engine works inside.
 """
 
 import math
@@ -24,54 +26,13 @@ import sys
 import time
 from dataclasses import dataclass, field
 
-from .engine import no_grad, vsum
-from .losses import cross_entropy, mse, one_hot, predicted_class
+from ..engine import no_grad, vsum
+from .losses import loss_function, predicted_class
 from .optim import SGD, Adam
 
 __all__ = ["train", "evaluate", "TrainingDiverged", "TrainingResult",
-           "batch_loss_and_grads", "ENGINES", "LOSSES", "ProgressBar"]
-
-
-# ----------------------------------------------------------------------
-# Losses by name. Each takes the network's outputs and the index of the
-# right output, and returns a Value.
-# ----------------------------------------------------------------------
-
-def _cross_entropy_loss(outputs, target):
-    return cross_entropy(outputs, target)
-
-
-def _mse_loss(outputs, target):
-    return mse(outputs, one_hot(target, len(outputs)))
-
-
-LOSSES = {"cross_entropy": _cross_entropy_loss, "mse": _mse_loss}
-
-
-def model_loss_name(model, loss=None):
-    """The name of the loss to use with ``model`` (a key of ``LOSSES``).
-
-    ``loss`` if given; else the loss the model was trained with, if its model
-    file recorded one (``model.info["loss"]``); else cross-entropy for a
-    linear output layer (logits) and mse for any other.
-    """
-    if loss is None:
-        loss = (getattr(model, "info", None) or {}).get("loss")
-        if loss is not None and loss not in LOSSES:
-            raise ValueError(
-                f"the model file says it was trained with the loss {loss!r}, "
-                f"which this tinygrad_edu does not know (it knows "
-                f"{', '.join(sorted(LOSSES))})")
-    if loss is None:
-        loss = "cross_entropy" if model.output_activation == "linear" else "mse"
-    _loss_function(loss)                     # a clear error for an unknown name
-    return loss
-
-
-def _loss_function(name):
-    if name not in LOSSES:
-        raise ValueError(f"unknown loss {name!r}; choose one of {', '.join(LOSSES)}")
-    return LOSSES[name]
+           "batch_loss_and_grads", "VALUES", "ValueGraphEngine", "as_engine",
+           "ProgressBar"]
 
 
 # ----------------------------------------------------------------------
@@ -88,7 +49,7 @@ def batch_loss_and_grads(model, xs, targets, loss="cross_entropy"):
     inside, it must leave the same gradients in ``p.grad`` and return the
     same loss.
     """
-    loss_fn = _loss_function(loss)
+    loss_fn = loss_function(loss)
     model.zero_grad()
     losses = []
     for x, target in zip(xs, targets):
@@ -98,29 +59,58 @@ def batch_loss_and_grads(model, xs, targets, loss="cross_entropy"):
     return mean_loss.data
 
 
-# Name -> function with the signature of batch_loss_and_grads.
-ENGINES = {"plain": batch_loss_and_grads}
+class ValueGraphEngine:
+    """The readable engine: a Value graph per example, then ``backward()``.
 
-# Faster engines with the same numbers (to 1e-9), from tape.py: the loss is
-# traced once into a flat program and replayed, in pure Python ("tape") or
-# over the whole batch with numpy ("numpy"). "fast" is the fastest of them
-# (the numpy replay: numpy is a requirement).
-# An engine function may carry an ``evaluate`` (same signature as
-# ``evaluate``) that the end-of-epoch measuring then uses.
-from . import tape as _tape                                    # noqa: E402
+    An *engine* is what ``train`` asks for each batch's loss and gradients:
+    any object with ``batch_loss_and_grads(model, xs, targets, loss)`` (the
+    signature of the function above) and ``evaluate(model, data, loss)``.
+    The fast engines in :mod:`tinygrad_edu.fast` give the same numbers.
+    """
 
-ENGINES.update(tape=_tape.tape_batch_loss_and_grads,
-               numpy=_tape.numpy_batch_loss_and_grads,
-               fast=_tape.numpy_batch_loss_and_grads)
+    name = "values"
+    batch_loss_and_grads = staticmethod(batch_loss_and_grads)
+
+    def evaluate(self, model, data, loss="cross_entropy"):
+        return evaluate(model, data, loss)
+
+    def __repr__(self):
+        return f"<engine {self.name!r}>"
 
 
-def _engine_function(engine):
-    if callable(engine):
+VALUES = ValueGraphEngine()
+
+
+class _FunctionEngine:
+    """An engine made from a plain function with ``batch_loss_and_grads``'s signature."""
+
+    def __init__(self, function):
+        self.name = getattr(function, "__name__", "function")
+        self.batch_loss_and_grads = function
+
+    def evaluate(self, model, data, loss="cross_entropy"):
+        return evaluate(model, data, loss)
+
+
+def as_engine(engine):
+    """``engine`` as an object with ``batch_loss_and_grads`` and ``evaluate``.
+
+    Accepts an engine object, the name ``"values"`` (the Value graph), or a
+    function with the signature of :func:`batch_loss_and_grads`.
+    """
+    if isinstance(engine, str):
+        if engine == VALUES.name:
+            return VALUES
+        raise ValueError(
+            f"unknown engine {engine!r}: the training loop knows only "
+            f"'values' by name; pass an engine object, e.g. "
+            f"tinygrad_edu.fast.ENGINES[{engine!r}] (engines: values, tape, numpy)")
+    if hasattr(engine, "batch_loss_and_grads"):
         return engine
-    if engine not in ENGINES:
-        raise ValueError(f"unknown engine {engine!r}; choose one of "
-                         f"{', '.join(ENGINES)} or pass a function")
-    return ENGINES[engine]
+    if callable(engine):
+        return _FunctionEngine(engine)
+    raise TypeError(f"engine must be an engine object, 'values' or a function, "
+                    f"got {type(engine).__name__}")
 
 
 # ----------------------------------------------------------------------
@@ -167,7 +157,7 @@ def evaluate(model, data, loss="cross_entropy"):
     images, labels = _check_data(data, "the data to evaluate on")
     _check_input_sizes(images, model, "the data to evaluate on")
     targets = _targets(labels, model.classes)
-    loss_fn = _loss_function(loss)
+    loss_fn = loss_function(loss)
     total_loss, correct = 0.0, 0
     with no_grad():
         for x, target in zip(images, targets):
@@ -285,7 +275,7 @@ DEFAULT_LR = {"adam": 0.01, "sgd": 0.1}
 
 def train(model, train_data, test_data=None, *, epochs=10, batch_size=8,
           optimizer="adam", lr=None, momentum=0.9, weight_decay=0.0,
-          schedule="cosine", loss="cross_entropy", seed=0, engine="plain",
+          schedule="cosine", loss="cross_entropy", seed=0, engine="values",
           progress=None, log=print):
     """Train ``model`` on ``train_data = (images, labels)``; return a TrainingResult.
 
@@ -297,8 +287,9 @@ def train(model, train_data, test_data=None, *, epochs=10, batch_size=8,
       optimizer object you made (then its own ``lr`` is used); ``lr``
       defaults to 0.01 (Adam) or 0.1 (SGD) and follows ``schedule``
       ("cosine" or "constant").
-    * ``engine`` computes each batch's loss and gradients: ``"plain"``
-      (the Value graph) or a function like ``batch_loss_and_grads``.
+    * ``engine`` computes each batch's loss and gradients: ``"values"`` (the
+      Value graph), an engine object such as ``tinygrad_edu.fast.ENGINES["numpy"]``,
+      or a function like ``batch_loss_and_grads``.
     * After every epoch, loss and accuracy on the training data and on
       ``test_data`` (if given) are measured and, if ``log`` is not None,
       printed as one line.
@@ -315,8 +306,8 @@ def train(model, train_data, test_data=None, *, epochs=10, batch_size=8,
     for value, what in ((epochs, "epochs"), (batch_size, "batch_size")):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{what} must be a positive whole number, got {value!r}")
-    _loss_function(loss)
-    batch_grads = _engine_function(engine)
+    loss_function(loss)
+    engine = as_engine(engine)
     parameters = model.parameters()
     if isinstance(optimizer, str):
         lr = DEFAULT_LR.get(optimizer, 0.01) if lr is None else lr
@@ -339,7 +330,7 @@ def train(model, train_data, test_data=None, *, epochs=10, batch_size=8,
             optimizer.lr = learning_rate_at((epoch - 1) * steps_per_epoch + step - 1,
                                             total_steps, base_lr, schedule)
             try:
-                batch_loss = batch_grads(model, [images[i] for i in batch],
+                batch_loss = engine.batch_loss_and_grads(model, [images[i] for i in batch],
                                          [targets[i] for i in batch], loss)
             except NUMERIC_ERRORS as error:
                 bar.close()
@@ -360,7 +351,7 @@ def train(model, train_data, test_data=None, *, epochs=10, batch_size=8,
         try:
             stats = _measure(model, epoch, (images, labels), test_data, loss,
                              time.perf_counter() - started,
-                             getattr(batch_grads, "evaluate", evaluate))
+                             engine.evaluate)
         except NUMERIC_ERRORS as error:
             raise TrainingDiverged(epoch, steps_per_epoch, steps_per_epoch,
                                    f"measuring the loss after the epoch "

@@ -1,6 +1,6 @@
 """Small worked examples shared by the demos, the docs and ``tinygrad-edu step``."""
 
-from .engine import Value, vsum
+from ..engine import Value, vsum
 
 
 def article_neuron():

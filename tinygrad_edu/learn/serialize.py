@@ -28,7 +28,7 @@ import math
 from pathlib import Path
 
 from .nn import MLP, _check_classes
-from .output import write_atomically
+from ..output import write_atomically
 
 __all__ = ["save_model", "load_model", "load_weights", "ModelFileError",
            "FORMAT_NAME", "FORMAT_VERSION"]

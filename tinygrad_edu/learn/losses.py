@@ -4,10 +4,10 @@ Training makes the loss small. Each loss here is built from Value operations,
 so ``loss.backward()`` gives every weight its gradient.
 """
 
-from .engine import Value, vsum
+from ..engine import Value, vsum
 
 __all__ = ["mse", "softmax", "log_sum_exp", "cross_entropy", "accuracy",
-           "one_hot"]
+           "one_hot", "LOSSES", "loss_function", "model_loss_name"]
 
 
 def _as_list(outputs, what):
@@ -127,3 +127,45 @@ def predicted_class(outputs):
     """The index of the largest output (Values or plain numbers)."""
     numbers = [float(o) for o in outputs]
     return max(range(len(numbers)), key=numbers.__getitem__)
+
+
+# ----------------------------------------------------------------------
+# Losses by name. Each takes the network's outputs and the index of the
+# right output, and returns a Value.
+# ----------------------------------------------------------------------
+
+def _cross_entropy_loss(outputs, target):
+    return cross_entropy(outputs, target)
+
+
+def _mse_loss(outputs, target):
+    return mse(outputs, one_hot(target, len(outputs)))
+
+
+LOSSES = {"cross_entropy": _cross_entropy_loss, "mse": _mse_loss}
+
+
+def model_loss_name(model, loss=None):
+    """The name of the loss to use with ``model`` (a key of ``LOSSES``).
+
+    ``loss`` if given; else the loss the model was trained with, if its model
+    file recorded one (``model.info["loss"]``); else cross-entropy for a
+    linear output layer (logits) and mse for any other.
+    """
+    if loss is None:
+        loss = (getattr(model, "info", None) or {}).get("loss")
+        if loss is not None and loss not in LOSSES:
+            raise ValueError(
+                f"the model file says it was trained with the loss {loss!r}, "
+                f"which this tinygrad_edu does not know (it knows "
+                f"{', '.join(sorted(LOSSES))})")
+    if loss is None:
+        loss = "cross_entropy" if model.output_activation == "linear" else "mse"
+    loss_function(loss)                     # a clear error for an unknown name
+    return loss
+
+
+def loss_function(name):
+    if name not in LOSSES:
+        raise ValueError(f"unknown loss {name!r}; choose one of {', '.join(LOSSES)}")
+    return LOSSES[name]

@@ -35,7 +35,7 @@ leaves the same gradients as ``backward()``: one implementation, not two.
 
 from dataclasses import dataclass
 
-from .engine import Value, chain_rule_step, start_backward, topological_order
+from ..engine import Value, chain_rule_step, start_backward, topological_order
 
 __all__ = ["trace", "format_trace", "Trace", "TraceEntry",
            "backward_steps", "BackwardStep", "format_number", "describe"]

@@ -14,7 +14,7 @@ between steps (a schedule).
 
 import math
 
-from .engine import Value
+from ..engine import Value
 
 __all__ = ["Optimizer", "SGD", "Adam"]
 

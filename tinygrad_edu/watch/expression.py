@@ -18,7 +18,7 @@ names it. The text is never passed to ``eval``, ``exec`` or ``compile``.
 import ast
 import numbers
 
-from .engine import Value
+from ..engine import Value
 
 __all__ = ["parse_expression", "parse_with_variables", "parse_assignments",
            "ExpressionError", "FUNCTIONS"]
@@ -68,7 +68,7 @@ def parse_expression(text, variables=None):
     >>> parse_expression("__import__('os')", {})
     Traceback (most recent call last):
       ...
-    tinygrad_edu.expression.ExpressionError: cannot call '__import__': the functions allowed are abs, exp, log, relu, sigmoid, tanh
+    tinygrad_edu.watch.expression.ExpressionError: cannot call '__import__': the functions allowed are abs, exp, log, relu, sigmoid, tanh
     """
     root, _ = parse_with_variables(text, variables)
     return root

@@ -18,9 +18,9 @@ Changes are quoted with 3 significant digits, as the pictures write them.
 
 from pathlib import Path
 
-from .draw import render
-from .output import write_atomically
-from .network_picture import draw_network, network_state, signed
+from .saving import render
+from ..output import write_atomically
+from .network import draw_network, network_state, signed
 
 __all__ = ["Step", "explain_steps", "write_explanation"]
 

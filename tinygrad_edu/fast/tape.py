@@ -40,7 +40,7 @@ Each line is one engine operation of the traced graph: ``t0 = dot(...)`` is
 the neuron's fused weighted sum, ``w[2]`` its bias, ``y[0]`` the target.
 
 The same tape is replayed over a whole batch at once, with numpy, in
-:mod:`tinygrad_edu.tape_numpy`: there every slot holds a vector with one
+:mod:`tinygrad_edu.fast.numpy_replay`: there every slot holds a vector with one
 number per example.
 
 Things that depend on the data are recomputed at every replay, so the tape is
@@ -57,15 +57,12 @@ exact for *any* input, not only the traced one:
 
 import math
 import operator
-import weakref
 from itertools import repeat
 
-from .engine import Value, _exact_text, dot, topological_order
-from .losses import _check_label, log_sum_exp, mse, one_hot, predicted_class
+from ..engine import Value, _exact_text, dot, topological_order
+from ..learn.losses import _check_label, log_sum_exp, mse, one_hot
 
-__all__ = ["Tape", "Instruction", "compile_loss", "tape_gradient_fn",
-           "tape_batch_loss_and_grads", "numpy_batch_loss_and_grads",
-           "numpy_evaluate"]
+__all__ = ["Tape", "Instruction", "compile_loss"]
 
 _add = operator.add
 _mul = operator.mul
@@ -121,7 +118,7 @@ def traceable_cross_entropy(logits, target_one_hot):
     """Cross-entropy with the target as one-hot Values: log-sum-exp - dot(y, z).
 
     The same numbers and gradients as :func:`tinygrad_edu.cross_entropy`
-    (the same :func:`~tinygrad_edu.losses.log_sum_exp`, and ``dot`` with a
+    (the same :func:`~tinygrad_edu.learn.losses.log_sum_exp`, and ``dot`` with a
     one-hot vector picks out the target's logit exactly), but the graph does
     not depend on which class is the target, and the shift is the tape's
     ``max`` op, recomputed for each example.
@@ -658,86 +655,3 @@ def _run_backward(program, v, g):
                 g[a] -= go
         else:                                     # pragma: no cover
             raise AssertionError(code)
-
-
-def tape_gradient_fn(model, loss="mse", backend="numpy"):
-    """A per-batch gradient function for a training loop: ``fn(xs, labels) -> loss``.
-
-    It adds the mean loss's gradients into each parameter's ``grad`` (as
-    ``loss.backward()`` would) and returns the mean loss as a float.
-    ``backend`` is ``"numpy"`` (the batch replay) or ``"python"`` (the
-    pure-Python tape).
-    """
-    if backend not in ("python", "numpy"):
-        raise ValueError(f"unknown backend {backend!r}; choose python or numpy")
-    return _tape_for(model, loss, backend).accumulate_batch
-
-
-# ----------------------------------------------------------------------
-# Drop-in engines for the training loop (``training.train(engine=...)``):
-# the signature of ``training.batch_loss_and_grads``. Each model's tape is
-# compiled on first use and kept while the model lives.
-# ----------------------------------------------------------------------
-
-_compiled = weakref.WeakKeyDictionary()      # model -> {(backend, loss): tape}
-
-
-def _tape_for(model, loss, backend):
-    """The model's compiled tape for ``loss``: compiled on first use, then reused.
-
-    (A model's parameters are made once, when it is built; ``load_state_dict``
-    and optimizers change their numbers, which every replay reads afresh.)
-    """
-    tapes = _compiled.setdefault(model, {})
-    tape = tapes.get((backend, loss))
-    if tape is None:
-        tape = compile_loss(model, loss)
-        if backend == "numpy":
-            from .tape_numpy import NumpyTape    # (it imports this module)
-            tape = NumpyTape(tape)
-        tapes[(backend, loss)] = tape
-    return tape
-
-
-def tape_batch_loss_and_grads(model, xs, targets, loss="cross_entropy"):
-    """Like ``training.batch_loss_and_grads``, by the pure-Python tape.
-
-    Sets each parameter's ``grad`` to d(mean batch loss)/d(parameter) and
-    returns the mean loss, replaying the traced program for each example.
-    """
-    tape = _tape_for(model, loss, "python")
-    mean_loss, grads = tape.batch_gradients(xs, targets)
-    for p, g in zip(tape.params, grads):
-        p.grad = g
-    return mean_loss
-
-
-def numpy_batch_loss_and_grads(model, xs, targets, loss="cross_entropy"):
-    """Like ``training.batch_loss_and_grads``, by the numpy batch replay."""
-    fast = _tape_for(model, loss, "numpy")
-    mean_loss, grads = fast.batch_gradients(xs, targets)
-    for p, g in zip(fast.tape.params, grads.tolist()):
-        p.grad = g
-    return mean_loss
-
-
-def numpy_evaluate(model, data, loss="cross_entropy"):
-    """Like ``training.evaluate`` (mean loss and accuracy), by the numpy replay.
-
-    The whole data set is one batch: one replay of the tape, no Values.
-    """
-    images, labels = data
-    index_of = {label: i for i, label in enumerate(model.classes)}
-    if len(images) == 0 or len(images) != len(labels) or any(
-            label not in index_of for label in labels):
-        from .training import evaluate       # it explains what is wrong
-        return evaluate(model, data, loss)
-    targets = [index_of[label] for label in labels]
-    losses, outputs = _tape_for(model, loss, "numpy").losses_and_outputs(images, targets)
-    correct = sum(predicted_class(row) == target
-                  for row, target in zip(outputs.tolist(), targets))
-    return {"loss": float(losses.sum()) / len(images),
-            "accuracy": correct / len(images)}
-
-
-numpy_batch_loss_and_grads.evaluate = numpy_evaluate

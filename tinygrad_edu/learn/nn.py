@@ -12,7 +12,7 @@ sequence, each reading the outputs of the one before.
 import math
 import random
 
-from .engine import Value, dot
+from ..engine import Value, dot
 
 __all__ = ["Module", "Neuron", "Layer", "MLP", "ACTIVATIONS"]
 

@@ -1,6 +1,6 @@
 """The tape replayed over a whole batch at once, with numpy.
 
-A :class:`~tinygrad_edu.tape.Tape` is a scalar program: ``t5 = t3 + w[2]``.
+A :class:`~tinygrad_edu.fast.tape.Tape` is a scalar program: ``t5 = t3 + w[2]``.
 Run it for 1,000 examples and every slot holds 1,000 numbers, one per
 example. Here each slot *is* that vector: the program is the same, only the
 values it moves around got wider. This is how JAX's ``vmap`` and tinygrad
@@ -258,7 +258,7 @@ class NumpyTape:
     """A :class:`Tape` replayed over a batch: every slot a vector.
 
     >>> from tinygrad_edu import MLP
-    >>> from tinygrad_edu.tape import compile_loss
+    >>> from tinygrad_edu.fast.tape import compile_loss
     >>> tape = compile_loss(MLP(4, [3, 2], seed=0), "cross_entropy")
     >>> fast = NumpyTape(tape)
     >>> loss, grads = fast.batch_gradients([[0.1, 0.2, 0.3, 0.4]] * 2, [0, 1])

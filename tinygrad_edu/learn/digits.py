@@ -23,7 +23,7 @@ import zlib
 from functools import lru_cache
 from pathlib import Path
 
-from .output import write_atomically
+from ..output import write_atomically
 
 __all__ = ["load_digits", "digit_to_text", "draw_digit", "write_grey_png",
            "DigitsDataError", "DATA_DIR", "IMAGE_SIZE", "NUM_PIXELS"]

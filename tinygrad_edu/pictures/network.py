@@ -23,9 +23,9 @@ import math
 
 import graphviz
 
-from .draw import BLUE, RED, fmt, mix
-from .losses import softmax
-from .training import LOSSES, model_loss_name
+from .palette import BLUE, RED, fmt, mix
+from ..learn.losses import softmax
+from ..learn.losses import LOSSES, model_loss_name
 
 __all__ = ["draw_network", "network_state", "NetworkState",
            "CHANGE_COLOURS"]
@@ -49,7 +49,7 @@ class NetworkState:
     weight_changes[L][j][i]  -dL/dw for the weight from neuron i of layer L-1
     probabilities        softmax of the outputs (when the output is linear)
     loss_name            the loss backprop starts from, a name in
-                         ``training.LOSSES`` (see ``training.model_loss_name``)
+                         ``losses.LOSSES`` (see ``losses.model_loss_name``)
     loss                 the loss number (None without a target)
     """
 
@@ -82,7 +82,7 @@ class NetworkState:
 def network_state(mlp, x, target=None, loss=None):
     """Forward (and, with ``target``, backward) pass for the picture.
 
-    ``loss`` names the loss to backprop (see ``training.model_loss_name``).
+    ``loss`` names the loss to backprop (see ``losses.model_loss_name``).
     """
     if len(x) != mlp.nin:
         raise ValueError(f"this network takes {mlp.nin} inputs, got {len(x)}")
@@ -107,9 +107,9 @@ def draw_network(mlp, x, target=None, *, focus=None, focus_lines=True,
                   strongest); None draws every weight.
     input_as_image    draw the input as an 8x8 picture (default: when there
                   are 64 inputs).
-    loss          the loss backprop starts from, a name in training.LOSSES;
+    loss          the loss backprop starts from, a name in losses.LOSSES;
                   default: the one the model was trained with, if its file
-                  says, else by the output layer (see ``training.model_loss_name``).
+                  says, else by the output layer (see ``losses.model_loss_name``).
 
     >>> from tinygrad_edu import MLP
     >>> net = MLP(3, [4, 2], seed=1)

@@ -27,36 +27,19 @@ function refuses with an error that names these options.
 
 import math
 import re
-import shutil
-import subprocess
-import sys
 from html import escape
-from pathlib import Path
 
 import graphviz
 
-from .engine import Value, topological_order
+from ..engine import Value, topological_order
 from .folding import fold_graph
-from .output import OutputError, prepare_output_path, write_atomically
+from .palette import (BLUE, HIGHLIGHT, PARAMETER_GREEN, RED, fmt, mix,
+                      signed_colour, text_colour)
 
-__all__ = ["draw_graph", "draw_network", "render", "picture_path",
-           "GraphTooLargeError", "GraphvizError", "OutputError",
-           "DEFAULT_MAX_NODES", "INSTALL_HINT"]
+__all__ = ["draw_graph", "count_nodes", "GraphTooLargeError", "DEFAULT_MAX_NODES"]
 
 # Graphviz lays out 1,000 nodes in about 0.3 s, 5,000 in about 10 s.
 DEFAULT_MAX_NODES = 1000
-
-INSTALL_HINT = ("sudo apt-get install graphviz  (macOS: brew install graphviz; "
-                "Windows: winget install graphviz)")
-
-FORMATS = ("svg", "png", "pdf")
-
-# Colours shared by every picture: blue = positive, red = negative.
-BLUE = (33, 102, 172)
-RED = (178, 24, 43)
-WHITE = (255, 255, 255)
-HIGHLIGHT = "#ff7f00"
-PARAMETER_GREEN = "#1b7837"
 
 # A leaf is taken for a parameter when its label ends like a weight or bias:
 # "w", "b", "w1", "w.3", "layers.0.neurons.2.w.5", "layers.0.neurons.2.b".
@@ -94,51 +77,6 @@ class GraphTooLargeError(ValueError):
             return text + " Choose a smaller graph."
         sentence = ", or ".join(fixes)
         return f"{text} {sentence[0].upper()}{sentence[1:]}."
-
-
-class GraphvizError(RuntimeError):
-    """Graphviz's ``dot`` program failed to draw a picture."""
-
-
-# ----------------------------------------------------------------------
-# Colours
-# ----------------------------------------------------------------------
-
-def mix(colour, strength):
-    """``colour`` blended with white: 0 gives white, 1 the full colour."""
-    strength = min(max(strength, 0.0), 1.0)
-    r, g, b = (round(w + (c - w) * strength) for c, w in zip(colour, WHITE))
-    return f"#{r:02x}{g:02x}{b:02x}"
-
-
-def signed_colour(number, largest):
-    """Blue for positive, red for negative, darker for larger ``|number|``.
-
-    ``largest`` is the size that gets the full colour. A square root makes
-    small numbers still visible next to a few large ones.
-
-    >>> signed_colour(1.0, 1.0), signed_colour(-1.0, 1.0), signed_colour(0.0, 1.0)
-    ('#2166ac', '#b2182b', '#ffffff')
-    """
-    if largest <= 0 or number == 0 or not math.isfinite(number):
-        return mix(BLUE, 0.0)
-    strength = math.sqrt(min(abs(number) / largest, 1.0))
-    return mix(BLUE if number > 0 else RED, strength)
-
-
-def text_colour(number, largest):
-    """White text on a dark fill, black on a light one."""
-    dark = largest > 0 and math.isfinite(number) and abs(number) / largest > 0.45
-    return "white" if dark else "black"
-
-
-def fmt(number):
-    """A number with 4 significant digits, as every picture shows them.
-
-    >>> fmt(3.14159), fmt(-0.000123456), fmt(12345.6)
-    ('3.142', '-0.0001235', '1.235e+04')
-    """
-    return f"{number:.4g}"
 
 
 # ----------------------------------------------------------------------
@@ -392,71 +330,3 @@ def _as_id_set(values):
     return {id(v) for v in values}
 
 
-# ----------------------------------------------------------------------
-# Saving pictures
-# ----------------------------------------------------------------------
-
-def picture_path(path, format=None, default="svg"):
-    """The path ``render`` writes: ``path`` with the format's extension.
-
-    The format is ``format``, else the extension of ``path``, else
-    ``default``. Raises ``ValueError`` for a format it cannot write and
-    ``OutputError`` for a folder (not ``folder.svg`` beside it).
-
-    >>> str(picture_path("out/g", default="png")), str(picture_path("g.svg"))
-    ('out/g.png', 'g.svg')
-    """
-    path = Path(path)
-    if path.is_dir():
-        raise OutputError(f"cannot write {path}: it is a folder, not a file; "
-                          f"choose another path, e.g. {path / 'graph.png'}")
-    format = (format or path.suffix.lstrip(".") or default).lower()
-    if format not in FORMATS + ("dot", "gv"):
-        raise ValueError(f"cannot save as {format!r}: choose svg, png, pdf or dot")
-    if path.suffix.lstrip(".").lower() != format:
-        path = path.with_name(path.name + "." + format)
-    return path
-
-
-def render(graph, path, format=None):
-    """Save ``graph`` (a Digraph) to ``path``; return the path written.
-
-    The format comes from ``format`` or the file's extension: svg, png or pdf
-    (or dot for the Graphviz source only). When Graphviz's ``dot`` program is
-    missing, the ``.dot`` source is written instead, one line says how to
-    install Graphviz, and that ``.dot`` path is returned. A path that cannot
-    be written raises ``OutputError``; Graphviz failing raises
-    ``GraphvizError``.
-    """
-    path = picture_path(path, format)
-    format = path.suffix.lstrip(".").lower()
-    if format in ("dot", "gv"):
-        return write_atomically(path, graph.source)
-    if shutil.which("dot") is None:
-        return _write_source_instead(graph, path)
-    prepare_output_path(path)           # a bad path fails before the drawing
-    try:
-        picture = graph.pipe(format=format)
-    except graphviz.ExecutableNotFound:
-        return _write_source_instead(graph, path)
-    except (graphviz.CalledProcessError, subprocess.CalledProcessError) as error:
-        raise GraphvizError(
-            f"Graphviz could not draw {path.name}: "
-            f"{(error.stderr or b'').decode(errors='replace').strip()}") from None
-    return write_atomically(path, picture)
-
-
-def _write_source_instead(graph, path):
-    dot_path = write_atomically(path.with_suffix(".dot"), graph.source)
-    print(f"Graphviz's dot program is not installed; wrote {dot_path}. "
-          f"Install it with: {INSTALL_HINT}", file=sys.stderr)
-    return dot_path
-
-
-def draw_network(*args, **kwargs):
-    """The network as the article draws it; see ``tinygrad_edu.draw_network``."""
-    from .network_picture import draw_network as _draw_network
-    return _draw_network(*args, **kwargs)
-
-
-draw_network.__doc__ = """Draw an MLP as the article does (see network_picture.draw_network)."""
