@@ -18,7 +18,8 @@ LAYERS = {
     "learn": 1,
     "watch": 2,
     "pictures": 3, "fast": 3,
-    "commands": 4, "cli": 5, "__main__": 6,
+    "web": 4, "exercises": 4,          # pages in the browser; workbooks for learners
+    "commands": 5, "cli": 6, "__main__": 7,
 }
 FRONT_DOOR = "__init__"        # tinygrad_edu/__init__.py names everything, lazily
 
