@@ -31,8 +31,8 @@ from .losses import loss_function, predicted_class
 from .optim import SGD, Adam
 
 __all__ = ["train", "evaluate", "TrainingDiverged", "TrainingResult",
-           "batch_loss_and_grads", "VALUES", "ValueGraphEngine", "as_engine",
-           "ProgressBar"]
+           "batch_loss_and_grads", "VALUES", "ValueGraphEngine", "ValueSteps",
+           "as_engine", "ProgressBar"]
 
 
 # ----------------------------------------------------------------------
@@ -79,6 +79,38 @@ class ValueGraphEngine:
 
 
 VALUES = ValueGraphEngine()
+
+
+class ValueSteps:
+    """Steps 2 and 3 of a run, on the model's Values: the engine's gradients,
+    then ``optimizer.step()``.
+
+    This is what the loop does with any engine. An engine may instead offer
+    ``start_steps(model, optimizer, loss, images, targets)``, returning an
+    object with the same four methods that keeps the weights elsewhere (the
+    fast engines keep them in one numpy vector) and writes them into the
+    model's Values at ``sync()``, which the loop calls after every epoch.
+    """
+
+    def __init__(self, engine, model, optimizer, loss, images, targets):
+        self.engine, self.model, self.optimizer, self.loss = engine, model, optimizer, loss
+        self.images, self.targets = images, targets
+        self.parameters = model.parameters()
+
+    def gradients(self, batch):
+        """The batch's mean loss; each weight's gradient goes where ``update`` finds it."""
+        return self.engine.batch_loss_and_grads(
+            self.model, [self.images[i] for i in batch],
+            [self.targets[i] for i in batch], self.loss)
+
+    def update(self):
+        self.optimizer.step()
+
+    def weights_finite(self):
+        return _all_finite(self.parameters)
+
+    def sync(self):
+        """Nothing to do: the weights are the Values' own."""
 
 
 class _FunctionEngine:
@@ -315,6 +347,9 @@ def train(model, train_data, test_data=None, *, epochs=10, batch_size=8,
     base_lr = optimizer.lr
     learning_rate_at(0, 1, base_lr, schedule)          # check the name early
 
+    start_steps = getattr(engine, "start_steps", None)
+    steps = (start_steps(model, optimizer, loss, images, targets) if start_steps
+             else ValueSteps(engine, model, optimizer, loss, images, targets))
     rng = random.Random(seed)
     order = list(range(len(images)))
     steps_per_epoch = math.ceil(len(images) / batch_size)
@@ -330,8 +365,7 @@ def train(model, train_data, test_data=None, *, epochs=10, batch_size=8,
             optimizer.lr = learning_rate_at((epoch - 1) * steps_per_epoch + step - 1,
                                             total_steps, base_lr, schedule)
             try:
-                batch_loss = engine.batch_loss_and_grads(model, [images[i] for i in batch],
-                                         [targets[i] for i in batch], loss)
+                batch_loss = steps.gradients(batch)
             except NUMERIC_ERRORS as error:
                 bar.close()
                 raise TrainingDiverged(epoch, step, steps_per_epoch,
@@ -341,13 +375,14 @@ def train(model, train_data, test_data=None, *, epochs=10, batch_size=8,
                 bar.close()
                 raise TrainingDiverged(epoch, step, steps_per_epoch,
                                        f"the loss became {batch_loss}", base_lr)
-            optimizer.step()
-            if not _all_finite(parameters):
+            steps.update()
+            if not steps.weights_finite():
                 bar.close()
                 raise TrainingDiverged(epoch, step, steps_per_epoch,
                                        "a weight became NaN or infinite", base_lr)
             bar.update(step, f"loss {batch_loss:.4f}")
         bar.close()
+        steps.sync()
         try:
             stats = _measure(model, epoch, (images, labels), test_data, loss,
                              time.perf_counter() - started,
