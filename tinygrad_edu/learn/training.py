@@ -20,10 +20,12 @@ signature of ``batch_loss_and_grads``. The loop knows nothing of how an
 engine works inside.
 """
 
+import gc
 import math
 import random
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from ..engine import no_grad, vsum
@@ -81,6 +83,25 @@ class ValueGraphEngine:
 VALUES = ValueGraphEngine()
 
 
+@contextmanager
+def collector_paused():
+    """Pause Python's cyclic garbage collector inside the block.
+
+    A batch's Value graph is thousands of new objects, so the collector runs
+    again and again while it is built, and each time walks the young graph
+    looking for reference cycles. It finds none: a Value keeps its parents
+    in plain tuples, and reference counting frees the graph once it is
+    dropped (see ``engine.py``). Pausing it saves about a tenth of a step.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 class ValueSteps:
     """Steps 2 and 3 of a run, on the model's Values: the engine's gradients,
     then ``optimizer.step()``.
@@ -99,9 +120,10 @@ class ValueSteps:
 
     def gradients(self, batch):
         """The batch's mean loss; each weight's gradient goes where ``update`` finds it."""
-        return self.engine.batch_loss_and_grads(
-            self.model, [self.images[i] for i in batch],
-            [self.targets[i] for i in batch], self.loss)
+        with collector_paused():
+            return self.engine.batch_loss_and_grads(
+                self.model, [self.images[i] for i in batch],
+                [self.targets[i] for i in batch], self.loss)
 
     def update(self):
         self.optimizer.step()
