@@ -34,7 +34,7 @@ Python you can print and read::
             g10 += g11 / 1.0
         ...
         if g6:  # t6 = sum(map(mul, w[6:8], h0))
-            gw[6:8] = map(add, gw[6:8], map(mul, h0, repeat(g6)))
+            gw[6:8] = [gi + g6 * o for gi, o in zip(gw[6:8], h0)]
             g2 += g6 * w[6]
             g5 += g6 * w[7]
         ...
@@ -54,7 +54,6 @@ with Python's own ``compile``.
 
 import math
 import operator
-from itertools import repeat
 
 from ..engine import _stable_sigmoid
 from ..learn.losses import one_hot
@@ -64,8 +63,7 @@ __all__ = ["python_source", "compile_python", "CompiledTape"]
 FUNCTION = "loss_and_gradients"
 
 # What the generated code may call: the names it uses, nothing else.
-_NAMESPACE = {"mul": operator.mul, "add": operator.add, "repeat": repeat,
-              "exp": math.exp,
+_NAMESPACE = {"mul": operator.mul, "exp": math.exp,
               "log": math.log, "tanh": math.tanh, "sigmoid": _stable_sigmoid}
 
 # op -> the forward expression, from the operands' names.
@@ -181,8 +179,8 @@ def _backward_lines(writer, ins):
             found = writer.span(side)
             if found and found[0] == "w":
                 _, a, b, _ = found
-                lines.append(f"gw[{a}:{b}] = map(add, gw[{a}:{b}], "
-                             f"map(mul, {writer.sequence(other)}, repeat({g})))")
+                lines.append(f"gw[{a}:{b}] = [gi + {g} * o for gi, o in zip(gw[{a}:{b}], "
+                             f"{writer.sequence(other)})]")
             else:
                 for s, o in zip(side, other):
                     if writer.grad(s):
