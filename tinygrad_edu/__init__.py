@@ -39,7 +39,7 @@ _LAZY_NAMES = {
     "render": "pictures.saving",
     "trace": "watch.tracing", "format_trace": "watch.tracing",
     "backward_steps": "watch.tracing", "BackwardStep": "watch.tracing",
-    "compile_loss": "fast.tape", "Tape": "fast.tape", "ENGINES": "fast.engines",
+    "compile_loss": "fast.traced_losses", "Tape": "fast.tape", "ENGINES": "fast.engines",
 }
 
 
