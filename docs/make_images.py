@@ -71,8 +71,9 @@ def story_network():
 def trace_step_2():
     loss, _ = article_neuron_loss()
     loss.zero_grad()
-    step = [s for s in backward_steps(loss)][1]
-    return draw_graph(loss, highlight=step.value, title=step.header())
+    for step in backward_steps(loss):       # drawn while backprop is at step 2
+        if step.number == 2:
+            return draw_graph(loss, highlight=step.value, title=step.header())
 
 
 def trace_why_order():

@@ -319,7 +319,10 @@ class _GraphDrawing:
 
     def _legend(self):
         with self.graph.subgraph(name="cluster_legend") as key:
-            key.attr(label="key", fontsize="10", color="#bbbbbb", style="rounded")
+            label = "key"
+            if self.has_grads:
+                label += f" (full colour: |grad| {fmt(self.largest_grad)})"
+            key.attr(label=label, fontsize="10", color="#bbbbbb", style="rounded")
             key.node("key_pos", "grad &gt; 0", shape="box", style="filled,rounded",
                      fillcolor=mix(BLUE, 0.6), fontsize="9", height="0.2")
             key.node("key_neg", "grad &lt; 0", shape="box", style="filled,rounded",
@@ -330,10 +333,7 @@ class _GraphDrawing:
             key.node("key_input", "input", shape="box", fontsize="9",
                      height="0.2")
             key.edges([("key_pos", "key_neg"), ("key_param", "key_input")])
-            if self.has_grads:
-                key.node("key_scale", f"full colour: |grad| {fmt(self.largest_grad)}",
-                         shape="plaintext", fontsize="9", height="0.2")
-                key.edge("key_neg", "key_scale")
+
             key.edge_attr.update(style="invis")
 
 

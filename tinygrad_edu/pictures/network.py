@@ -108,7 +108,7 @@ def network_state(mlp, x, target=None, loss=None):
 
 def draw_network(mlp, x, target=None, *, focus=None, focus_lines=True,
                  arrows=None, lines_per_neuron=4, input_as_image=None,
-                 title=None, state=None, loss=None):
+                 title=None, state=None, loss=None, scale=None):
     """Draw ``mlp`` reading ``x`` as columns of shaded circles joined by weights.
 
     target        the index of the right output; adds backprop's desired
@@ -127,6 +127,11 @@ def draw_network(mlp, x, target=None, *, focus=None, focus_lines=True,
     loss          the loss backprop starts from, a name in losses.LOSSES;
                   default: the one the model was trained with, if its file
                   says, else by the output layer (see ``losses.model_loss_name``).
+    scale         (activation drawn black, |w| drawn thickest): give the same
+                  pair to every frame of a series (say, a network before and
+                  after training) so their shades compare; default: this
+                  picture's largest hidden activation and largest |w|. Larger
+                  numbers are drawn as the largest.
 
     >>> from tinygrad_edu import MLP
     >>> net = MLP(3, [4, 2], seed=1)
@@ -138,13 +143,13 @@ def draw_network(mlp, x, target=None, *, focus=None, focus_lines=True,
     if input_as_image is None:
         input_as_image = mlp.nin == 64
     picture = _NetworkPicture(state, focus, arrows, lines_per_neuron,
-                              input_as_image, focus_lines)
+                              input_as_image, focus_lines, scale)
     return picture.build(title)
 
 
 class _NetworkPicture:
     def __init__(self, state, focus, arrows, lines_per_neuron, input_as_image,
-                 focus_lines=True):
+                 focus_lines=True, scale=None):
         self.state = state
         self.mlp = state.mlp
         self.focus = focus
@@ -159,6 +164,8 @@ class _NetworkPicture:
                                    for neuron in layer.neurons for w in neuron.w])
         hidden = [a for layer in state.activations[1:-1] for a in layer]
         self.largest_hidden = _largest(hidden)
+        if scale is not None:
+            self.largest_hidden, self.largest_w = (float(n) for n in scale)
         self.shown = [self._choose_shown(layer) for layer in range(n_layers + 1)]
         self.positions = self._place()
         self.graph = graphviz.Digraph("network", engine="neato")
@@ -384,7 +391,7 @@ class _NetworkPicture:
             neuron = neurons[j]
             for i in self._strongest(neuron, incoming, self.positions[layer - 1]):
                 weight = neuron.w[i].data
-                strength = abs(weight) / self.largest_w
+                strength = min(abs(weight) / self.largest_w, 1.0)
                 self.graph.edge(f"n{layer - 1}_{i}", f"n{layer}_{j}",
                                 color=_line_colour(weight, strength),
                                 penwidth=f"{0.3 + 2.7 * strength:.2f}")
