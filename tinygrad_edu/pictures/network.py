@@ -410,16 +410,19 @@ class _NetworkPicture:
 
         The numbers sit on the line, part of the way from its tail to the
         focus neuron: clear of every circle, and (as the lines converge) still
-        apart from each other. Past the tail column's arrows when it has them.
-        A line from a pixel starts at a dot in the pixel's middle.
+        apart from each other; every other one further along, so neighbours
+        do not stack in one column and each is seen on its own line. Past the
+        tail column's arrows when it has them. A line from a pixel starts at
+        a dot in the pixel's middle.
         """
         changes = self.state.weight_changes[layer][j]
         largest = _largest(changes)
         head_x, head_y = self.positions[layer][j]
-        along = 0.62 if layer - 1 in self.arrows else 0.35
+        start = 0.55 if layer - 1 in self.arrows else 0.3
         tails = self.positions[layer - 1]
         numbered = len(tails) <= 16
-        for i, (tail_x, tail_y) in tails.items():
+        for row, (i, (tail_x, tail_y)) in enumerate(tails.items()):
+            along = start + 0.18 * (row % 2)
             change = changes[i]
             strength = abs(change) / largest
             if strength == 0 and layer == 1 and self.input_as_image:
