@@ -53,7 +53,7 @@ ROW_GAP = 0.56            # inches between the centres of two circles
 MAX_SHOWN = 16            # at most this many neurons drawn per column
 MIN_FONT = 9              # points: 9 px at 72 dpi, the smallest label
 DPI = 72                  # PNG resolution: readable labels, files ~1/2 the size of 96
-NEURON_TO_ARROW = 0.04    # inches between a circle and its arrow
+NEURON_TO_ARROW = 0.07    # inches between a circle (and its ring) and its arrow
 NAME_GAP = 0.3            # inches between the widest output arrow and the class names
 HALO = "#ffffffd8"        # the light box behind a label, over the lines
 
