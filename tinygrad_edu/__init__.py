@@ -36,6 +36,7 @@ _LAZY_NAMES = {
     "save_model": "learn.serialize", "load_model": "learn.serialize",
     "ModelFileError": "learn.serialize",
     "draw_graph": "pictures.graph", "draw_network": "pictures.network",
+    "draw_saliency": "pictures.saliency",
     "render": "pictures.saving",
     "trace": "watch.tracing", "format_trace": "watch.tracing",
     "backward_steps": "watch.tracing", "BackwardStep": "watch.tracing",

@@ -138,13 +138,17 @@ class Value:
     """
 
     __slots__ = ("data", "grad", "op", "parents", "local_grads", "label", "id",
-                 "exponent", "__weakref__")
+                 "is_parameter", "exponent", "__weakref__")
 
-    def __init__(self, data, label="", *, op="", parents=(), local_grads=()):
+    def __init__(self, data, label="", *, parameter=False, op="", parents=(),
+                 local_grads=()):
         self.data = _as_float(data)
         self.grad = 0.0
         self.op = op
         self.label = label
+        # True for a weight or bias: a number training changes. Only the
+        # pictures and the trace read it; the arithmetic does not care.
+        self.is_parameter = parameter
         self.id = next(_next_id)
         self.exponent = None        # the constant n of ``x ** n`` (see __pow__)
         if _recording:

@@ -78,6 +78,8 @@ def describe(value):
     """
     op, parents = value.op, value.parents
     if not parents:
+        if value.is_parameter:
+            return "parameter"
         return "input" if value.label else "constant"
     if op in _INFIX and len(parents) == 2:
         return f"{parents[0].name} {op} {parents[1].name}"
@@ -100,7 +102,7 @@ class TraceEntry:
     """One line of the trace: a Value, how it was made, and its number."""
 
     value: Value
-    expression: str     # e.g. "v3 * v5"; "input" or "constant" for a leaf
+    expression: str     # e.g. "v3 * v5"; "input", "parameter" or "constant" for a leaf
     data: float
 
     @property
