@@ -117,18 +117,21 @@ def choose_fold(order, fold="auto", max_nodes=DEFAULT_MAX_NODES):
     """
     if fold not in FOLDS:
         raise ValueError(f"fold must be one of {', '.join(FOLDS)}, got {fold!r}")
-    wanted = None if fold == "none" else fold
-    if fold == "auto":
-        wanted = None
-        if count_nodes(order) > AUTO_UNFOLDED_MAX:
-            folds = [f for f in ("neuron", "layer") if count_nodes(order, f) <= max_nodes]
-            if folds and count_nodes(order, folds[0]) < count_nodes(order):
-                wanted = folds[0]
-    nodes = count_nodes(order, wanted)
-    if nodes > max_nodes:
-        others = {f: count_nodes(order, f) for f in ("neuron", "layer") if f != wanted}
-        raise GraphTooLargeError(len(order), nodes, max_nodes,
-                                 {f: n for f, n in others.items() if n < nodes})
+    counts = {}
+
+    def boxes(way):                  # count_nodes folds the graph: do it once
+        if way not in counts:
+            counts[way] = count_nodes(order, way)
+        return counts[way]
+
+    wanted = None if fold in ("auto", "none") else fold
+    if fold == "auto" and boxes(None) > AUTO_UNFOLDED_MAX:
+        wanted = next((way for way in ("neuron", "layer")
+                       if boxes(way) <= max_nodes and boxes(way) < boxes(None)), None)
+    if boxes(wanted) > max_nodes:
+        others = {way: boxes(way) for way in ("neuron", "layer")
+                  if way != wanted and boxes(way) < boxes(wanted)}
+        raise GraphTooLargeError(len(order), boxes(wanted), max_nodes, others)
     return wanted
 
 

@@ -452,6 +452,12 @@
       var g = event.target.closest("g.node");
       if (g) { self.clickNode(g, event.shiftKey); }
     });
+    // A clicked button, slider or tick box keeps the focus, and would then
+    // take space and the arrows for itself as well: give the focus back.
+    $("bar").addEventListener("change", function (event) { event.target.blur(); });
+    $("bar").addEventListener("click", function (event) {
+      if (event.target.matches("button, input[type=checkbox]")) { event.target.blur(); }
+    });
     document.addEventListener("keydown", function (event) {
       var typing = event.target.matches("input[type=text], input[type=search], select");
       if (typing || event.ctrlKey || event.metaKey || event.altKey) { return; }
