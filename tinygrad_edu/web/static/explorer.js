@@ -420,6 +420,7 @@
       } else {
         this.openBox = {box: spec.box};
         this.showInside();
+        $("inside").scrollIntoView({block: "nearest"});
       }
     } else if (spec.value !== undefined) {
       if (shift) { this.toggleBreakpoint([spec.value]); }
