@@ -130,6 +130,32 @@ def test_ten_arrow_presses_show_backward_steps_numbers(browser, neuron_page):
     check_clean_log(browser, path)
 
 
+def test_forward_pass_makes_values_appear_in_the_order_they_ran(browser, neuron_page):
+    from tinygrad_edu.watch.tracing import trace
+    path, loss = neuron_page
+    body = open_page(browser, path)
+    operations = [e for e in trace(loss) if not e.is_input]
+    for _ in range(3):
+        body.send_keys(Keys.ARROW_RIGHT)
+    assert text_of(browser, "where") == "forward step 3 of 7"
+    assert text_of(browser, "sentence") == str(operations[2])
+
+    def box(value):
+        element = browser.find_element(By.ID, f"n-v{value.id}")
+        texts = [t.get_attribute("textContent")
+                 for t in element.find_elements(By.TAG_NAME, "text")]
+        return texts, element.get_attribute("class")
+    texts, classes = box(operations[2].value)
+    assert f"data {fmt(operations[2].data)}" in texts and "grad \u2013" in texts
+    assert "current" in classes and "pending" not in classes
+    texts, classes = box(loss)
+    assert "data ?" in texts and "pending" in classes
+    body.send_keys(Keys.ARROW_LEFT)
+    assert text_of(browser, "sentence") == str(operations[1])
+    assert "pending" in box(operations[2].value)[1]
+    check_clean_log(browser, path)
+
+
 def test_click_a_node_runs_to_its_step(browser, neuron_page):
     path, loss = neuron_page
     open_page(browser, path)
