@@ -7,13 +7,20 @@ that cannot be a file, with a message naming the path and the fix. The data
 then goes to a temporary file in the same folder, is forced to disk, and only
 then is renamed over the target (``os.replace``): readers see the old file or
 the whole new one, never a part, even if the program is killed mid-write.
+
+A path that exists but is not a regular file (a symbolic link, a device such
+as ``/dev/null``, a FIFO, a folder) is refused, never replaced. A temporary
+file left behind by a program killed mid-save is removed by the next save to
+the same file.
 """
 
 import os
+import stat
 import tempfile
 from pathlib import Path
 
-__all__ = ["OutputError", "prepare_output_path", "write_atomically"]
+__all__ = ["OutputError", "prepare_output_path", "write_atomically",
+           "refuse_non_regular", "same_file"]
 
 
 class OutputError(ValueError):
@@ -24,28 +31,107 @@ def _refuse(path, reason):
     return OutputError(f"cannot write {path}: {reason}; choose another path")
 
 
+# The longest file name and path most file systems take (Linux: 255 bytes for
+# one name, 4096 for a whole path); asked of the system where it can say.
+NAME_MAX = 255
+PATH_MAX = 4096
+
+# What a path that exists but is not a plain file is, for the error message.
+_KINDS = ((stat.S_ISLNK, "a symbolic link"), (stat.S_ISDIR, "a folder"),
+          (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a device"),
+          (stat.S_ISBLK, "a device"), (stat.S_ISSOCK, "a socket"))
+
+
+def _kind_of(path):
+    """None if ``path`` is missing or a regular file, else what it is instead."""
+    try:
+        mode = os.lstat(path).st_mode           # lstat: a symlink is not followed
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as error:
+        raise _refuse(path, error.strerror or str(error)) from None
+    if stat.S_ISREG(mode):
+        return None
+    return next((kind for test, kind in _KINDS if test(mode)), "not a regular file")
+
+
+def refuse_non_regular(path):
+    """Raise ``OutputError`` if ``path`` exists and is not a regular file.
+
+    Replacing a symbolic link, a device (``/dev/null``, ``/dev/full``), a FIFO
+    or a folder with a plain file would destroy something the user never
+    meant to give away, so we refuse them all.
+    """
+    kind = _kind_of(path)
+    if kind == "a folder":
+        raise _refuse(path, "it is a folder, not a file")
+    if kind is not None:
+        raise _refuse(path, f"it is {kind}, not a regular file, and will not "
+                            f"be replaced")
+
+
+def _check_length(path):
+    name_max, path_max = NAME_MAX, PATH_MAX
+    try:                            # the folder's own limits, where they exist
+        name_max = os.pathconf(path.parent, "PC_NAME_MAX")
+        path_max = os.pathconf(path.parent, "PC_PATH_MAX")
+    except (OSError, ValueError, AttributeError):
+        pass
+    name_bytes = len(os.fsencode(path.name))
+    if name_bytes > name_max:
+        raise _refuse(path, f"the file name is {name_bytes} bytes long, and "
+                            f"the limit is {name_max}")
+    if len(os.fsencode(os.path.abspath(path))) > path_max:
+        raise _refuse(path, f"the path is longer than the limit of {path_max} bytes")
+
+
+def _check_folder_writable(path):
+    """Create (and at once delete) a hidden file in ``path``'s folder: the
+    only sure test that files can be made there (``os.access`` says yes to
+    root even on a read-only file system)."""
+    try:
+        handle, probe = tempfile.mkstemp(dir=path.parent, prefix=".tinygrad-probe.")
+        os.close(handle)
+        os.remove(probe)
+    except OSError as error:
+        raise _refuse(path, f"files cannot be created in the folder "
+                            f"{path.parent} ({error.strerror or error})") from None
+
+
 def prepare_output_path(path):
     """Make ``path`` ready to be written; return it as a ``Path``.
 
     Creates the parent folder if needed. Raises ``OutputError`` if ``path`` is
-    a folder, if a parent is a file, or if the folder cannot be created or
-    written in. Call it before long work, so a bad path fails at once.
+    a folder, a symbolic link, a device, a FIFO or a socket, if its name is
+    too long, if a parent is a file, or if files cannot be created in its
+    folder. Call it before long work, so a bad path fails at once.
     """
     path = Path(path)
-    if path.is_dir():
+    if not path.name or path.name in (".", ".."):
         raise _refuse(path, "it is a folder, not a file")
     folder = path.parent
     for parent in (folder, *folder.parents):
         if parent.exists() and not parent.is_dir():
             raise _refuse(path, f"{parent} is a file, not a folder")
+    refuse_non_regular(path)
+    _check_length(path)
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise _refuse(path, f"cannot create the folder {folder} "
                             f"({error.strerror or error})") from None
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise _refuse(path, f"the folder {folder} is not writable")
+    _check_folder_writable(path)
     return path
+
+
+def same_file(first, second):
+    """True if the paths ``first`` and ``second`` name one file (or would)."""
+    try:
+        if os.path.samefile(first, second):
+            return True
+    except OSError:
+        pass                        # one of them does not exist (yet)
+    return os.path.realpath(first) == os.path.realpath(second)
 
 
 def write_atomically(path, data):
@@ -57,6 +143,7 @@ def write_atomically(path, data):
     path = prepare_output_path(path)
     if isinstance(data, str):
         data = data.encode("utf-8")
+    _remove_stale_temporaries(path)
     try:
         _replace(path, data)
     except OSError as error:
@@ -65,11 +152,54 @@ def write_atomically(path, data):
     return path
 
 
+# Temporary files are named ``.NAME.PID.RANDOM.tmp`` (NAME cut short if long,
+# so the temporary's own name stays within the limit), beside the target.
+_TEMP_NAME_CHARS = 100
+
+
+def _temp_prefix(path):
+    return f".{path.name[:_TEMP_NAME_CHARS]}.{os.getpid()}."
+
+
+def _remove_stale_temporaries(path):
+    """Delete temporaries for ``path`` that a killed program left behind.
+
+    A temporary is stale when the process whose number is in its name is no
+    longer running; one still running (another save to the same file) is
+    left alone.
+    """
+    prefix = f".{path.name[:_TEMP_NAME_CHARS]}."
+    try:
+        names = os.listdir(path.parent)
+    except OSError:
+        return
+    for name in names:
+        if not (name.startswith(prefix) and name.endswith(".tmp")):
+            continue
+        pid_text = name[len(prefix):].split(".", 1)[0]
+        if pid_text.isdigit() and not _process_alive(int(pid_text)):
+            try:
+                os.remove(path.parent / name)
+            except OSError:
+                pass
+
+
+def _process_alive(pid):
+    try:
+        os.kill(pid, 0)             # signal 0: only asks whether it exists
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):
+        return True                 # someone else's process, or cannot tell
+    return True
+
+
 def _replace(path, data):
     """Write ``data`` to a temporary file beside ``path``, then rename it."""
     # The temporary file must be in the same folder: os.replace is only
-    # atomic within one file system.
-    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
+    # atomic within one file system. mkstemp creates it with O_EXCL, so it
+    # never follows a link someone planted under its name.
+    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=_temp_prefix(path),
                                          suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as file:
@@ -77,6 +207,7 @@ def _replace(path, data):
             file.flush()
             os.fsync(file.fileno())         # the bytes are on disk ...
         os.chmod(temp_name, _file_mode(path))
+        refuse_non_regular(path)            # checked again just before the rename
         os.replace(temp_name, path)         # ... before the name points at them
     except BaseException:
         if os.path.exists(temp_name):

@@ -10,9 +10,10 @@ is used, as in the article (whose network is untrained too).
 
 from pathlib import Path
 
-from .arguments import (check_output_path, digit, load_digit_model,
-                        non_negative_int, output_index, pick_test_image,
-                        remember_parser, runtime_failure, usage_error)
+from .arguments import (check_forward, check_output_paths, digit,
+                        load_digit_model, non_negative_int, output_index,
+                        pick_test_image, remember_parser, runtime_failure,
+                        usage_error)
 
 NAME = "explain"
 HELP = "draw and tell the four steps of backprop for one handwritten digit"
@@ -40,11 +41,16 @@ def run(args):
     from ..pictures import GraphvizError
     from ..pictures.explain import explain_steps, write_explanation
     from ..output import OutputError
-    check_output_path(args, Path(args.out) / "explain.txt", "--out")
+    folder = Path(args.out)
+    check_output_paths(args, [(folder / name, "--out") for name in
+                              ["explain.txt", *(f"step{n}.{args.format}"
+                                                for n in range(1, 5))]],
+                       inputs=[(args.model, "--model")])
     try:
         model = _model(args)
         output_index(model, args.digit)
         image = pick_test_image(args.digit, args.index)
+        check_forward(model, image, f"test image {args.index} of {args.digit}")
     except ValueError as error:
         usage_error(args, str(error))
     steps = explain_steps(model, image, args.digit)
