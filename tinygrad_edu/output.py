@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 
 __all__ = ["OutputError", "prepare_output_path", "write_atomically",
-           "refuse_non_regular", "same_file"]
+           "refuse_non_regular", "same_file", "check_name_length"]
 
 
 class OutputError(ValueError):
@@ -70,7 +70,9 @@ def refuse_non_regular(path):
                             f"be replaced")
 
 
-def _check_length(path):
+def check_name_length(path):
+    """Raise ``OutputError`` if the name or the whole path is too long."""
+    path = Path(path)
     name_max, path_max = NAME_MAX, PATH_MAX
     try:                            # the folder's own limits, where they exist
         name_max = os.pathconf(path.parent, "PC_NAME_MAX")
@@ -113,8 +115,8 @@ def prepare_output_path(path):
     for parent in (folder, *folder.parents):
         if parent.exists() and not parent.is_dir():
             raise _refuse(path, f"{parent} is a file, not a folder")
+    check_name_length(path)
     refuse_non_regular(path)
-    _check_length(path)
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:

@@ -62,10 +62,10 @@ def check_output_paths(args, outputs, inputs=()):
     outputs = [(path, flag) for path, flag in outputs if path is not None]
     for path, flag in outputs:
         check_output_path(args, path, flag)
-    named = outputs + [(path, flag) for path, flag in inputs if path is not None]
-    for i, (path, flag) in enumerate(outputs):
-        for other, other_flag in named[i + 1:]:
-            if same_file(path, other):
+    named = [(path, flag) for path, flag in inputs if path is not None] + outputs
+    for j, (path, flag) in enumerate(named):
+        for other, other_flag in named[:j]:
+            if j >= len(named) - len(outputs) and same_file(path, other):
                 usage_error(args, f"argument {flag}: {path} is the same file as "
                                   f"{other_flag} {other}; one would overwrite "
                                   f"the other, give two different paths")
