@@ -165,7 +165,8 @@ def diverged_path(args):
 
 def save_diverged(args, model):
     """Save the diverged model if asked; say what happened to the files."""
-    kept = f"{args.out} was left as it was."
+    kept = (f"{args.out} was left as it was." if Path(args.out).exists()
+            else f"{args.out} was not written.")
     if not args.save_diverged:
         return f"Nothing was saved: {kept} (--save-diverged keeps the diverged model.)"
     try:
