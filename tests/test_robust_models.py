@@ -152,3 +152,15 @@ def test_a_healthy_model_passes_the_forward_check(tmp_path, capsys):
                       tmp_path / "ok.json")
     assert main(["step", "--model", str(path), "--all"]) == 0
     assert "done: backward pass complete" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("sizes", [[4] * 11, [30, 10]])
+def test_explain_refuses_a_model_too_big_to_draw_in_reasonable_time(sizes, tmp_path,
+                                                                   capsys, monkeypatch):
+    from tinygrad_edu.commands import explain
+    monkeypatch.setattr(explain, "MAX_EXPLAIN_NEURONS", 39)   # a small model will do
+    path = save_model(MLP(64, sizes, seed=0), tmp_path / "big.json")
+    err = usage_error(["explain", "--digit", "1", "--model", str(path), "--out",
+                       str(tmp_path / "e")], capsys)
+    assert "explain draws every neuron" in err and "at most 10 layers and 39" in err
+    assert not (tmp_path / "e" / "step1.png").exists()

@@ -71,18 +71,23 @@ def refuse_non_regular(path):
 
 
 def check_name_length(path):
-    """Raise ``OutputError`` if the name or the whole path is too long."""
+    """Raise ``OutputError`` if a name in ``path`` (the file's or a folder's)
+    or the whole path is longer than the file system allows."""
     path = Path(path)
     name_max, path_max = NAME_MAX, PATH_MAX
-    try:                            # the folder's own limits, where they exist
-        name_max = os.pathconf(path.parent, "PC_NAME_MAX")
-        path_max = os.pathconf(path.parent, "PC_PATH_MAX")
-    except (OSError, ValueError, AttributeError):
+    try:                            # the limits of the nearest existing folder
+        existing = next(p for p in Path(os.path.abspath(path)).parents
+                        if len(os.fsencode(p.name)) <= NAME_MAX and p.is_dir())
+        name_max = os.pathconf(existing, "PC_NAME_MAX")
+        path_max = os.pathconf(existing, "PC_PATH_MAX")
+    except (OSError, ValueError, AttributeError, StopIteration):
         pass
-    name_bytes = len(os.fsencode(path.name))
-    if name_bytes > name_max:
-        raise _refuse(path, f"the file name is {name_bytes} bytes long, and "
-                            f"the limit is {name_max}")
+    for part in path.parts:
+        size = len(os.fsencode(part))
+        if size > name_max:
+            which = "the file name" if part == path.name else f"the folder name {part[:20]}..."
+            raise _refuse(path, f"{which} is {size} bytes long, and the limit "
+                                f"is {name_max}")
     if len(os.fsencode(os.path.abspath(path))) > path_max:
         raise _refuse(path, f"the path is longer than the limit of {path_max} bytes")
 
@@ -111,11 +116,11 @@ def prepare_output_path(path):
     path = Path(path)
     if not path.name or path.name in (".", ".."):
         raise _refuse(path, "it is a folder, not a file")
+    check_name_length(path)
     folder = path.parent
     for parent in (folder, *folder.parents):
         if parent.exists() and not parent.is_dir():
             raise _refuse(path, f"{parent} is a file, not a folder")
-    check_name_length(path)
     refuse_non_regular(path)
     try:
         folder.mkdir(parents=True, exist_ok=True)

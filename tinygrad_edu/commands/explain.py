@@ -42,17 +42,19 @@ def run(args):
     from ..pictures.explain import explain_steps, write_explanation
     from ..output import OutputError
     folder = Path(args.out)
-    check_output_paths(args, [(folder / name, "--out") for name in
-                              ["explain.txt", *(f"step{n}.{args.format}"
-                                                for n in range(1, 5))]],
+    check_output_paths(args, [(folder / "explain.txt", "--out")],
                        inputs=[(args.model, "--model")])
     try:
         model = _model(args)
+        check_size(model)
         output_index(model, args.digit)
         image = pick_test_image(args.digit, args.index)
         check_forward(model, image, f"test image {args.index} of {args.digit}")
     except ValueError as error:
         usage_error(args, str(error))
+    # One picture per layer, and the output's: step1 .. step(layers + 1).
+    check_output_paths(args, [(folder / f"step{n}.{args.format}", "--out")
+                              for n in range(1, len(model.sizes) + 2)])
     steps = explain_steps(model, image, args.digit)
     try:
         paths = write_explanation(steps, args.out, args.format)
@@ -62,6 +64,22 @@ def run(args):
         print(f"Step {step.number}: {step.title}\n  {step.text}\n")
     print("wrote " + ", ".join(str(p) for p in paths))
     return 0
+
+
+# explain draws the whole network in each of its pictures, one per layer, so
+# its work grows with layers x neurons; past these it would take minutes.
+MAX_EXPLAIN_LAYERS = 10
+MAX_EXPLAIN_NEURONS = 2000
+
+
+def check_size(model):
+    """Raise ValueError for a model too big to explain in reasonable time."""
+    if len(model.sizes) > MAX_EXPLAIN_LAYERS or sum(model.sizes) > MAX_EXPLAIN_NEURONS:
+        raise ValueError(
+            f"argument --model: this model has {len(model.sizes)} layers and "
+            f"{sum(model.sizes)} neurons; explain draws every neuron in a "
+            f"picture per layer and takes at most {MAX_EXPLAIN_LAYERS} layers "
+            f"and {MAX_EXPLAIN_NEURONS} neurons (try 'tinygrad-edu predict')")
 
 
 def _model(args):
