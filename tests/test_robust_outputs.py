@@ -286,3 +286,15 @@ def test_two_trainings_to_one_path_at_once(tmp_path):
     assert load_model(path).info["seed"] in (1, 2)
     assert json.loads(path.read_text())["format"] == "tinygrad_edu.mlp"
     assert [p.name for p in tmp_path.iterdir()] == ["model.json"]   # no temporaries
+
+
+def test_stale_temporaries_are_removed_and_live_ones_kept(tmp_path):
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()
+    stale = tmp_path / f".model.json.{dead}.abc123.tmp"
+    live = tmp_path / f".model.json.{os.getppid()}.def456.tmp"   # a running process
+    other = tmp_path / f".notes.txt.{dead}.abc123.tmp"            # another file's
+    for path in (stale, live, other):
+        path.write_text("half a file")
+    write_atomically(tmp_path / "model.json", "{}")
+    assert not stale.exists() and live.exists() and other.exists()

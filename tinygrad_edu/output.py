@@ -97,7 +97,8 @@ def _check_folder_writable(path):
     only sure test that files can be made there (``os.access`` says yes to
     root even on a read-only file system)."""
     try:
-        handle, probe = tempfile.mkstemp(dir=path.parent, prefix=".tinygrad-probe.")
+        handle, probe = tempfile.mkstemp(dir=path.parent, prefix=_temp_prefix(path),
+                                         suffix=".tmp")
         os.close(handle)
         os.remove(probe)
     except OSError as error:
@@ -105,13 +106,15 @@ def _check_folder_writable(path):
                             f"{path.parent} ({error.strerror or error})") from None
 
 
-def prepare_output_path(path):
+def prepare_output_path(path, try_folder=True):
     """Make ``path`` ready to be written; return it as a ``Path``.
 
     Creates the parent folder if needed. Raises ``OutputError`` if ``path`` is
     a folder, a symbolic link, a device, a FIFO or a socket, if its name is
     too long, if a parent is a file, or if files cannot be created in its
-    folder. Call it before long work, so a bad path fails at once.
+    folder (found by creating and deleting a hidden file there, unless
+    ``try_folder`` is False). Call it before long work, so a bad path fails
+    at once.
     """
     path = Path(path)
     if not path.name or path.name in (".", ".."):
@@ -127,7 +130,8 @@ def prepare_output_path(path):
     except OSError as error:
         raise _refuse(path, f"cannot create the folder {folder} "
                             f"({error.strerror or error})") from None
-    _check_folder_writable(path)
+    if try_folder:
+        _check_folder_writable(path)
     return path
 
 
@@ -147,7 +151,7 @@ def write_atomically(path, data):
     Returns the path. Raises ``OutputError`` if it cannot be written; a
     failure or interruption midway leaves the old file as it was.
     """
-    path = prepare_output_path(path)
+    path = prepare_output_path(path, try_folder=False)   # writing is the try
     if isinstance(data, str):
         data = data.encode("utf-8")
     _remove_stale_temporaries(path)
@@ -192,6 +196,8 @@ def _remove_stale_temporaries(path):
 
 
 def _process_alive(pid):
+    if os.name != "posix":
+        return True                 # elsewhere os.kill would end the process
     try:
         os.kill(pid, 0)             # signal 0: only asks whether it exists
     except ProcessLookupError:
