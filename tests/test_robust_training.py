@@ -76,6 +76,14 @@ def test_a_run_stuck_at_chance_is_divergence_and_suggests_an_lr():
             slow.epoch({"epoch": epoch, "train_loss": 2.3, "train_accuracy": 0.1})
 
 
+def test_a_test_loss_that_overflows_after_an_epoch_is_divergence():
+    watch = training.DivergenceWatch(2, lr=0.5, default_lr=0.1, steps_per_epoch=5)
+    watch.step(1, 1, 0.7)
+    with pytest.raises(TrainingDiverged, match=r"the test loss after the epoch"):
+        watch.epoch({"epoch": 1, "train_loss": 0.5, "train_accuracy": 0.9,
+                     "test_loss": float("inf"), "test_accuracy": 0.5})
+
+
 def test_a_loss_grown_far_beyond_its_start_is_divergence():
     watch = training.DivergenceWatch(2, lr=0.5, default_lr=0.1, steps_per_epoch=5)
     watch.step(1, 1, 0.7)

@@ -240,9 +240,10 @@ class DivergenceWatch:
 
     def epoch(self, stats):
         epoch, loss = stats["epoch"], stats["train_loss"]
-        if not math.isfinite(loss):
-            raise self.stop(epoch, "the training loss after the epoch is "
-                                    "NaN or infinite", loss)
+        for key in ("train_loss", "test_loss"):
+            if stats.get(key) is not None and not math.isfinite(stats[key]):
+                raise self.stop(epoch, f"the {key.replace('_', ' ')} after the "
+                                       f"epoch is NaN or infinite", stats[key])
         if loss > LOSS_GROWTH_LIMIT * max(self.start_loss, 1e-12):
             raise self.stop(epoch, f"the training loss grew to over "
                                     f"{LOSS_GROWTH_LIMIT} times its start "
