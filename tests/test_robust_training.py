@@ -76,6 +76,26 @@ def test_a_run_stuck_at_chance_is_divergence_and_suggests_an_lr():
             slow.epoch({"epoch": epoch, "train_loss": 2.3, "train_accuracy": 0.1})
 
 
+def test_a_run_that_ends_at_chance_is_divergence():
+    watch = training.DivergenceWatch(4, lr=2.0, default_lr=0.1, steps_per_epoch=5)
+    watch.step(1, 1, 1.4)
+    for epoch, loss in enumerate([1.9, 1.5, 1.7], start=1):   # moving, but at chance
+        watch.epoch({"epoch": epoch, "train_loss": loss, "train_accuracy": 0.25})
+    with pytest.raises(TrainingDiverged, match=r"after 3 epochs the training "
+                                               r"accuracy \(25\.0%\) is no better"):
+        watch.finish()
+
+
+def test_a_dead_network_is_caught_end_to_end(tmp_path, capsys):
+    out = tmp_path / "model.json"
+    code = main(["train", "--per-class", "20", "--lr", "1", "--epochs", "6",
+                 "--quiet", "--out", str(out)])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "no better than chance (10.0%)" in err and "--lr 0.1" in err
+    assert not out.exists()
+
+
 def test_a_test_loss_that_overflows_after_an_epoch_is_divergence():
     watch = training.DivergenceWatch(2, lr=0.5, default_lr=0.1, steps_per_epoch=5)
     watch.step(1, 1, 0.7)

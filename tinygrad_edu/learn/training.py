@@ -201,13 +201,14 @@ class TrainingDiverged(ArithmeticError):
 # or STEP_GROWTH_LIMIT times it on any one batch (stopped at once); or, for
 # STUCK_EPOCHS epochs in a row, the training accuracy stays within
 # STUCK_MARGIN of chance while the loss moves by less than STUCK_LOSS_CHANGE
-# of itself. A healthy run's loss falls below its start within an epoch, so
+# of itself; or a run of at least STUCK_EPOCHS epochs ends with the training
+# accuracy within STUCK_MARGIN of chance. A healthy run's loss falls below its start within an epoch, so
 # these never fire at the default settings or the documented learning rates.
 LOSS_GROWTH_LIMIT = 10
 STEP_GROWTH_LIMIT = 1000
 STUCK_EPOCHS = 3
 STUCK_MARGIN = 0.05
-STUCK_LOSS_CHANGE = 0.01
+STUCK_LOSS_CHANGE = 0.05
 
 
 class DivergenceWatch:
@@ -255,6 +256,19 @@ class DivergenceWatch:
                 epoch, f"for {STUCK_EPOCHS} epochs the loss has not moved and "
                        f"the training accuracy ({stats['train_accuracy']:.1%}) "
                        f"is no better than chance ({self.chance:.1%})",
+                loss, suggested_lr=self._stuck_suggestion())
+
+    def finish(self):
+        """At the end of a run of at least ``STUCK_EPOCHS`` epochs: a model
+        whose training accuracy is still at chance has learnt nothing."""
+        if len(self.epochs) < STUCK_EPOCHS:
+            return
+        loss, accuracy = self.epochs[-1]
+        if accuracy <= self.chance + STUCK_MARGIN:
+            raise self.stop(
+                len(self.epochs), f"after {len(self.epochs)} epochs the training "
+                                  f"accuracy ({accuracy:.1%}) is no better than "
+                                  f"chance ({self.chance:.1%})",
                 loss, suggested_lr=self._stuck_suggestion())
 
     def _stuck(self, recent):
@@ -433,6 +447,7 @@ def train(model, train_data, test_data=None, *, epochs=10, batch_size=8,
         result.history.append(stats)
         if log is not None:
             log(_epoch_line(result.history[-1], epochs))
+    watch.finish()
     result.seconds = time.perf_counter() - started
     return result
 
