@@ -56,19 +56,19 @@ def check_output_path(args, path, flag):
 
 def check_output_paths(args, outputs, inputs=()):
     """Check every ``(path, flag)`` of ``outputs`` (skipping paths that are
-    None), then that no two of them, and none of them and an input
-    ``(path, flag)``, are the same file: one would overwrite the other."""
+    None), then that no output is the same file as an input or an output
+    named before it: one would overwrite the other."""
     from ..output import same_file
     outputs = [(path, flag) for path, flag in outputs if path is not None]
+    earlier = [(path, flag) for path, flag in inputs if path is not None]
     for path, flag in outputs:
         check_output_path(args, path, flag)
-    named = [(path, flag) for path, flag in inputs if path is not None] + outputs
-    for j, (path, flag) in enumerate(named):
-        for other, other_flag in named[:j]:
-            if j >= len(named) - len(outputs) and same_file(path, other):
+        for other, other_flag in earlier:
+            if same_file(path, other):
                 usage_error(args, f"argument {flag}: {path} is the same file as "
                                   f"{other_flag} {other}; one would overwrite "
                                   f"the other, give two different paths")
+        earlier.append((path, flag))
 
 
 def run_command(args):

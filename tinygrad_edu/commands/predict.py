@@ -9,7 +9,6 @@ digit::
 """
 
 import sys
-
 from pathlib import Path
 
 from .arguments import (check_forward, check_output_paths, load_digit_model,
