@@ -8,7 +8,6 @@ writing one path at once.
 
 import json
 import os
-import random
 import signal
 import stat
 import subprocess
@@ -29,6 +28,8 @@ from cli_checks import usage_error
 ROOT = Path(tinygrad_edu.__file__).resolve().parent.parent     # the code under test
 TINY = ["--classes", "3", "8", "--per-class", "6", "--hidden", "6",
         "--epochs", "2", "--batch-size", "4", "--quiet", "--engine", "numpy"]
+QUICK = ["--classes", "3", "8", "--per-class", "2", "--hidden", "6",
+         "--epochs", "1", "--quiet", "--engine", "tape"]     # no numpy to import
 
 
 def tiny_model_file(path):
@@ -231,8 +232,8 @@ marker = sys.argv[1]
 
 def slow_chunks(file, data, chunk_size=65536):
     open(marker, "w").close()
-    for start in range(0, len(data), 256):
-        file.write(data[start:start + 256])
+    for start in range(0, len(data), 1024):
+        file.write(data[start:start + 1024])
         file.flush()
         time.sleep(0.002)
 
@@ -252,14 +253,14 @@ def _python(code, *argv, **options):
 def test_sigkill_during_saves_leaves_the_old_file_or_the_whole_new_one(tmp_path):
     path = tmp_path / "model.json"
     old = tiny_model_file(path)
-    rng = random.Random(0)
-    for attempt in range(3):
+    # Kill early in the save, in its middle, and (most likely) after it.
+    for attempt, delay in enumerate([0.002, 0.02, 0.4]):
         marker = tmp_path / f"saving{attempt}"
-        process = _python(SLOW_SAVE, str(marker), "train", *TINY,
+        process = _python(SLOW_SAVE, str(marker), "train", *QUICK,
                           "--seed", str(attempt + 1), "--out", str(path))
         while not marker.exists() and process.poll() is None:
             time.sleep(0.005)
-        time.sleep(rng.uniform(0, 0.03))          # somewhere inside the save
+        time.sleep(delay)
         process.send_signal(signal.SIGKILL)
         process.wait()
         process.stderr.close()
