@@ -106,11 +106,20 @@ def test_a_test_loss_that_overflows_after_an_epoch_is_divergence():
 
 def test_a_loss_grown_far_beyond_its_start_is_divergence():
     watch = training.DivergenceWatch(2, lr=0.5, default_lr=0.1, steps_per_epoch=5)
-    watch.step(1, 1, 0.7)
-    watch.epoch({"epoch": 1, "train_loss": 0.7 * 9, "train_accuracy": 0.9})
-    with pytest.raises(TrainingDiverged, match=r"epoch 2 \(loss 7\.7\): the "
+    watch.step(1, 1, 1.5)
+    watch.epoch({"epoch": 1, "train_loss": 1.5 * 9, "train_accuracy": 0.9})
+    with pytest.raises(TrainingDiverged, match=r"epoch 2 \(loss 15\.5\): the "
                                                r"training loss grew to over 10 times"):
-        watch.epoch({"epoch": 2, "train_loss": 7.7, "train_accuracy": 0.9})
+        watch.epoch({"epoch": 2, "train_loss": 15.5, "train_accuracy": 0.9})
+
+
+def test_a_trained_model_trained_further_may_wobble_near_zero():
+    watch = training.DivergenceWatch(2, lr=0.01, default_lr=0.01, steps_per_epoch=5)
+    watch.step(1, 1, 0.01)
+    watch.step(1, 2, 5.0)                                  # one hard batch
+    watch.epoch({"epoch": 1, "train_loss": 0.3, "train_accuracy": 0.97})
+    with pytest.raises(TrainingDiverged, match=r"over 10 times its start \(1\)"):
+        watch.epoch({"epoch": 2, "train_loss": 10.5, "train_accuracy": 0.97})
 
 
 # The learning rates the docs suggest (the defaults; the article's 0.02),

@@ -206,6 +206,9 @@ class TrainingDiverged(ArithmeticError):
 # these never fire at the default settings or the documented learning rates.
 LOSS_GROWTH_LIMIT = 10
 STEP_GROWTH_LIMIT = 1000
+# Growth is measured from the first batch's loss, but from no less than this:
+# a trained model trained further starts near 0, and its loss may wobble.
+LOSS_GROWTH_FLOOR = 1.0
 STUCK_EPOCHS = 3
 STUCK_MARGIN = 0.05
 STUCK_LOSS_CHANGE = 0.05
@@ -234,9 +237,9 @@ class DivergenceWatch:
                              batch_loss, step=step)
         if self.start_loss is None:
             self.start_loss = batch_loss
-        elif batch_loss > STEP_GROWTH_LIMIT * max(self.start_loss, 1e-12):
+        elif batch_loss > STEP_GROWTH_LIMIT * self._reference():
             raise self.stop(epoch, f"the loss grew to over {STEP_GROWTH_LIMIT} "
-                                    f"times its start ({self.start_loss:.4g})",
+                                    f"times its start ({self._reference():.4g})",
                              batch_loss, step=step)
 
     def epoch(self, stats):
@@ -245,10 +248,10 @@ class DivergenceWatch:
             if stats.get(key) is not None and not math.isfinite(stats[key]):
                 raise self.stop(epoch, f"the {key.replace('_', ' ')} after the "
                                        f"epoch is NaN or infinite", stats[key])
-        if loss > LOSS_GROWTH_LIMIT * max(self.start_loss, 1e-12):
+        if loss > LOSS_GROWTH_LIMIT * self._reference():
             raise self.stop(epoch, f"the training loss grew to over "
                                     f"{LOSS_GROWTH_LIMIT} times its start "
-                                    f"({self.start_loss:.4g})", loss)
+                                    f"({self._reference():.4g})", loss)
         self.epochs.append((loss, stats["train_accuracy"]))
         recent = self.epochs[-STUCK_EPOCHS:]
         if len(recent) == STUCK_EPOCHS and self._stuck(recent):
@@ -257,6 +260,10 @@ class DivergenceWatch:
                        f"the training accuracy ({stats['train_accuracy']:.1%}) "
                        f"is no better than chance ({self.chance:.1%})",
                 loss, suggested_lr=self._stuck_suggestion())
+
+    def _reference(self):
+        """The loss that growth is measured from."""
+        return max(self.start_loss, LOSS_GROWTH_FLOOR)
 
     def finish(self):
         """At the end of a run of at least ``STUCK_EPOCHS`` epochs: a model
