@@ -81,6 +81,9 @@ _recording = contextvars.ContextVar("tinygrad_edu_recording", default=True)
 def no_grad():
     """Build no graph inside this block (for evaluation).
 
+    Only the thread (or asyncio task) inside the block stops recording;
+    others go on building their graphs.
+
     >>> from tinygrad_edu import Value, no_grad
     >>> x = Value(2.0)
     >>> with no_grad():
