@@ -8,9 +8,15 @@ import random
 
 import pytest
 
+import math
+
 from tinygrad_edu import MLP, Value, dot, vsum
-from tinygrad_edu.fast.python_source import compile_python, python_source
-from tinygrad_edu.fast.tape import Tape, compile_loss
+from tinygrad_edu.engine import define_op
+from tinygrad_edu.fast import python_source as compiler
+from tinygrad_edu.fast.ops import TABLE
+from tinygrad_edu.fast.python_source import CompiledTape, compile_python, python_source
+from tinygrad_edu.fast.tape import Tape
+from tinygrad_edu.fast.traced_losses import compile_loss
 from tinygrad_edu.learn.losses import LOSSES, one_hot
 
 
@@ -86,3 +92,60 @@ def test_a_nan_stays_nan_through_relu():
     grads = [0.0]
     assert run([1.0], [float("nan")], [], grads, 1.0) != 0.0   # NaN compares unequal
     assert grads[0] != grads[0]
+
+
+@pytest.mark.parametrize("name", sorted(compiler._FORWARD))
+def test_each_written_op_is_its_table_row(name):
+    """The compiler's templates say what the op table's rows say, on numbers
+    of both signs (the table is the one source of each op's rules)."""
+    row = TABLE[name]
+    arity = len(row.derivatives)
+    for numbers in ([0.7, -1.3], [-0.4, 2.5], [1.9, 0.6]):
+        if name == "log" and numbers[0] <= 0:
+            continue                               # log needs a positive number
+        operands = numbers[:arity]
+        names = [f"a{k}" for k in range(arity)]
+        scope = dict(compiler._NAMESPACE, **dict(zip(names, operands)))
+        code = compiler._FORWARD[name].format(*names)
+        out = eval(compile(code, "<template>", "eval"), scope)   # our own template
+        assert out == row.forward(*operands)
+        for k, rule in enumerate(compiler._BACKWARD.get(name, ())):
+            scope.update(g=1.0, out=out)
+            code = rule.format(*names, g="g", out="out")
+            got = eval(compile(code, "<template>", "eval"), scope)
+            d = row.derivatives[k]
+            expected = d(*operands, out) if callable(d) else d
+            assert got == pytest.approx(expected, rel=1e-15)
+
+
+def test_an_op_of_ones_own_is_called_through_its_rules():
+    softplus = define_op("softplus_for_compiler", forward=lambda x: math.log1p(math.exp(x)),
+                         derivatives=(lambda x, out: 1 / (1 + math.exp(-x)),))
+    w = [Value(0.3), Value(-0.2)]
+    x = [Value(1.0)]
+    root = softplus(x[0] * w[0] + w[1]) * 3.0
+    tape = Tape.from_graph(root, w, x, [], [])
+    source = python_source(tape)
+    assert "op_softplus_for_compiler(" in source and "d_softplus_for_compiler_0(" in source
+    run = compile_python(tape)
+    for number in (-1.5, 0.0, 2.0):
+        for p in w:
+            p.grad = 0.0
+        expected = softplus(Value(number) * w[0] + w[1]) * 3.0
+        expected.backward()
+        grads = [0.0, 0.0]
+        assert run([p.data for p in w], [number], [], grads, 1.0) == pytest.approx(
+            expected.data, rel=1e-12)
+        assert grads == pytest.approx([p.grad for p in w], rel=1e-12)
+
+
+def test_a_compiled_tape_gives_the_tapes_batch_gradients():
+    model = MLP(5, [4, 3], seed=2)
+    tape = compile_loss(model, "cross_entropy")
+    rng = random.Random(1)
+    xs = [[rng.uniform(-1, 1) for _ in range(5)] for _ in range(7)]
+    labels = [rng.randrange(3) for _ in xs]
+    expected_loss, expected = tape.batch_gradients(xs, labels)
+    loss, grads = CompiledTape(tape).batch_gradients(xs, labels)
+    assert loss == pytest.approx(expected_loss, rel=1e-12)
+    assert grads == pytest.approx(expected, rel=1e-12, abs=1e-15)

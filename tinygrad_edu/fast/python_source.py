@@ -7,7 +7,7 @@ arithmetic. Here the compiler is a few dozen lines, and its output is plain
 Python you can print and read::
 
     >>> from tinygrad_edu import MLP
-    >>> from tinygrad_edu.fast.tape import compile_loss
+    >>> from tinygrad_edu.fast.traced_losses import compile_loss
     >>> tape = compile_loss(MLP(2, [2, 1], seed=0), "mse")
     >>> print(python_source(tape))              # doctest: +ELLIPSIS
     def loss_and_gradients(w, x, y, gw, seed):
@@ -43,9 +43,15 @@ Python you can print and read::
 
 Temporaries are local variables (``t7``) with their gradients beside them
 (``g7``); the weights ``w`` and their gradients ``gw`` are lists, the
-inputs ``x`` and the one-hot targets ``y`` too. Constants are written in as
+inputs ``x`` and the one-hot targets ``y`` too; a list operand that is not
+a slice of those is a tuple named once (``h0``). Constants are written in as
 numbers. Each line does what the replay does for that instruction, in the
 same order, so the numbers are the replay's (and the engine's).
+
+The compiler writes the ops it knows as Python expressions (``t0 + w[2]``,
+``0.0 if t1 <= 0 else t1``): each of those templates is checked against its
+row of the op table (``tests/test_python_source.py``). Any other op, such as
+one made with ``define_op``, is a call of its row's rules (``cube(t3)``).
 
 The source is made only from the traced program (slot numbers, op names,
 constants written with ``repr``), never from text a user typed, and compiled
@@ -54,8 +60,9 @@ with Python's own ``compile``.
 
 import math
 import operator
+from typing import NamedTuple
 
-from ..engine import _stable_sigmoid
+from ..engine import _stable_sigmoid, dot_sides
 from ..learn.losses import one_hot
 
 __all__ = ["python_source", "compile_python", "CompiledTape"]
@@ -95,6 +102,14 @@ class _Writer:
         self.lines = []
         self.temp = {ins.out: k for k, ins in enumerate(tape.instructions)}
         self.lists = {}                   # tuple of slots -> name of its tuple
+        self.namespace = dict(_NAMESPACE)  # what the generated code may call
+
+    def rule(self, name, function):
+        """A name for an op table rule the generated code calls (e.g. ``cube``)."""
+        while self.namespace.get(name, function) is not function:
+            name += "_"
+        self.namespace[name] = function
+        return name
 
     def value(self, slot):
         """A slot's value as an expression: ``w[3]``, ``x[5]``, ``t12`` or a number."""
@@ -144,23 +159,21 @@ class _Writer:
         return self.lists[key]
 
 
-def _dot_sides(ins):
-    n = len(ins.args) // 2
-    return ins.args[:n], ins.args[n:]
-
-
 def _forward_line(writer, ins):
     op, args = ins.op, ins.args
     if op == "dot":
-        weights, inputs = _dot_sides(ins)
+        weights, inputs = dot_sides(ins.args)
         left, right = writer.sequence(weights), writer.sequence(inputs)
         expression = f"sum(map(mul, {left}, {right}))"
     elif op in ("sum", "max"):
         expression = f"{op}({writer.sequence(args)})"
     elif op == "pow":
         expression = f"{writer.value(args[0])} ** {ins.exponent!r}"
-    else:
+    elif op in _FORWARD:
         expression = _FORWARD[op].format(*(writer.value(a) for a in args))
+    else:                                        # an op of the user's: its rule
+        operands = ", ".join(writer.value(a) for a in args)
+        expression = f"{writer.rule('op_' + op, ins.row.forward)}({operands})"
     return f"    {writer.value(ins.out)} = {expression}"
 
 
@@ -172,7 +185,7 @@ def _backward_lines(writer, ins):
     names = [writer.value(a) for a in args]
     lines = []
     if op == "dot":
-        weights, inputs = _dot_sides(ins)
+        weights, inputs = dot_sides(ins.args)
         for side, other in ((weights, inputs), (inputs, weights)):
             if not any(writer.tape.needs_grad[s] for s in side):
                 continue
@@ -202,15 +215,36 @@ def _backward_lines(writer, ins):
         x, gx = names[0], writer.grad(args[0])
         if gx:
             lines += [f"if {x} > 0:", f"    {gx} += {g}", f"elif {x} < 0:", f"    {gx} -= {g}"]
-    else:
+    elif op in _BACKWARD:
         for k, rule in enumerate(_BACKWARD[op]):
             target = writer.grad(args[k])
             if target:
                 lines.append(f"{target} += " + rule.format(*names, g=g, out=out))
+    else:                                        # an op of the user's: its rules
+        for k, derivative in enumerate(ins.row.derivatives):
+            target = writer.grad(args[k])
+            if not target:
+                continue
+            if callable(derivative):
+                call = writer.rule(f"d_{op}_{k}", derivative)
+                local = f"{call}({', '.join(names + [out])})"
+            else:
+                local = repr(float(derivative))
+            lines.append(f"{target} += {local} * {g}")
     return lines
 
 
 def python_source(tape):
+    """The tape as the source of one straight-line Python function (see :func:`_write`)."""
+    return _write(tape).source
+
+
+class _Written(NamedTuple):
+    source: str
+    namespace: dict
+
+
+def _write(tape):
     """The tape as the source of one straight-line Python function.
 
     ``loss_and_gradients(w, x, y, gw, seed)`` runs one example forward (``w``
@@ -242,13 +276,16 @@ def python_source(tape):
                                 f"{_forward_line(writer, ins).split(' = ', 1)[1]}")
             writer.lines += ["        " + line for line in body]
     writer.lines.append(f"    return {writer.value(tape.root)}")
-    return "\n".join(writer.lines) + "\n"
+    return _Written("\n".join(writer.lines) + "\n", writer.namespace)
 
 
-def compile_python(tape, source=None):
+def compile_python(tape):
     """The function :func:`python_source` writes, compiled and ready to call."""
-    source = python_source(tape) if source is None else source
-    namespace = dict(_NAMESPACE)
+    return _compile(_write(tape), tape)
+
+
+def _compile(written, tape):
+    source, namespace = written.source, dict(written.namespace)
     code = compile(source, f"<generated from {tape!r}>", "exec")
     exec(code, namespace)     # our own source, made from the traced program only
     return namespace[FUNCTION]
@@ -261,9 +298,10 @@ class CompiledTape:
     """
 
     def __init__(self, tape):
+        written = _write(tape)
         self.tape = tape
-        self.source = python_source(tape)
-        self.function = compile_python(tape, self.source)
+        self.source = written.source
+        self.function = _compile(written, tape)
 
     def batch_gradients(self, xs, labels=None, weights=None):
         """The mean loss over a batch and d(mean loss)/d(each weight), as a list.
