@@ -149,3 +149,13 @@ def test_a_compiled_tape_gives_the_tapes_batch_gradients():
     loss, grads = CompiledTape(tape).batch_gradients(xs, labels)
     assert loss == pytest.approx(expected_loss, rel=1e-12)
     assert grads == pytest.approx(expected, rel=1e-12, abs=1e-15)
+
+
+def test_the_tape_writes_and_compiles_its_own_python():
+    tape = compile_loss(MLP(3, [2, 2], seed=4), "mse")
+    assert tape.to_python() == python_source(tape)
+    compiled = tape.compile_python()
+    assert compiled.source == tape.to_python()
+    xs, labels = [[0.5, -1.0, 2.0], [1.0, 0.0, -0.5]], [1, 0]
+    assert compiled.batch_gradients(xs, labels) == pytest.approx(
+        tape.batch_gradients(xs, labels), rel=1e-12)
