@@ -159,3 +159,11 @@ def test_the_tape_writes_and_compiles_its_own_python():
     xs, labels = [[0.5, -1.0, 2.0], [1.0, 0.0, -0.5]], [1, 0]
     assert compiled.batch_gradients(xs, labels) == pytest.approx(
         tape.batch_gradients(xs, labels), rel=1e-12)
+
+
+def test_the_performance_page_shows_what_the_compiler_writes():
+    """docs/performance.md prints the generated function of this tiny network."""
+    from pathlib import Path
+    page = (Path(__file__).resolve().parent.parent / "docs" / "performance.md").read_text()
+    source = compile_loss(MLP(2, [2, 1], seed=0), "mse").to_python()
+    assert "```text\n" + source + "```" in page
