@@ -121,7 +121,7 @@ def test_digit_mlp_folds_under_the_ceiling():
 
 def test_highlight_inside_a_fold_rings_the_box():
     net = MLP(2, [3, 1], seed=0)
-    out = net([1.0, 2.0])[0]
+    out = net([1.0, 2.0])          # one output neuron: a single Value
     out.backward()
     source = draw_graph(out, fold="neuron",
                         highlight=net.layers[0].neurons[1].w[0]).source
