@@ -39,6 +39,7 @@ _LAZY_NAMES = {
     "render": "pictures.saving",
     "trace": "watch.tracing", "format_trace": "watch.tracing",
     "backward_steps": "watch.tracing", "BackwardStep": "watch.tracing",
+    "gradcheck": "watch.gradcheck", "GradcheckError": "watch.gradcheck",
     "compile_loss": "fast.tape", "Tape": "fast.tape", "ENGINES": "fast.engines",
 }
 
