@@ -19,7 +19,7 @@ tinygrad_edu import Value`` needs no third-party package.
 import importlib
 
 from .engine import (Value, chain_rule_step, dot, is_grad_enabled, no_grad,
-                     start_backward,
+                     register_display, start_backward,
                      topological_order, vsum)
 from .learn.losses import accuracy, cross_entropy, log_sum_exp, mse, one_hot, softmax
 from .learn.nn import MLP, Layer, Module, Neuron
@@ -45,6 +45,17 @@ _LAZY_NAMES = {
     "gradcheck": "watch.gradcheck", "GradcheckError": "watch.gradcheck",
     "compile_loss": "fast.tape", "Tape": "fast.tape", "ENGINES": "fast.engines",
 }
+
+
+def _graph_svg(value):
+    """A Value's small graph for Jupyter (the pictures load on first use)."""
+    from .pictures.notebook import small_graph_svg
+    return small_graph_svg(value)
+
+
+# Jupyter shows a Value as its graph: the engine asks this hook (the engine
+# may not import the pictures layer above it; the front door may).
+register_display("image/svg+xml", _graph_svg)
 
 
 def __getattr__(name):

@@ -99,6 +99,18 @@ def is_grad_enabled():
     return _recording
 
 
+# Richer ways to show a Value in Jupyter: MIME type -> function(value) that
+# returns the shown data, or None to show the text only. The engine draws
+# nothing itself (pictures sit in a layer above it); the front door
+# registers the graph picture here (see tinygrad_edu/__init__.py).
+_displays = {}
+
+
+def register_display(mime_type, show):
+    """Show Values in Jupyter also as ``mime_type``, drawn by ``show(value)``."""
+    _displays[mime_type] = show
+
+
 def _as_float(number, what="Value"):
     """Check that ``number`` is a real number and return it as a float."""
     if type(number) is float:        # the common cases, checked the quick way
@@ -158,6 +170,15 @@ class Value:
 
     def __float__(self):
         return self.data
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        """What Jupyter shows: the text above, plus any registered display."""
+        bundle = {"text/plain": repr(self)}
+        for mime_type, show in _displays.items():
+            shown = show(self)
+            if shown is not None:
+                bundle[mime_type] = shown
+        return bundle
 
     @property
     def name(self):
