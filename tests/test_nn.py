@@ -109,7 +109,7 @@ def test_wider_layers_return_lists_and_a_hidden_layer_of_one_works():
 
 
 def test_a_single_output_model_trains_evaluates_and_compiles():
-    from tinygrad_edu.fast.tape import compile_loss
+    from tinygrad_edu.fast.traced_losses import compile_loss
     from tinygrad_edu.learn.training import evaluate, train
     net = MLP(2, [4, 1], seed=0)
     data = ([[0.0, 1.0], [1.0, 0.0]], [0, 0])

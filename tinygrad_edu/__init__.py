@@ -39,11 +39,12 @@ _LAZY_NAMES = {
     "save_torch": "learn.bridge", "to_numpy": "learn.bridge",
     "save_numpy": "learn.bridge",
     "draw_graph": "pictures.graph", "draw_network": "pictures.network",
+    "draw_saliency": "pictures.saliency",
     "render": "pictures.saving",
     "trace": "watch.tracing", "format_trace": "watch.tracing",
     "backward_steps": "watch.tracing", "BackwardStep": "watch.tracing",
     "gradcheck": "watch.gradcheck", "GradcheckError": "watch.gradcheck",
-    "compile_loss": "fast.tape", "Tape": "fast.tape", "ENGINES": "fast.engines",
+    "compile_loss": "fast.traced_losses", "Tape": "fast.tape", "ENGINES": "fast.engines",
 }
 
 

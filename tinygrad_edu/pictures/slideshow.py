@@ -10,9 +10,11 @@ the pictures are inline SVG and the script is inline, so it opens from a USB
 stick with no network and no server.
 """
 
+import math
 from dataclasses import dataclass
 from html import escape
 from .graph import draw_graph
+from ..engine import topological_order
 from ..output import prepare_output_path, write_atomically
 from ..watch.tracing import backward_steps
 
@@ -34,20 +36,32 @@ def backward_frames(root, fold=None):
 
     Gradients are zeroed first (``root.zero_grad()``) so the pictures start
     clean. Steps that visit a leaf change nothing in the picture, so they get
-    no frame of their own; the last frame shows their final gradients.
+    no frame of their own; the last frame shows their final gradients. Every
+    frame uses one colour scale, the largest final |gradient|, so a box keeps
+    its colour from the frame it is filled in to the end.
     """
+    scale = _final_grad_scale(root)
     root.zero_grad()
     frames = []
     for step in backward_steps(root):
         if step.is_leaf:
             continue
         graph = draw_graph(root, fold=fold, highlight=step.value,
-                           title=step.header())
+                           title=step.header(), grad_scale=scale)
         frames.append(Frame(str(step), _svg(graph), step))
     done = (f"done: every Value holds d({root.name})/d(Value); the leaves' "
             f"gradients are what training uses")
-    frames.append(Frame(done, _svg(draw_graph(root, fold=fold, title=done))))
+    frames.append(Frame(done, _svg(draw_graph(root, fold=fold, title=done,
+                                              grad_scale=scale))))
     return frames
+
+
+def _final_grad_scale(root):
+    """The largest |gradient| backprop from ``root`` leaves (the series' scale)."""
+    root.zero_grad()
+    root.backward()
+    return max((abs(v.grad) for v in topological_order(root)
+                if math.isfinite(v.grad)), default=0.0)
 
 
 def _svg(graph):
