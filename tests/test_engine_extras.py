@@ -249,3 +249,11 @@ def test_no_grad_decorator_restores_recording_after_an_error():
     with pytest.raises(RuntimeError):
         fails()
     assert vsum([Value(1.0)]).parents != ()
+
+
+def test_formulas_may_call_the_new_functions():
+    from tinygrad_edu.watch.expression import parse_with_variables
+    out, leaves = parse_with_variables("sin(x) * sqrt(x) + cos(x)", {"x": 2.0})
+    out.backward()
+    assert_same((out.data, [leaves["x"].grad]),
+                torch_value_and_grads(lambda t: t.sin() * t.sqrt() + t.cos(), 2.0))
