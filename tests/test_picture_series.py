@@ -3,7 +3,7 @@
 import re
 
 from tinygrad_edu import Value
-from tinygrad_edu.pictures.slideshow import backward_frames
+from tinygrad_edu.web.explorer import explorer_data
 
 
 def karpathy():
@@ -27,14 +27,10 @@ def fill_of(svg, label):
     raise AssertionError(f"no box {label}")
 
 
-def test_backward_slideshow_keeps_one_scale_from_first_frame_to_last():
+def test_the_explorer_uses_one_scale_for_the_whole_pass():
     L, values = karpathy()
-    frames = backward_frames(L)
-    # the largest final gradient: dL/da = f * b = 6 (checked by hand)
-    scales = {re.search(r"full colour: \|grad\| ([\d.]+)", f.svg).group(1)
-              for f in frames}
-    assert scales == {"6"}
-    # d is filled in (grad -2) at the first step and keeps its colour to the end
-    first = next(f for f in frames if f.step is not None and f.step.value is L)
-    assert fill_of(first.svg, "d") == fill_of(frames[-1].svg, "d")
+    data = explorer_data(L)
+    # the largest gradient of the pass: dL/da = f * b = 6 (checked by hand),
+    # used for every step, not rescaled step by step
+    assert data["scale"] == 6.0
     assert values["a"].grad == 6.0 and values["d"].grad == -2.0

@@ -7,6 +7,7 @@ The package is a stack of layers; each imports only from the layers below it:
     watch/       the forward trace, backprop step by step, formulas
     pictures/    the graph with gradients, the article's network (Graphviz)
     fast/        trace once, replay fast: the tape and its numpy replay
+    web/         pages for the browser: the backprop explorer
     cli.py       the ``tinygrad-edu`` command, one module per subcommand
                  in commands/
 
@@ -45,6 +46,7 @@ _LAZY_NAMES = {
     "backward_steps": "watch.tracing", "BackwardStep": "watch.tracing",
     "gradcheck": "watch.gradcheck", "GradcheckError": "watch.gradcheck",
     "compile_loss": "fast.traced_losses", "Tape": "fast.tape", "ENGINES": "fast.engines",
+    "explore": "web.explorer",
 }
 
 

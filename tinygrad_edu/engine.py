@@ -48,6 +48,7 @@ Design notes a reader may wonder about
   its result overflows (as Python's own ``**`` does).
 """
 
+import contextvars
 import itertools
 import math
 import numbers
@@ -75,8 +76,10 @@ __all__ = [
 _next_id = itertools.count()
 
 # When False (inside ``with no_grad():``) operations record no parents, so no
-# graph is built: useful for evaluating a network without training it.
-_recording = True
+# graph is built: useful for evaluating a network without training it. It is a
+# context variable, so each thread (and each asyncio task) has its own switch:
+# one thread evaluating inside ``no_grad()`` never stops another's graph.
+_recording = contextvars.ContextVar("tinygrad_edu_recording", default=True)
 
 
 def no_grad(function=None):
@@ -84,6 +87,9 @@ def no_grad(function=None):
 
     As in PyTorch, it works as ``with no_grad():``, as ``@no_grad()`` and as
     ``@no_grad`` on a function, which then runs with no graph built.
+
+    Only the thread (or asyncio task) inside the block stops recording;
+    others go on building their graphs.
 
     >>> from tinygrad_edu import Value, no_grad
     >>> x = Value(2.0)
@@ -109,18 +115,16 @@ def no_grad(function=None):
 @contextmanager
 def _no_grad_block():
     """The block of ``with no_grad():``: recording off, then back as it was."""
-    global _recording
-    previous = _recording
-    _recording = False
+    token = _recording.set(False)
     try:
         yield
     finally:
-        _recording = previous
+        _recording.reset(token)
 
 
 def is_grad_enabled():
-    """True unless we are inside a ``no_grad()`` block."""
-    return _recording
+    """True unless we are inside a ``no_grad()`` block (of this thread or task)."""
+    return _recording.get()
 
 
 # Richer ways to show a Value in Jupyter: MIME type -> function(value) that
@@ -184,7 +188,7 @@ class Value:
         self.is_parameter = parameter
         self.id = next(_next_id)
         self.exponent = None        # the constant n of ``x ** n`` (see __pow__)
-        if _recording:
+        if _recording.get():
             self.parents = tuple(parents)
             self.local_grads = tuple(local_grads)
             if len(self.parents) != len(self.local_grads):
@@ -251,10 +255,11 @@ class Value:
             raise ZeroDivisionError(
                 f"division by zero: {self.data:g} / {other.data:g} "
                 f"(the divisor {other.name} is 0)")
-        # d(a/b)/da = 1/b, d(a/b)/db = -a/b^2
-        return Value(self.data / other.data, op="/", parents=(self, other),
-                     local_grads=(1.0 / other.data,
-                                  -self.data / other.data ** 2))
+        # d(a/b)/da = 1/b, d(a/b)/db = -a/b^2, computed as -(a/b)/b: b ** 2
+        # could underflow to 0 (b = 1e-200) although a/b itself is finite.
+        quotient = self.data / other.data
+        return Value(quotient, op="/", parents=(self, other),
+                     local_grads=(1.0 / other.data, -quotient / other.data))
 
     def __neg__(self):
         # d(-a)/da = -1
