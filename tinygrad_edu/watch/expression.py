@@ -32,6 +32,9 @@ FUNCTIONS = {
     "sigmoid": Value.sigmoid,
     "relu": Value.relu,
     "abs": Value.abs,
+    "sqrt": Value.sqrt,
+    "sin": Value.sin,
+    "cos": Value.cos,
 }
 
 # Python operator node -> what it does to two Values.
@@ -69,7 +72,7 @@ def parse_expression(text, variables=None):
     >>> parse_expression("__import__('os')", {})
     Traceback (most recent call last):
       ...
-    tinygrad_edu.watch.expression.ExpressionError: cannot call '__import__': the functions allowed are abs, exp, log, relu, sigmoid, tanh
+    tinygrad_edu.watch.expression.ExpressionError: cannot call '__import__': the functions allowed are abs, cos, exp, log, relu, sigmoid, sin, sqrt, tanh
     """
     root, _ = parse_with_variables(text, variables)
     return root
