@@ -120,3 +120,22 @@ def test_the_optimizer_state_after_a_fast_run_is_the_value_runs(digits, make):
             assert np.allclose(getattr(got, name), getattr(expected, name),
                                rtol=1e-7, atol=1e-12), name
     assert getattr(got, "t", None) == getattr(expected, "t", None)
+
+
+def test_a_tape_without_listed_outputs_and_with_table_ops_replays_in_numpy():
+    w = [Value(0.7), Value(-0.3)]
+
+    def loss(x):
+        return (x * w[0]).sqrt().clamp(-0.5, 1.2) * 2.0 + (w[1] * x).sin() * w[0].cos()
+
+    x = Value(1.3)
+    tape = Tape.from_graph(loss(x), w, [x], [], [])          # no outputs listed
+    batch = [0.4, 1.3, 2.5]
+    expected = [0.0, 0.0]
+    for number in batch:
+        for p in w:
+            p.grad = 0.0
+        (loss(Value(number)) / len(batch)).backward()
+        expected = [e + p.grad for e, p in zip(expected, w)]
+    _, grads = NumpyTape(tape).batch_gradients([[v] for v in batch])
+    assert grads.tolist() == pytest.approx(expected, rel=1e-9)

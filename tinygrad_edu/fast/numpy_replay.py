@@ -333,7 +333,7 @@ class NumpyTape:
         self._n_rows = tape.n_inputs + tape.n_targets + sum(
             len(instructions) for instructions in groups)
         self._root_row = int(row_of[tape.root - tape.input_start])
-        self._output_rows = row_of[np.array(tape.outputs) - tape.input_start]
+        self._output_rows = row_of[np.array(tape.outputs, dtype=np.intp) - tape.input_start]
         self._buffers = {}             # batch size -> (values, gradients)
 
     def _layout(self, groups, fused):
