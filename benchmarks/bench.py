@@ -1,6 +1,6 @@
 """How fast is tinygrad_edu? One command: ``python benchmarks/bench.py``.
 
-The workload (issue 7): a 64-16-16-10 ReLU MLP, a batch of 32 digits, mean
+The workload: a 64-16-16-10 ReLU MLP, a batch of 32 digits, mean
 squared error to the one-hot label; one step is zero-grad + forward +
 backward + an SGD update. Every contender starts from the same weights and
 data, and its gradients are checked against the plain engine's *before* any
@@ -15,6 +15,8 @@ Contenders:
   d * d``) and with the library's fused helpers (``mse``, which sums with
   ``vsum``);
 * the pure-Python tape replay (trace once, replay over flat lists);
+* the generated Python (``tape.to_python()``: the same program written out
+  as one straight-line function, compiled once);
 * the numpy tape replay (the same tape, each slot a vector over the batch),
   at batch 32 and at batch 1024;
 * a hand-written numpy MLP (matrix products written by hand): the ceiling.
@@ -23,10 +25,12 @@ Like with like: the numpy contenders get their batches as arrays made before
 the timing (so neither is charged for turning lists into arrays), both keep
 their weights in arrays and step them there, and BLAS runs on **one thread**
 (set in the environment before numpy is imported) for every figure. Each
-figure is the median of the rounds with the range (min-max) beside it.
+figure is the median of the rounds with the range (min-max) beside it, and
+each ratio the median of the round-by-round ratios.
 
 It also reports Values per example, peak memory per example (tracemalloc)
-and the time and memory of backward through a chain of 1,000,000 operations.
+and the build and backward time and peak memory of chains of 250,000,
+500,000 and 1,000,000 operations (backward should stay linear).
 
 ``--quick`` takes fewer rounds. Exit status 2 if micrograd is missing.
 """
