@@ -546,8 +546,8 @@ def main(argv=None):
     return 0
 
 
-# What issue 7 asks of ``tinygrad-edu train`` on all ten digits: >= 96% test
-# accuracy in under 60 s, with the command's defaults.
+# ``tinygrad-edu train`` on all ten digits, in this process (the whole-process
+# comparison with scikit-learn and PyTorch is benchmarks/full_digits.py).
 
 def train_figures():
     """Run ``tinygrad-edu train`` with its defaults on the full digits."""
