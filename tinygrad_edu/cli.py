@@ -10,7 +10,8 @@ import importlib
 import sys
 
 # Subcommand modules, in the order ``--help`` lists them.
-COMMAND_MODULES = ["train", "predict", "graph", "explain", "step"]
+COMMAND_MODULES = ["train", "predict", "graph", "explain", "step", "exercise",
+                   "check"]
 
 
 def _load_commands():

@@ -65,6 +65,9 @@ def add_arguments(parser):
                              "which pass nothing on")
     parser.add_argument("--html", metavar="FILE",
                         help="write the steps as an HTML slideshow instead")
+    parser.add_argument("--engine", metavar="DIR",
+                        help="run on the engine.py of a workbook (see "
+                             "'tinygrad-edu exercise'): watch your own backprop")
     remember_parser(parser)
 
 
@@ -72,6 +75,8 @@ def run(args, keys=None, out=None):
     """Run the command; ``keys`` and ``out`` default to stdin and stdout."""
     keys = keys or sys.stdin
     out = out or sys.stdout
+    if args.engine is not None:
+        return run_on_engine(args, keys, out)
     if args.html:
         check_output_path(args, args.html, "--html")
     try:
@@ -90,6 +95,15 @@ def run(args, keys=None, out=None):
                         args.ops_only, keys, out)
     except OSError as error:            # e.g. the terminal went away
         return runtime_failure(args, str(error))
+
+
+def run_on_engine(args, keys, out):
+    """Run this command again on the learner's engine, in a child process."""
+    from .own_engine import run_on_own_engine
+    try:
+        return run_on_own_engine(NAME, args, keys, out)
+    except ValueError as error:
+        usage_error(args, str(error))
 
 
 def check_breakpoint(root, name, ops_only):
