@@ -43,8 +43,15 @@ def grade(folder, chosen, time_limit=TIME_LIMIT):
     while remaining:
         for number, exercise, verdict in _run_child(folder, remaining, time_limit):
             verdicts[number] = verdict
+            if verdict.lines and verdict.lines[0].startswith(_HANGS_LOADING):
+                for n, e in remaining:          # the same file hangs for them too
+                    if e.file == exercise.file:
+                        verdicts.setdefault(n, verdict)
         remaining = [(n, e) for n, e in remaining if n not in verdicts]
     return [(n, e, verdicts[n]) for n, e in chosen]
+
+
+_HANGS_LOADING = "loading "
 
 
 def child_environment():
@@ -75,7 +82,16 @@ def _run_child(folder, chosen, time_limit):
             raise RuntimeError("the checker's child process did not start")
         for number, exercise in chosen:
             try:
-                line = _next_line(lines, time_limit)
+                line = _next_line(lines, time_limit)      # loading the file
+            except queue.Empty:
+                yield number, exercise, Verdict("fail", [
+                    f"{_HANGS_LOADING}{exercise.file} took longer than "
+                    f"{time_limit:g} s; is there a loop at the top level of "
+                    f"the file that never ends?"])
+                return
+            try:
+                if line == "started":
+                    line = _next_line(lines, time_limit)  # the check itself
             except queue.Empty:
                 yield number, exercise, Verdict("fail", [
                     f"it took longer than {time_limit:g} s; is there a loop "
@@ -127,7 +143,8 @@ def child_main(argv):
     modules = {}
     for exercise_id in argv[1:]:
         _, exercise = by_id[exercise_id]
-        verdict = check_one(folder, exercise, modules)
+        verdict = check_one(folder, exercise, modules,
+                            lambda: print("started", file=report, flush=True))
         print(json.dumps({"status": verdict.status, "lines": verdict.lines}),
               file=report, flush=True)
     return 0
@@ -145,9 +162,12 @@ def _learner_module(folder, file, modules):
     return modules[file]
 
 
-def check_one(folder, exercise, modules):
-    """The Verdict of one exercise (never raises)."""
+def check_one(folder, exercise, modules, started=None):
+    """The Verdict of one exercise (never raises). ``started()`` is called
+    when the learner's file is loaded and the check begins."""
     module = _learner_module(folder, exercise.file, modules)
+    if started:
+        started()
     if isinstance(module, LoadError):
         return Verdict("fail", [str(module)])
     try:

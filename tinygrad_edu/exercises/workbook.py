@@ -20,13 +20,16 @@ import sys
 from pathlib import Path
 
 from ..output import OutputError, write_atomically
-from .blanking import BlankingError, blank_functions, point_imports_at
+from .blanking import BlankingError, blank_functions, function_names, point_imports_at
 from .catalog import FILES, exercises
 
 __all__ = ["WorkbookError", "LoadError", "write_workbook", "read_workbook",
            "load_module", "all_exercises", "MANIFEST", "FORMAT"]
 
 MANIFEST = "workbook.json"
+# The first lines of each Python file of a workbook.
+HEADER = ("# A workbook copy of {module}: write the functions that raise\n"
+          "# \"not done yet\", then run: tinygrad-edu check <this folder>\n\n")
 FORMAT = "tinygrad-edu workbook"
 
 
@@ -89,15 +92,18 @@ def write_workbook(folder, only=None):
     chosen = choose(only)
     files = {}
     for name, module_name in FILES.items():
+        source = _package_source(module_name)
+        present = set(function_names(source))
         blanks = [(b.target, b.hint, f"exercise {n} ({e.id}): not done yet", b.task)
-                  for n, e in chosen for b in e.blanks if b.file == name]
+                  for n, e in chosen for b in e.blanks
+                  if b.file == name and (b.target in present or not b.optional)]
         package = module_name.rsplit(".", 1)[0]
         try:
-            source = blank_functions(_package_source(module_name), blanks)
+            source = blank_functions(source, blanks)
         except BlankingError as error:
             raise WorkbookError(f"cannot make {name}: {error}") from None
-        files[name] = point_imports_at(source, package,
-                                       {"tinygrad_edu.engine": "engine"})
+        files[name] = HEADER.format(module=module_name) + point_imports_at(
+            source, package, {"tinygrad_edu.engine": "engine"})
     files["README.md"] = readme(chosen)
     files[MANIFEST] = json.dumps(
         {"format": FORMAT, "version": 1,
@@ -185,7 +191,8 @@ def load_module(path, name, engine=None):
 
 def readme(chosen):
     """The learner's README: what to do, and the exercises in order."""
-    rows = "\n".join(f"| {n} | `{e.id}` | {', '.join(f'`{b.target}`' for b in e.blanks)}"
+    rows = "\n".join(f"| {n} | `{e.id}` | "
+                     f"{', '.join(f'`{b.target}`' for b in e.blanks if not b.optional)}"
                      f" in `{e.file}` | {e.teaches} |" for n, e in chosen)
     return f"""# Your backprop workbook
 
