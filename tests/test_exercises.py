@@ -10,8 +10,10 @@ limits, are run a few times end to end.
 
 import functools
 import importlib
+import inspect
 import itertools
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -22,6 +24,7 @@ from tinygrad_edu.exercises.blanking import (body_lines, function_names,
                                              point_imports_at, replace_bodies)
 from tinygrad_edu.exercises.catalog import FILES, exercises
 from tinygrad_edu.exercises.grading import check_one
+from tinygrad_edu.exercises.op_checks import OPS, check_op, generic_op
 from tinygrad_edu.exercises.verdict import Failed, NotDone
 from tinygrad_edu.exercises.workbook import all_exercises, load_module, write_workbook
 
@@ -141,7 +144,9 @@ def test_a_bigger_engine_gets_its_new_operation_as_an_exercise():
         return Value(out, op="sqrt", parents=(self,), local_grads=(0.5 / out,))
 
     def tanh(self):''', 1)
-    ids = [e.id for e in exercises(source)]
+    ids = [e.id for e in exercises({"engine.py": source,
+                                    "nn.py": package_source("nn.py"),
+                                    "losses.py": package_source("losses.py")})]
     assert ids.index("abs") < ids.index("sqrt") < ids.index("chain_rule_step")
     assert "tanh" in ids and "pow" in ids
 
@@ -360,8 +365,52 @@ def test_a_wrong_answer_gets_the_hint_that_names_it(tmp_path, exercise_id, bodie
     assert hint in report, report
 
 
-def test_every_exercise_has_a_wrong_answer_tested():
-    assert {e.id for _, e in all_exercises()} <= {w[0] for w in WRONG}
+def test_an_error_names_the_learners_line(tmp_path):
+    module = learner(tmp_path, "engine.py", {"Value.__add__": "x = 1\nreturn x / 0"})
+    with pytest.raises(Failed) as failure:
+        exercise("add").check(module)
+    line = failure.value.lines[0]
+    assert line.startswith("a+b with a = 2, b = -3: your code raised "
+                           "ZeroDivisionError: division by zero (")
+    assert re.search(r"\(\d+_engine\.py line \d+\)$", line), line
+
+
+def test_every_exercise_of_the_table_has_a_wrong_answer_tested():
+    table = {spec.id for spec in OPS} | {"chain_rule_step", "topological_order",
+                                         "dot", "mlp", "cross_entropy"}
+    assert table <= {w[0] for w in WRONG}
+    assert table <= {e.id for _, e in all_exercises()}
+
+
+def _negated(method):
+    """A body for ``Value.method`` that computes the right value (with the
+    project's engine) but gives each local derivative the wrong sign."""
+    arity = len(inspect.signature(getattr(reference.Value, method)).parameters) - 1
+    other = ", _as_value(other)" if arity else ""
+    return (f"import tinygrad_edu.engine as right\n"
+            f"parents = (self{other},)\n"
+            f"v = getattr(right.Value(self.data), {method!r})("
+            f"*[right.Value(p.data) for p in parents[1:]])\n"
+            f"return Value(v.data, op=v.op, parents=parents,\n"
+            f"             local_grads=tuple(-g for g in v.local_grads))")
+
+
+def test_an_operation_new_to_the_table_is_checked_too(tmp_path):
+    """Operations the engine gains later are checked like the others: a
+    wrong sign is caught. (``tanh`` stands in for one here; any operation
+    the installed engine has beyond the table is tried as well.)"""
+    table = {spec.id for spec in OPS}
+    new = [(e, e.blanks[0].target.split(".")[1]) for _, e in all_exercises()
+           if e.file == "engine.py" and e.blanks[0].target.startswith("Value.")
+           and e.id not in table]
+    stand_in = generic_op("tanh", 0)
+    cases = [(e.check, method) for e, method in new]
+    cases.append((lambda module: check_op(stand_in, module), "tanh"))
+    for check, method in cases:
+        module = learner(tmp_path, "engine.py", {f"Value.{method}": _negated(method)})
+        with pytest.raises(Failed) as failure:
+            check(module)
+        assert "has the wrong sign" in failure.value.lines[-1], failure.value.lines
 
 
 def test_an_exercise_that_needs_an_unfinished_one_says_which(tmp_path):

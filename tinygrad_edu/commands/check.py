@@ -14,7 +14,7 @@ It is still code: check only workbooks you trust.
 
 import sys
 
-from .arguments import positive_float, remember_parser, usage_error
+from .arguments import positive_float, remember_parser, runtime_failure, usage_error
 
 NAME = "check"
 HELP = "grade a workbook: which exercises pass, and a counterexample for each failure"
@@ -32,13 +32,16 @@ def add_arguments(parser):
 
 
 def run(args, out=None):
-    from ..exercises.grading import format_report, grade
+    from ..exercises.grading import GradingError, format_report, grade
     from ..exercises.workbook import WorkbookError, read_workbook
     out = out or sys.stdout
     try:
         chosen = read_workbook(args.workbook)
     except WorkbookError as error:
         usage_error(args, str(error))
-    results = grade(args.workbook, chosen, args.time_limit)
+    try:
+        results = grade(args.workbook, chosen, args.time_limit)
+    except GradingError as error:
+        return runtime_failure(args, str(error))
     print(format_report(results), file=out)
     return 0 if all(verdict.passed for _, _, verdict in results) else 1

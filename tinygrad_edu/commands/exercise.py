@@ -10,6 +10,8 @@ grades it. A folder that is not empty and holds no workbook is refused (exit
 2); an existing workbook is written again from scratch.
 """
 
+import sys
+
 from .arguments import remember_parser, runtime_failure, usage_error
 
 NAME = "exercise"
@@ -32,7 +34,6 @@ def add_arguments(parser):
 
 
 def run(args, out=None):
-    import sys
     from ..exercises.workbook import WorkbookError, all_exercises, write_workbook
     out = out or sys.stdout
     if args.list:

@@ -195,18 +195,19 @@ def _records_local_grads(node):
         for call in ast.walk(node))
 
 
-def exercises(engine_source):
-    """Every exercise for an engine whose source is ``engine_source``, in
-    course order; the operations it lacks are left out."""
-    tree = ast.parse(engine_source)
-    names = set(function_names(tree))
-    ops = [e for e in _known_ops() if all(
-        b.optional or b.target in names for b in e.blanks)]
+def exercises(sources):
+    """Every exercise for the files whose source texts ``sources`` maps by
+    name ("engine.py", ...), in course order. An exercise whose functions a
+    file lacks is left out; a new operation of the engine is put in."""
+    trees = {name: ast.parse(text) for name, text in sources.items()}
+    names = {name: set(function_names(tree)) for name, tree in trees.items()}
+
+    def present(exercise):
+        return all(b.optional or b.target in names[b.file] for b in exercise.blanks)
+
     new_ops = [_op_exercise(spec, "compute the value with the math module; "
                             "its slope at x is the local derivative",
                             "one more operation, checked like the others")
-               for spec in discovered_ops(tree)]
-    later = [e for e in _later_exercises()
-             if e.file != "engine.py"
-             or all(b.optional or b.target in names for b in e.blanks)]
-    return ops + new_ops + later
+               for spec in discovered_ops(trees["engine.py"])]
+    return ([e for e in _known_ops() if present(e)] + new_ops
+            + [e for e in _later_exercises() if present(e)])

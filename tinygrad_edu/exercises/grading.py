@@ -20,7 +20,7 @@ from .. import engine as reference
 from .verdict import Failed, NotDone, Verdict
 from .workbook import LoadError, load_module, read_workbook
 
-__all__ = ["grade", "format_report", "TIME_LIMIT", "child_main"]
+__all__ = ["grade", "format_report", "GradingError", "TIME_LIMIT", "child_main"]
 
 # Seconds each exercise may take; the real engine needs well under one.
 TIME_LIMIT = 10.0
@@ -43,15 +43,12 @@ def grade(folder, chosen, time_limit=TIME_LIMIT):
     while remaining:
         for number, exercise, verdict in _run_child(folder, remaining, time_limit):
             verdicts[number] = verdict
-            if verdict.lines and verdict.lines[0].startswith(_HANGS_LOADING):
+            if verdict.stopped == "loading":
                 for n, e in remaining:          # the same file hangs for them too
                     if e.file == exercise.file:
                         verdicts.setdefault(n, verdict)
         remaining = [(n, e) for n, e in remaining if n not in verdicts]
     return [(n, e, verdicts[n]) for n, e in chosen]
-
-
-_HANGS_LOADING = "loading "
 
 
 def child_environment():
@@ -74,35 +71,19 @@ def _run_child(folder, chosen, time_limit):
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL, text=True, env=child_environment())
     lines = queue.Queue()
-    reader = threading.Thread(target=_read_lines, args=(child.stdout, lines),
-                              daemon=True)
-    reader.start()
+    threading.Thread(target=_read_lines, args=(child.stdout, lines),
+                     daemon=True).start()
     try:
-        if _next_line(lines, STARTUP_LIMIT) != "ready":
-            raise RuntimeError("the checker's child process did not start")
+        _wait_until_ready(lines)
         for number, exercise in chosen:
-            try:
-                line = _next_line(lines, time_limit)      # loading the file
-            except queue.Empty:
-                yield number, exercise, Verdict("fail", [
-                    f"{_HANGS_LOADING}{exercise.file} took longer than "
-                    f"{time_limit:g} s; is there a loop at the top level of "
-                    f"the file that never ends?"])
+            verdict = _next_verdict(lines, exercise, time_limit)
+            if verdict is None:                   # the child process ended
+                verdict = Verdict("fail", [f"your code stopped Python itself "
+                                           f"({_how_it_ended(child.wait())})"],
+                                  stopped="crash")
+            yield number, exercise, verdict
+            if verdict.stopped:
                 return
-            try:
-                if line == "started":
-                    line = _next_line(lines, time_limit)  # the check itself
-            except queue.Empty:
-                yield number, exercise, Verdict("fail", [
-                    f"it took longer than {time_limit:g} s; is there a loop "
-                    f"that never ends?"])
-                return
-            if line is None:
-                code = child.wait()
-                yield number, exercise, Verdict("fail", [
-                    f"your code stopped Python itself (exit code {code})"])
-                return
-            yield number, exercise, _parse(line)
     finally:
         if child.poll() is None:
             child.kill()
@@ -110,14 +91,48 @@ def _run_child(folder, chosen, time_limit):
         child.stdout.close()
 
 
+class GradingError(RuntimeError):
+    """The checker itself could not run (its child process did not start)."""
+
+
+def _wait_until_ready(lines):
+    try:
+        line = lines.get(timeout=STARTUP_LIMIT)
+    except queue.Empty:
+        line = None
+    if line != "ready":
+        raise GradingError(f"the checker's Python process did not start within "
+                           f"{STARTUP_LIMIT:g} s")
+
+
+def _next_verdict(lines, exercise, time_limit):
+    """The child's verdict on ``exercise``, a Verdict for running out of time,
+    or None if the child ended. Loading the file and checking have a clock each."""
+    try:
+        line = lines.get(timeout=time_limit)
+    except queue.Empty:
+        return Verdict("fail", [
+            f"loading {exercise.file} took longer than {time_limit:g} s; is "
+            f"there a loop at the top level of the file that never ends?"],
+            stopped="loading")
+    if line != "started":
+        return None if line is None else _parse(line)
+    try:
+        line = lines.get(timeout=time_limit)
+    except queue.Empty:
+        return Verdict("fail", [f"it took longer than {time_limit:g} s; is there "
+                                f"a loop that never ends?"], stopped="time")
+    return None if line is None else _parse(line)
+
+
+def _how_it_ended(code):
+    return f"killed by signal {-code}" if code < 0 else f"exit code {code}"
+
+
 def _read_lines(stream, lines):
     for line in stream:
         lines.put(line.rstrip("\n"))
     lines.put(None)
-
-
-def _next_line(lines, timeout):
-    return lines.get(timeout=timeout)
 
 
 def _parse(line):

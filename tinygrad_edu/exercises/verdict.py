@@ -10,7 +10,11 @@ checker.
 
 import math
 import numbers
+import os
+import sys
+import traceback
 from dataclasses import dataclass, field
+from pathlib import Path
 
 __all__ = ["Verdict", "Failed", "NotDone", "attempt", "as_number", "show",
            "close", "mismatch_hint", "NOT_DONE"]
@@ -21,9 +25,15 @@ NOT_DONE = "not done yet"
 
 @dataclass
 class Verdict:
-    """``status`` is "pass", "fail" or "not done"; ``lines`` explain a failure."""
+    """``status`` is "pass", "fail" or "not done"; ``lines`` explain a failure.
+
+    ``stopped`` says why the learner's code had to be stopped, if it had to:
+    "loading" (its file never finished loading), "time" (the check ran out
+    of time) or "crash" (Python itself stopped).
+    """
     status: str
     lines: list = field(default_factory=list)
+    stopped: str = ""
 
     @property
     def passed(self):
@@ -62,13 +72,28 @@ def attempt(function, *args, doing="", **kwargs):
 
 
 def _recursion_limit():
-    import sys
     return sys.getrecursionlimit()
+
+
+# Frames from these folders are the checker's or Python's, not the learner's.
+_NOT_THE_LEARNERS = (str(Path(__file__).resolve().parent.parent),
+                     str(Path(os.__file__).resolve().parent))
+
+
+def _where(error):
+    """`` (engine.py line 42)``: the learner's line that raised, if any."""
+    frames = [frame for frame in traceback.extract_tb(error.__traceback__)
+              if not str(Path(frame.filename).resolve()).startswith(_NOT_THE_LEARNERS)
+              and not frame.filename.startswith("<")]
+    if not frames:
+        return ""
+    return f" ({Path(frames[-1].filename).name} line {frames[-1].lineno})"
 
 
 def _raised(error, doing):
     message = str(error).strip().splitlines()
-    text = f"{type(error).__name__}" + (f": {message[0]}" if message else "")
+    text = (f"{type(error).__name__}" + (f": {message[0]}" if message else "")
+            + _where(error))
     return f"{doing}: your code raised {text}" if doing else f"your code raised {text}"
 
 

@@ -50,7 +50,8 @@ def _package_source(module_name):
 def all_exercises():
     """Every exercise for the installed engine, numbered 1, 2, ... in course
     order: a tuple of (number, exercise)."""
-    return tuple(enumerate(exercises(_package_source(FILES["engine.py"])), start=1))
+    sources = {name: _package_source(module) for name, module in FILES.items()}
+    return tuple(enumerate(exercises(sources), start=1))
 
 
 def choose(only):
