@@ -209,15 +209,15 @@ How to work:
 
 1. Open the file of the first exercise, find the function that says
    "not done yet", and write it.
-2. Check your work (from the folder above this one):
+2. Check your work, in this folder:
 
-       tinygrad-edu check {{this folder}}
+       tinygrad-edu check .
 
    You get a table of the exercises, and for each one that fails, one
    concrete example: the inputs, your number, the right number, and a hint.
 3. Watch your own engine do backprop, one chain-rule step at a time:
 
-       tinygrad-edu step --engine {{this folder}} --expr "x*y + x" --var x=2 --var y=3 --all
+       tinygrad-edu step --engine . --expr "a*b + a" --var a=2 --var b=3 --all
 
 Each exercise is checked on its own: the network and loss exercises run on a
 finished engine, so you can do them in any order. Try things in Python, too:
