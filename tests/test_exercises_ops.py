@@ -49,7 +49,7 @@ def test_every_operation_has_a_strategy():
 def test_the_engine_passes_its_own_operation_check(op):
     spec = SPECS[op]
 
-    @settings(max_examples=40, deadline=None, database=None)
+    @settings(max_examples=25, deadline=None, database=None)
     @given(INPUTS[op])
     def check(inputs):
         expected, _ = spec.build(reference, inputs)
@@ -57,7 +57,7 @@ def test_the_engine_passes_its_own_operation_check(op):
     check()
 
 
-@settings(max_examples=40, deadline=None, database=None)
+@settings(max_examples=25, deadline=None, database=None)
 @given(st.lists(st.tuples(numbers(-100, 100), numbers(-100, 100)), min_size=1, max_size=8))
 def test_the_engine_passes_the_dot_check(pairs):
     inputs = {f"w{i}": w for i, (w, _) in enumerate(pairs)}

@@ -65,14 +65,10 @@ def attempt(function, *args, doing="", **kwargs):
         raise Failed(_raised(error, doing)) from None
     except RecursionError:
         raise Failed(f"{doing}: went deeper than Python's recursion limit "
-                     f"({_recursion_limit()} calls)" if doing else
+                     f"({sys.getrecursionlimit()} calls)" if doing else
                      "went deeper than Python's recursion limit") from None
     except (Exception, SystemExit) as error:         # the learner's code failed
         raise Failed(_raised(error, doing)) from None
-
-
-def _recursion_limit():
-    return sys.getrecursionlimit()
 
 
 # Frames from these folders are the checker's or Python's, not the learner's.
