@@ -55,7 +55,8 @@ def run_on_own_engine(name, args, keys, out):
     path = engine_file(args.engine)
     settings = {key: value for key, value in vars(args).items()
                 if key not in ("command_parser", "run", "engine", "command")}
-    command = [sys.executable, "-c", _CHILD, name, str(path), json.dumps(settings)]
+    command = [sys.executable, "-c", _CHILD, name, str(path),
+               json.dumps(settings, default=str)]
     env = child_environment()
     if keys is sys.stdin and out is sys.stdout:
         return subprocess.run(command, env=env).returncode
