@@ -219,6 +219,9 @@ How to work:
 
        tinygrad-edu step --engine . --expr "a*b + a" --var a=2 --var b=3 --all
 
+   or, with `--html page.html` instead of `--all`, in a page to open in a
+   browser, your own code beside each step.
+
 Each exercise is checked on its own: the network and loss exercises run on a
 finished engine, so you can do them in any order. Try things in Python, too:
 in this folder, `python3 -c "from engine import Value; print(Value(2.0) * 3)"`.
