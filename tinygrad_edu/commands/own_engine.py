@@ -89,4 +89,6 @@ def child_run(name, engine, arguments):
             ValueError, RecursionError) as error:
         print(f"tinygrad-edu {name}: error: your engine raised "
               f"{type(error).__name__}: {error}", file=sys.stderr)
+    except KeyboardInterrupt:
+        return 130                  # Ctrl-C: the parent says "interrupted"
     return 1
