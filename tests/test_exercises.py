@@ -140,16 +140,16 @@ def test_a_bigger_engine_gets_its_new_operation_as_an_exercise():
     """New lines at the top, a new argument, a new method: found by name."""
     source = package_source("engine.py")
     source = source.replace('"""The engine', '# a new first line\n\n"""The engine', 1)
-    source = source.replace("    def tanh(self):", '''    def sqrt(self):
-        """The square root."""
-        out = math.sqrt(self.data)
-        return Value(out, op="sqrt", parents=(self,), local_grads=(0.5 / out,))
+    source = source.replace("    def tanh(self):", '''    def tan(self):
+        """The tangent."""
+        out = math.tan(self.data)
+        return Value(out, op="tan", parents=(self,), local_grads=(1 + out * out,))
 
     def tanh(self):''', 1)
     ids = [e.id for e in exercises({"engine.py": source,
                                     "nn.py": package_source("nn.py"),
                                     "losses.py": package_source("losses.py")})]
-    assert ids.index("abs") < ids.index("sqrt") < ids.index("chain_rule_step")
+    assert ids.index("abs") < ids.index("tan") < ids.index("chain_rule_step")
     assert "tanh" in ids and "pow" in ids
 
 
@@ -290,8 +290,9 @@ WRONG = [
      "d(a/b)/db is missing the factor a"),
     ("neg", {"Value.__neg__": "return Value(-self.data, op='neg', parents=(self,), "
                               "local_grads=(1.0,))"}, "d(-a)/da has the wrong sign"),
-    ("neg", {"Value.__neg__": "return Value(-self.data, op='neg', local_grads=(-1.0,))"},
-     "the parents of your -a should be (a)"),
+    ("neg", {"Value.__neg__": "return Value(-self.data, op='neg', parents=(Value(self.data),),"
+                              " local_grads=(-1.0,))"},
+     "the parents of your -a should be (a), in that order"),
     ("pow", {"Value.__pow__": "if isinstance(exponent, Value):\n"
                               "    return self._pow_value(exponent)\n"
                               "n = exponent\nreturn Value(self.data ** n, op='**', "
@@ -308,7 +309,12 @@ WRONG = [
      "d(sigmoid(x))/dx is s; multiply it by (1 - s)"),
     ("relu", _unary("relu", "max(x, 0.0)", "(x,)"), "d(relu(x))/dx is x"),
     ("abs", _unary("abs", "abs(x)", "(1.0,)"), "d(abs(x))/dx has the wrong sign"),
-    ("exp", _unary("exp", "math.exp(x)", "(out, out)"), "2 local derivatives for 1 parents"),
+    ("sqrt", _unary("sqrt", "math.sqrt(x)", "(1 / out,)"),
+     "d(sqrt(x))/dx is 1/sqrt(x); sqrt(x) = x**0.5, and the power rule brings down 0.5"),
+    ("sin", _unary("sin", "math.sin(x)", "(-math.cos(x),)"), "d(sin(x))/dx has the wrong sign"),
+    ("cos", _unary("cos", "math.cos(x)", "(math.sin(x),)"), "d(cos(x))/dx has the wrong sign"),
+    ("exp", _unary("exp", "math.exp(x)", "(None,)"),
+     "local_grads[0] of your exp(x) is None of type NoneType, not a number"),
     ("chain_rule_step", {"chain_rule_step": "added = [g * value.grad for g in value.local_grads]\n"
                                             "for p, a in zip(value.parents, added):\n"
                                             "    p.grad = a\nreturn added"},

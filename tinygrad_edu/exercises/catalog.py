@@ -2,7 +2,7 @@
 
 Each row names the functions to blank (by name, in which workbook file), the
 one-line hint left in each blank, what the exercise teaches, and the check
-that grades it. Operations that the engine gains later (a ``sqrt``, say) are
+that grades it. Operations that the engine gains later (a ``tan``, say) are
 found by reading the engine (:func:`discovered_ops`) and get an exercise too,
 checked the same way as the others.
 """
@@ -69,6 +69,9 @@ _OP_HINTS = {
     "sigmoid": "s = _stable_sigmoid(self.data); write the slope with s",
     "relu": "max(x, 0); its slope is 1 or 0 (choose 0 at x = 0)",
     "abs": "abs(x); its slope is the sign of x (choose 0 at x = 0)",
+    "sqrt": "refuse x <= 0 with a ValueError (no slope at 0); sqrt(x) = x**0.5",
+    "sin": "math.sin; which function is the slope of sin?",
+    "cos": "math.cos; the slope of cos is a sine, but with which sign?",
 }
 
 _OP_TEACHES = {
@@ -84,6 +87,9 @@ _OP_TEACHES = {
     "sigmoid": "s(1 - s), and computing e^-x without overflow",
     "relu": "a kink: choosing the slope at 0",
     "abs": "another kink: the sign function",
+    "sqrt": "the power rule with the power 1/2; a slope that is infinite at 0",
+    "sin": "derivatives that turn into each other: sin gives cos",
+    "cos": "and cos gives -sin",
 }
 
 

@@ -169,12 +169,22 @@ OPS = (
            (("x", lambda n: n["x"], "is x; the slope is 1 where x > 0, else 0"),)),
     OpSpec("abs", "abs", lambda n: "abs(x)", _one("abs"),
            ({"x": -2}, {"x": 3}), _single(_away_from_zero(0.1, 4))),
+    OpSpec("sqrt", "sqrt", lambda n: "sqrt(x)", _one("sqrt"),
+           ({"x": 4}, {"x": 0.25}), _single(_uniform(0.2, 5)),
+           (("x", lambda n: 1 / math.sqrt(n["x"]),
+             "is 1/sqrt(x); sqrt(x) = x**0.5, and the power rule brings down 0.5"),
+            ("x", lambda n: 0.5 * math.sqrt(n["x"]),
+             "keeps the power 1/2; the power rule lowers it by one, to -1/2"))),
+    OpSpec("sin", "sin", lambda n: "sin(x)", _one("sin"),
+           ({"x": 0.5}, {"x": 2}), _single(_uniform(-3, 3))),
+    OpSpec("cos", "cos", lambda n: "cos(x)", _one("cos"),
+           ({"x": 0.5}, {"x": 2}), _single(_uniform(-3, 3))),
 )
 
 
 def generic_op(method, arity):
     """An OpSpec for an operation this table does not know (a newer engine's
-    ``sqrt``, say): inputs between 0.2 and 2.5, where most functions are
+    ``tan``, say): inputs between 0.2 and 2.5, where most functions are
     defined and smooth."""
     draw = _uniform(0.2, 2.5)
     if arity == 0:
