@@ -92,12 +92,17 @@ def write_workbook(folder, only=None):
     _check_folder(folder)
     chosen = choose(only)
     files = {}
+    blanked = {}                  # exercise id -> the functions blanked for it
     for name, module_name in FILES.items():
         source = _package_source(module_name)
         present = set(function_names(source))
-        blanks = [(b.target, b.hint, f"exercise {n} ({e.id}): not done yet", b.task)
-                  for n, e in chosen for b in e.blanks
-                  if b.file == name and (b.target in present or not b.optional)]
+        blanks = []
+        for n, e in chosen:
+            for b in e.blanks:
+                if b.file == name and (b.target in present or not b.optional):
+                    blanks.append((b.target, b.hint,
+                                   f"exercise {n} ({e.id}): not done yet", b.task))
+                    blanked.setdefault(e.id, []).append(b.target)
         package = module_name.rsplit(".", 1)[0]
         try:
             source = blank_functions(source, blanks)
@@ -105,7 +110,7 @@ def write_workbook(folder, only=None):
             raise WorkbookError(f"cannot make {name}: {error}") from None
         files[name] = HEADER.format(module=module_name) + point_imports_at(
             source, package, {"tinygrad_edu.engine": "engine"})
-    files["README.md"] = readme(chosen)
+    files["README.md"] = readme(chosen, blanked)
     files[MANIFEST] = json.dumps(
         {"format": FORMAT, "version": 1,
          "exercises": [{"number": n, "id": e.id, "file": e.file} for n, e in chosen]},
@@ -190,10 +195,12 @@ def load_module(path, name, engine=None):
     return module
 
 
-def readme(chosen):
-    """The learner's README: what to do, and the exercises in order."""
+def readme(chosen, blanked):
+    """The learner's README: what to do, and the exercises in order.
+
+    ``blanked`` maps each exercise to the functions blanked for it."""
     rows = "\n".join(f"| {n} | `{e.id}` | "
-                     f"{', '.join(f'`{b.target}`' for b in e.blanks if not b.optional)}"
+                     f"{', '.join(f'`{target}`' for target in blanked[e.id])}"
                      f" in `{e.file}` | {e.teaches} |" for n, e in chosen)
     return f"""# Your backprop workbook
 
