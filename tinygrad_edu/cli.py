@@ -10,7 +10,8 @@ import importlib
 import sys
 
 # Subcommand modules, in the order ``--help`` lists them.
-COMMAND_MODULES = ["train", "predict", "graph", "explain", "step", "export"]
+COMMAND_MODULES = ["train", "predict", "graph", "explain", "step", "export",
+                   "exercise", "check"]
 
 
 def _load_commands():

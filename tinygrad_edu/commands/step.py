@@ -73,6 +73,9 @@ def add_arguments(parser):
                         help="with --html: draw every Value (none), one box per "
                              "neuron or per layer; auto (the default) folds a "
                              "network by neuron")
+    parser.add_argument("--engine", metavar="DIR",
+                        help="run on the engine.py of a workbook (see "
+                             "'tinygrad-edu exercise'): watch your own backprop")
     remember_parser(parser)
 
 
@@ -80,6 +83,8 @@ def run(args, keys=None, out=None):
     """Run the command; ``keys`` and ``out`` default to stdin and stdout."""
     keys = keys or sys.stdin
     out = out or sys.stdout
+    if args.engine is not None:
+        return run_on_engine(args, keys, out)
     if not args.html and args.fold != "auto":
         usage_error(args, "--fold only goes with --html (it says how the page "
                           "draws a big graph)")
@@ -103,6 +108,15 @@ def run(args, keys=None, out=None):
         raise                           # stdout closed (| head): a quiet end
     except OSError as error:            # e.g. the terminal went away
         return runtime_failure(args, str(error))
+
+
+def run_on_engine(args, keys, out):
+    """Run this command again on the learner's engine, in a child process."""
+    from .own_engine import run_on_own_engine
+    try:
+        return run_on_own_engine(NAME, args, keys, out)
+    except ValueError as error:
+        usage_error(args, str(error))
 
 
 def check_breakpoint(root, name, ops_only):
