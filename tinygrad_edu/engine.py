@@ -528,7 +528,7 @@ class Op(NamedTuple):
     lists: int = 0
 
 
-_DEFINED_OPS = {}               # name -> Op, for each define_op() call
+_DEFINED_OPS = {}               # name -> the function define_op() returned
 _RESERVED_NAMES = {"neg", "sum", "dot", "max"}     # ops without a Value method
 
 
@@ -557,8 +557,6 @@ def define_op(name, forward, derivatives, *, array_forward=None,
     if not callable(forward) or not derivatives:
         raise TypeError(f"define_op({name!r}) needs a forward function and a "
                         f"tuple of derivatives, one per operand")
-    _DEFINED_OPS[name] = Op(name, forward, derivatives, array_forward,
-                            array_derivatives)
 
     def apply(*operands):
         if len(operands) != len(derivatives):
@@ -573,9 +571,12 @@ def define_op(name, forward, derivatives, *, array_forward=None,
 
     apply.__name__ = apply.__qualname__ = name
     apply.__doc__ = f"The operation {name!r}, made by define_op."
+    apply.op = Op(name, forward, derivatives, array_forward, array_derivatives)
+    _DEFINED_OPS[name] = apply
     return apply
 
 
 def defined_ops():
-    """The operations added with :func:`define_op`, by name (a copy)."""
+    """The operations made with :func:`define_op`, by name: each is the
+    function that applies it, with its rules as an :class:`Op` in ``.op``."""
     return dict(_DEFINED_OPS)

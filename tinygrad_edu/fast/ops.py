@@ -103,7 +103,9 @@ def row_for(name):
 
     Raises ValueError naming the op if there is none.
     """
-    row = TABLE.get(name) or defined_ops().get(name)
+    row = TABLE.get(name)
+    if row is None and name in defined_ops():
+        row = defined_ops()[name].op
     if row is None:
         why = NOT_REPLAYED.get(name, "it is neither in the table nor made "
                                      "with define_op")
