@@ -60,12 +60,15 @@ class TapeEngine:
     """Replays the traced program one example at a time, in pure Python."""
 
     name = "tape"
+    backend = "python"
 
     def batch_loss_and_grads(self, model, xs, targets, loss="cross_entropy"):
         """Set each parameter's ``grad`` to d(mean batch loss)/d(parameter); return the loss."""
-        tape = tape_for(model, loss, "python")
-        mean_loss, grads = tape.batch_gradients(xs, targets)
-        for p, g in zip(tape.params, grads):
+        replay = tape_for(model, loss, self.backend)
+        mean_loss, grads = replay.batch_gradients(xs, targets)
+        if not isinstance(grads, list):
+            grads = grads.tolist()          # numpy's array, as Python floats
+        for p, g in zip(replay.params, grads):
             p.grad = g
         return mean_loss
 
@@ -80,14 +83,7 @@ class NumpyEngine(TapeEngine):
     """Replays the traced program over a whole batch at once, with numpy."""
 
     name = "numpy"
-
-    def batch_loss_and_grads(self, model, xs, targets, loss="cross_entropy"):
-        """Set each parameter's ``grad`` to d(mean batch loss)/d(parameter); return the loss."""
-        fast = tape_for(model, loss, "numpy")
-        mean_loss, grads = fast.batch_gradients(xs, targets)
-        for p, g in zip(fast.tape.params, grads.tolist()):
-            p.grad = g
-        return mean_loss
+    backend = "numpy"
 
     def evaluate(self, model, data, loss="cross_entropy"):
         """Mean loss and accuracy, as ``training.evaluate``: the data set is one batch."""

@@ -231,6 +231,11 @@ class NumpyTape:
         self._root_row = tape.root - tape.input_start
         self._output_rows = np.array(tape.outputs) - tape.input_start
 
+    @property
+    def params(self):
+        """The model's parameter Values, in the order of the gradients."""
+        return self.tape.params
+
     def __repr__(self):
         return (f"<NumpyTape: {len(self.tape.instructions)} instructions in "
                 f"{len(self.groups)} groups on {self.levels} levels>")
@@ -288,6 +293,6 @@ class NumpyTape:
     def accumulate_batch(self, xs, labels):
         """Add the mean loss's gradients into each parameter's ``grad``; return the loss."""
         loss, grads = self.batch_gradients(xs, labels)
-        for p, g in zip(self.tape.params, grads.tolist()):
+        for p, g in zip(self.params, grads.tolist()):
             p.grad += g
         return loss
