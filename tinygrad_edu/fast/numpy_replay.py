@@ -144,6 +144,9 @@ class _Group:
                          for k in range(len(first.args))]
         self.arg_grad = [any(tape.needs_grad[s] for s in arg.slots.ravel().tolist())
                          for arg in self.args]
+        # Constant derivatives (+ - neg sum) need neither the operands nor the result.
+        self.reads_operands = any(callable(d) for d, wanted in
+                                  zip(self.derivatives, self.arg_grad) if wanted)
 
     def _rows(self):
         return self.out.span if self.out.span is not None else self.out.rows
@@ -163,13 +166,16 @@ class _Group:
     def backward(self, uniform, varying, grad_uniform, grad_varying):
         rows = self._rows()
         g = grad_varying[rows]                                   # (n, batch)
-        operands = [arg.read(uniform, varying) for arg in self.args]
+        operands = out = None
+        if self.reads_operands:
+            operands = [arg.read(uniform, varying) for arg in self.args]
+            out = varying[rows]
         if self.matmul:
             self._matmul_backward(operands, g, grad_uniform, grad_varying)
             return
-        out = varying[rows]
         if self.row.lists:                # a list runs along axis -2
-            out, g = out[:, None, :], g[:, None, :]
+            g = g[:, None, :]
+            out = out[:, None, :] if out is not None else None
         for arg, wants, derivative in zip(self.args, self.arg_grad, self.derivatives):
             if not wants or (not callable(derivative) and derivative == 0.0):
                 continue                         # (max: no gradient)

@@ -2,10 +2,10 @@
 
 When a :class:`~tinygrad_edu.fast.tape.Tape` is built, each instruction is
 turned, once, into a :class:`ForwardStep` (the row's forward rule and where its
-operands are) and into one :class:`BackwardStep` for each operand that wants a
-gradient (the row's local derivative for that operand, and where to add it).
-The two loops below then only read slots, call rules and add: every rule comes
-from :mod:`tinygrad_edu.fast.ops`, none is written here.
+operands are) and, if it passes a gradient back, a :class:`BackwardStep` (the
+row's local derivatives for the operands that want a gradient, and where to
+add them). The two loops below then only read slots, call rules and add:
+every rule comes from :mod:`tinygrad_edu.fast.ops`, none is written here.
 
 A step's ``kind`` says how its operands are read:
 

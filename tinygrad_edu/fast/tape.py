@@ -69,8 +69,9 @@ class Instruction:
 
     ``op`` names the row of the op table (:mod:`.ops`) that replays it
     (``add``, ``relu``, ``dot``, an op made with define_op, ...) and ``row``
-    is that row; for ``pow`` the constant exponent is in ``exponent``. A dot's ``args`` are its two sides,
-    weights then inputs (see :func:`~tinygrad_edu.engine.dot_sides`).
+    is that row; for ``pow`` the constant exponent is in ``exponent``. A
+    dot's ``args`` are its two sides, weights then inputs (see
+    :func:`~tinygrad_edu.engine.dot_sides`).
     """
 
     __slots__ = ("op", "out", "args", "exponent", "row")
