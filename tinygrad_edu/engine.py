@@ -22,6 +22,10 @@ Read this file top to bottom; it is written as a chapter.
    (``backward_steps``) call the very same function, so stepping through
    backprop by hand and calling ``backward()`` cannot disagree.
 
+4. An operation is a forward rule and a local derivative per operand, so
+   :func:`define_op` lets you add one of your own from exactly those two
+   things (the last section of this file).
+
 Design notes a reader may wonder about
 ---------------------------------------
 * Local derivatives are numbers stored on the node, not closures. A closure that
