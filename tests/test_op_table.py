@@ -81,6 +81,13 @@ def test_the_engine_and_the_table_have_the_same_ops():
     assert differences(found, TABLE) == []
 
 
+def test_define_op_cannot_take_a_row_name():
+    """A user op named like a row would be replayed with the row's rules."""
+    from tinygrad_edu import engine
+    for name in TABLE:
+        assert hasattr(Value, name) or name in engine._RESERVED_NAMES, name
+
+
 def test_a_forgotten_row_or_method_is_reported():
     without_sigmoid = {k: v for k, v in TABLE.items() if k != "sigmoid"}
     assert differences(engine_ops(), without_sigmoid) == [

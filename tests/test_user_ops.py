@@ -141,8 +141,9 @@ def test_an_op_on_three_numbers_in_every_replay(monkeypatch):
 
 def test_bad_definitions_are_refused(monkeypatch):
     monkeypatch.setattr(engine, "_DEFINED_OPS", {})
-    with pytest.raises(ValueError, match="built-in"):
-        define_op("exp", forward=math.exp, derivatives=(lambda x, out: out,))
+    for taken in ("exp", "add", "dot", "data"):
+        with pytest.raises(ValueError, match="built-in"):
+            define_op(taken, forward=math.exp, derivatives=(lambda x, out: out,))
     with pytest.raises(ValueError, match="word"):
         define_op("soft plus", forward=math.exp, derivatives=(lambda x, out: out,))
     with pytest.raises(TypeError, match="one per operand"):

@@ -533,7 +533,9 @@ class Op(NamedTuple):
 
 
 _DEFINED_OPS = {}               # name -> the function define_op() returned
-_RESERVED_NAMES = {"neg", "sum", "dot", "max"}     # ops without a Value method
+# Names of built-in ops that are not Value methods (the fast paths' table
+# calls + - * / ** add, sub, mul, div, pow).
+_RESERVED_NAMES = {"neg", "sum", "dot", "max", "add", "sub", "mul", "div", "pow"}
 
 
 def define_op(name, forward, derivatives, *, array_forward=None,
@@ -556,7 +558,8 @@ def define_op(name, forward, derivatives, *, array_forward=None,
     if not (isinstance(name, str) and name.isidentifier()):
         raise ValueError(f"an op's name must be a word like 'softplus', got {name!r}")
     if hasattr(Value, name) or name in _RESERVED_NAMES:
-        raise ValueError(f"{name!r} is a built-in operation; choose another name")
+        raise ValueError(f"{name!r} is taken (a built-in operation or a Value "
+                         f"attribute); choose another name")
     derivatives = tuple(derivatives)
     if not callable(forward) or not derivatives:
         raise TypeError(f"define_op({name!r}) needs a forward function and a "

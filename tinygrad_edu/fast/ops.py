@@ -2,7 +2,8 @@
 
 To add an operation: (1) write its method in ``engine.py``, the forward rule
 and the derivative side by side, as the others are; (2) add one row to
-``TABLE`` below, named as the engine names the op; (3) run
+``TABLE`` below, named as the engine names the op (a row whose name is not a
+Value method also goes in the engine's ``_RESERVED_NAMES``); (3) run
 ``tests/test_op_table.py``, which fails until the engine and the table have the
 same ops and agree on every value and derivative. The tapes need nothing else.
 
