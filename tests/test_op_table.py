@@ -45,14 +45,14 @@ def engine_call(name):
 def engine_ops():
     """Every op name the package gives a Value it makes, read from the source.
 
-    ``Value(..., op="exp")`` gives "exp"; ``op=f"**{...}"`` (a power with a
+    A call with ``op="exp"`` (``Value(..., op="exp")``) gives "exp"; ``op=f"**{...}"`` (a power with a
     constant exponent) gives the row name of powers; an op held in a variable
     (define_op's) is not a built-in op and is passed over.
     """
     found = set()
     for path in PACKAGE.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
-            if not (isinstance(node, ast.Call) and getattr(node.func, "id", "") == "Value"):
+            if not isinstance(node, ast.Call):     # Value(...) or a subclass's
                 continue
             for keyword in node.keywords:
                 if keyword.arg != "op":

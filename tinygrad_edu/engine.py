@@ -142,7 +142,11 @@ class Value:
     """
 
     __slots__ = ("data", "grad", "op", "parents", "local_grads", "label", "id",
-                 "exponent", "__weakref__")
+                 "__weakref__")
+
+    # The constant n of ``x ** n``: a number on the Values ``**`` makes (see
+    # _Power below), None on every other Value.
+    exponent = None
 
     def __init__(self, data, label="", *, op="", parents=(), local_grads=()):
         self.data = _as_float(data)
@@ -150,7 +154,6 @@ class Value:
         self.op = op
         self.label = label
         self.id = next(_next_id)
-        self.exponent = None        # the constant n of ``x ** n`` (see __pow__)
         if _recording:
             self.parents = tuple(parents)
             self.local_grads = tuple(local_grads)
@@ -221,8 +224,8 @@ class Value:
         out = _power(x, n)
         # d(x^n)/dx = n * x^(n-1)
         local = 0.0 if n == 0 else n * _power(x, n - 1)
-        out = Value(out, op=f"**{_exact_text(n)}", parents=(self,),
-                    local_grads=(local,))
+        out = _Power(out, op=f"**{_exact_text(n)}", parents=(self,),
+                     local_grads=(local,))
         out.exponent = n            # kept as a number too, for the fast paths
         return out
 
@@ -330,6 +333,16 @@ class Value:
         """Set ``grad`` to 0 on this Value and every Value behind it."""
         for value in topological_order(self):
             value.grad = 0.0
+
+
+class _Power(Value):
+    """The Value of ``x ** n`` with a constant ``n``, which it keeps in ``exponent``.
+
+    (Only these Values have room for an exponent, so the others stay as small
+    as they were.)
+    """
+
+    __slots__ = ("exponent",)
 
 
 def _check_power(x, n):
