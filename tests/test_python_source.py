@@ -78,10 +78,33 @@ def test_the_source_reads_like_the_tape():
     tape = compile_loss(MLP(2, [2, 1], seed=0), "mse")
     source = python_source(tape)
     assert source.startswith("def loss_and_gradients(w, x, y, gw, seed):")
-    assert "    t0 = sum(map(mul, w[0:2], x))\n" in source
+    assert "    t0 = 0.0 + w[0] * x[0] + w[1] * x[1]\n" in source
+    assert "        gw[0] += g0 * x[0]\n" in source
     assert "    t2 = 0.0 if t1 <= 0 else t1\n" in source
     assert "# backward" in source and "return t11" in source
     compile(source, "<test>", "exec")               # it is Python
+
+
+def test_a_written_out_dot_adds_as_sum_does():
+    """A dot is written term by term from 0.0, as ``sum`` adds: a sum of
+    products that are all -0.0 is 0.0, and a long dot (over several lines)
+    gives the engine's bits."""
+    w = [Value(-1.0), Value(1.0)]
+    x = [Value(0.0), Value(-0.0)]
+    root = dot(w, x)
+    run = compile_python(Tape.from_graph(root, w, x, [], []))
+    got = run([-1.0, 1.0], [0.0, -0.0], [], [0.0, 0.0], 1.0)
+    assert (got, math.copysign(1.0, got)) == (root.data, math.copysign(1.0, root.data))
+    rng = random.Random(3)
+    w = [Value(rng.uniform(-1, 1)) for _ in range(23)]
+    x = [Value(rng.uniform(-1, 1)) for _ in range(23)]
+    root = dot(w, x).tanh()
+    root.backward()
+    tape = Tape.from_graph(root, w, x, [], [])
+    assert "\n        + " in python_source(tape)         # over several lines
+    grads = [0.0] * 23
+    got = compile_python(tape)([v.data for v in w], [v.data for v in x], [], grads, 1.0)
+    assert got == root.data and grads == [v.grad for v in w]
 
 
 def test_a_nan_stays_nan_through_relu():
