@@ -10,7 +10,7 @@ import importlib
 import sys
 
 # Subcommand modules, in the order ``--help`` lists them.
-COMMAND_MODULES = ["train", "predict", "graph", "explain", "step"]
+COMMAND_MODULES = ["train", "predict", "graph", "explain", "step", "plot"]
 
 
 def _load_commands():

@@ -11,11 +11,13 @@ diverges (NaN loss) exits with code 1 and saves nothing.
 """
 
 import json
+import math
 import time
 
-from .arguments import (check_output_path, digit, fraction, positive_float,
-                        positive_int, remember_parser, runtime_failure,
-                        usage_error)
+from .arguments import (check_output_path, digit, fraction, non_negative_int,
+                        positive_float, positive_int, remember_parser,
+                        runtime_failure, usage_error)
+from .plot import check_plot_path, draw_curves
 from ..learn.digits import load_digits
 from ..learn.nn import ACTIVATIONS, MLP
 from ..output import OutputError, write_atomically
@@ -23,6 +25,7 @@ from ..learn.serialize import save_model
 from ..fast.engines import ENGINES
 from ..learn.losses import LOSSES
 from ..learn.training import DEFAULT_LR, TrainingDiverged, train
+from ..web.live import DEFAULT_PORT, LiveServer, ServeError, TrainingWatcher
 
 NAME = "train"
 HELP = "train an MLP on the handwritten digits and save it as JSON"
@@ -85,7 +88,29 @@ def add_arguments(parser):
                              "epochs, seconds) for scripts")
     parser.add_argument("--quiet", action="store_true",
                         help="no progress bar (the per-epoch lines still print)")
+    add_watch_arguments(parser)
     remember_parser(parser)
+
+
+def add_watch_arguments(parser):
+    """--live, --host, --port, --report and --plot: ways to watch the training."""
+    parser.add_argument("--live", action="store_true",
+                        help="show the training on a page in the browser "
+                             "(curves, weights, digits); the page stays "
+                             "until Ctrl-C")
+    parser.add_argument("--port", type=non_negative_int, default=DEFAULT_PORT,
+                        metavar="N",
+                        help=f"port of the --live page (default: {DEFAULT_PORT}; "
+                             f"0 picks a free one)")
+    parser.add_argument("--host", default="127.0.0.1", metavar="HOST",
+                        help="address the --live page listens on (default: "
+                             "127.0.0.1, this computer only)")
+    parser.add_argument("--report", metavar="FILE.html",
+                        help="write the page as one self-contained HTML file, "
+                             "rewritten after every epoch")
+    parser.add_argument("--plot", metavar="FILE",
+                        help="draw the loss and accuracy curves to FILE "
+                             "(.png or .svg; needs matplotlib)")
 
 
 def run(args):
@@ -97,6 +122,10 @@ def run(args):
     check_output_path(args, args.out, "--out")      # before the long work
     if args.metrics:
         check_output_path(args, args.metrics, "--metrics")
+    if args.report:
+        check_output_path(args, args.report, "--report")
+    if args.plot:
+        check_plot_path(args, args.plot, "--plot")
     try:
         train_data = load_digits("train", classes=classes, per_class=args.per_class,
                                  seed=args.seed)
@@ -109,6 +138,8 @@ def run(args):
     print(f"training {model} on {len(train_data[0])} images of digits "
           f"{' '.join(map(str, classes))}; testing on {len(test_data[0])} images "
           f"by other writers")
+    watcher, server = start_watching(args, model, train_data, test_data, lr)
+    step_losses = watcher.step_losses if watcher else []
     started = time.perf_counter()
     try:
         result = train(model, train_data, test_data, epochs=args.epochs,
@@ -116,7 +147,10 @@ def run(args):
                        lr=lr, momentum=args.momentum,
                        weight_decay=args.weight_decay, schedule=args.schedule,
                        loss=args.loss, seed=args.seed, engine=ENGINES[args.engine],
-                       progress=False if args.quiet else None)
+                       progress=False if args.quiet else None,
+                       on_step=(watcher.on_step if watcher else
+                                lambda report: step_losses.append(report.loss)),
+                       on_epoch=watcher.on_epoch if watcher else None)
     except TrainingDiverged as error:
         return runtime_failure(args, f"{error} Nothing was saved.")
     seconds = time.perf_counter() - started
@@ -127,22 +161,72 @@ def run(args):
                    activation=args.activation, optimizer=args.optimizer, lr=lr,
                    loss=args.loss, batch_size=args.batch_size, seed=args.seed,
                    engine=args.engine, train_images=len(train_data[0]),
-                   test_images=len(test_data[0]))
+                   test_images=len(test_data[0]),
+                   steps_per_epoch=math.ceil(len(train_data[0]) / args.batch_size),
+                   step_loss=step_losses)
     try:
         save_outputs(model, metrics, args.out, args.metrics)
+        if watcher:
+            watcher.finish(metrics)
+        if args.plot:
+            draw_curves(metrics, args.plot)
     except OutputError as error:                 # e.g. the disk filled up
         return runtime_failure(args, str(error))
     print(f"test accuracy {metrics['test_accuracy']:.1%} "
           f"(train {metrics['train_accuracy']:.1%}) after {args.epochs} epochs "
           f"in {seconds:.1f} s; model saved to {args.out}"
-          + (f", metrics to {args.metrics}" if args.metrics else ""))
+          + (f", metrics to {args.metrics}" if args.metrics else "")
+          + (f", report to {args.report}" if args.report else "")
+          + (f", curves to {args.plot}" if args.plot else ""), flush=True)
+    if server:
+        keep_serving(server)
     return 0
 
 
+def start_watching(args, model, train_data, test_data, lr):
+    """The watcher and the live server that --live and --report ask for.
+
+    The server binds its port before training starts (a port in use is a
+    usage error) and its address is printed on a line of its own.
+    """
+    if not (args.live or args.report):
+        return None, None
+    settings = {key: getattr(args, key) for key in
+                ("hidden", "activation", "epochs", "batch_size", "optimizer",
+                 "schedule", "loss", "seed", "engine")}
+    settings.update(lr=lr, train_images=len(train_data[0]),
+                    test_images=len(test_data[0]))
+    watcher = TrainingWatcher(model, train_data, test_data, epochs=args.epochs,
+                              batch_size=args.batch_size, loss=args.loss,
+                              settings=settings, report=args.report)
+    server = None
+    if args.live:
+        try:
+            server = LiveServer(watcher.log, args.host, args.port).start()
+        except ServeError as error:
+            usage_error(args, f"argument --port: {error}")
+        print(f"live: {server.url}", flush=True)
+    watcher.start()
+    return watcher, server
+
+
+def keep_serving(server):
+    """Serve the finished training's page until Ctrl-C."""
+    print(f"the page stays at {server.url} until you press Ctrl-C", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        print("stopped the live page", flush=True)
+    finally:
+        server.stop()
+
+
 def save_outputs(model, metrics, model_path, metrics_path):
-    """Save the model (with the metrics but the history as its ``info``) and,
-    if asked, the metrics as JSON."""
-    info = {key: metrics[key] for key in metrics if key != "history"}
+    """Save the model (with the metrics but the history and the step losses
+    as its ``info``) and, if asked, the metrics as JSON."""
+    info = {key: metrics[key] for key in metrics
+            if key not in ("history", "step_loss")}
     save_model(model, model_path, info=info)
     if metrics_path:
         write_atomically(metrics_path, json.dumps(metrics, indent=1) + "\n")

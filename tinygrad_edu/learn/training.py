@@ -30,7 +30,7 @@ from ..engine import no_grad, vsum
 from .losses import loss_function, predicted_class
 from .optim import SGD, Adam
 
-__all__ = ["train", "evaluate", "TrainingDiverged", "TrainingResult",
+__all__ = ["train", "evaluate", "TrainingDiverged", "TrainingResult", "StepReport",
            "batch_loss_and_grads", "VALUES", "ValueGraphEngine", "as_engine",
            "ProgressBar"]
 
@@ -211,6 +211,24 @@ class ProgressBar:
 
 
 @dataclass
+class StepReport:
+    """What ``train(..., on_step=...)`` hears after each step.
+
+    ``images`` and ``targets`` are the batch just learned from (targets are
+    output indices, see ``model.classes``); ``loss`` is its mean loss before
+    the step, ``lr`` the learning rate the step used.
+    """
+
+    epoch: int
+    step: int
+    steps_per_epoch: int
+    loss: float
+    lr: float
+    images: list
+    targets: list
+
+
+@dataclass
 class TrainingResult:
     """What ``train`` measured: one dict per epoch, and the time it took."""
 
@@ -276,7 +294,7 @@ DEFAULT_LR = {"adam": 0.01, "sgd": 0.1}
 def train(model, train_data, test_data=None, *, epochs=10, batch_size=8,
           optimizer="adam", lr=None, momentum=0.9, weight_decay=0.0,
           schedule="cosine", loss="cross_entropy", seed=0, engine="values",
-          progress=None, log=print):
+          progress=None, log=print, on_step=None, on_epoch=None):
     """Train ``model`` on ``train_data = (images, labels)``; return a TrainingResult.
 
     * Labels are mapped to outputs by ``model.classes`` (so a model with
@@ -295,6 +313,10 @@ def train(model, train_data, test_data=None, *, epochs=10, batch_size=8,
       printed as one line.
     * A NaN or infinite loss or weight raises ``TrainingDiverged`` naming the
       epoch and step.
+    * ``on_step(report)`` and ``on_epoch(stats)``, if given, are called after
+      every step and every epoch, to watch the training (the live page of
+      ``tinygrad-edu train --live`` does): see :class:`StepReport`; ``stats``
+      is the epoch's entry of the history.
     """
     images, labels = _check_data(train_data, "the training data")
     _check_input_sizes(images, model, "the training data")
@@ -330,8 +352,8 @@ def train(model, train_data, test_data=None, *, epochs=10, batch_size=8,
             optimizer.lr = learning_rate_at((epoch - 1) * steps_per_epoch + step - 1,
                                             total_steps, base_lr, schedule)
             try:
-                batch_loss = engine.batch_loss_and_grads(model, [images[i] for i in batch],
-                                         [targets[i] for i in batch], loss)
+                xs, ys = [images[i] for i in batch], [targets[i] for i in batch]
+                batch_loss = engine.batch_loss_and_grads(model, xs, ys, loss)
             except NUMERIC_ERRORS as error:
                 bar.close()
                 raise TrainingDiverged(epoch, step, steps_per_epoch,
@@ -347,6 +369,9 @@ def train(model, train_data, test_data=None, *, epochs=10, batch_size=8,
                 raise TrainingDiverged(epoch, step, steps_per_epoch,
                                        "a weight became NaN or infinite", base_lr)
             bar.update(step, f"loss {batch_loss:.4f}")
+            if on_step is not None:
+                on_step(StepReport(epoch, step, steps_per_epoch, batch_loss,
+                                   optimizer.lr, xs, ys))
         bar.close()
         try:
             stats = _measure(model, epoch, (images, labels), test_data, loss,
@@ -364,6 +389,8 @@ def train(model, train_data, test_data=None, *, epochs=10, batch_size=8,
         result.history.append(stats)
         if log is not None:
             log(_epoch_line(result.history[-1], epochs))
+        if on_epoch is not None:
+            on_epoch(result.history[-1])
     result.seconds = time.perf_counter() - started
     return result
 
