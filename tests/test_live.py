@@ -31,6 +31,12 @@ TINY = ["--classes", "0", "1", "2", "--per-class", "8", "--hidden", "6",
         "--epochs", "3", "--batch-size", "4", "--quiet"]
 
 
+def default_sigint():
+    """Let the child hear Ctrl-C even when the tests run in the background
+    (a shell starts background jobs with SIGINT ignored; children inherit it)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class Training:
     """`tinygrad-edu train ARGS` in a subprocess, its stdout read line by line."""
 
@@ -38,7 +44,8 @@ class Training:
         env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "tinygrad_edu", "train", *args],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+            preexec_fn=default_sigint)
         self.lines = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
 
@@ -161,7 +168,8 @@ def test_the_epoch_events_agree_with_themselves(finished):
         assert all(len(row) == 64 + 1 for row in event["weights"][0])
     last = [e for e in finished.events if e["type"] == "epoch"][-1]
     assert len(last["details"]) == 3 and len(last["details"][0]["saliency"]) == 64
-    assert len(last["steps"]) == 3               # the steps' texts, one list per pick
+    steps = finished.events[-1]["steps"]         # the texts, one list per pick
+    assert len(steps) == 3 and all(title and text for title, text in steps[0])
 
 
 def test_a_late_client_gets_the_history(finished):
@@ -255,3 +263,26 @@ def test_the_report_page_embeds_its_data_safely():
     assert "</script><script>alert(1)" not in page
     assert "<\\/script><script>alert(1)" in page
     assert page_html().count("/*DATA*/") == 0
+
+
+def test_the_saliency_is_minus_the_loss_gradient_by_central_differences():
+    """Checked against the loss itself, nudging one pixel at a time (no backprop)."""
+    from tinygrad_edu.engine import no_grad
+    from tinygrad_edu.learn.losses import cross_entropy
+    watcher = tiny_watcher(FakeClock())
+    model, index = watcher.model, watcher.picks[1]
+    pixels, target = watcher.test_images[index], watcher.test_targets[index]
+
+    def loss(image):
+        with no_grad():
+            return cross_entropy(model(image), target).data
+
+    detail = watcher.details(index)
+    h = 1e-5
+    for i in range(64):
+        up, down = list(pixels), list(pixels)
+        up[i] += h
+        down[i] -= h
+        slope = (loss(up) - loss(down)) / (2 * h)
+        assert detail["saliency"][i] == pytest.approx(-slope, rel=1e-3, abs=1e-6)
+    assert detail["loss"] == pytest.approx(loss(pixels), rel=1e-3)

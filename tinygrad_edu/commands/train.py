@@ -212,8 +212,8 @@ def start_watching(args, model, train_data, test_data, lr):
 
 def keep_serving(server):
     """Serve the finished training's page until Ctrl-C."""
-    print(f"the page stays at {server.url} until you press Ctrl-C", flush=True)
     try:
+        print(f"the page stays at {server.url} until you press Ctrl-C", flush=True)
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:

@@ -17,7 +17,9 @@ Three pieces, each usable alone:
              confusion matrix, the test digits it gets most wrong and, for the
              digits to pick, the saliency map and the numbers of the four
              backprop steps;
-  ``end``    the final figures.
+  ``end``    the final figures, the time spent making events during
+             training (``watching_seconds``), and the four steps'
+             explanations for the digits to pick.
 
   Every number is computed here, in Python, from the training loop's model:
   the page only draws them.
@@ -51,7 +53,7 @@ DEFAULT_PORT = 8765
 MAX_STEP_EVENTS_PER_SECOND = 20
 BATCH_EVENTS_PER_SECOND = 4      # steps that also carry the batch's digits
 WORST_SHOWN = 12                 # test digits it gets most wrong, per epoch
-DETAIL_BUDGET = 0.04             # share of the training time for the pick details
+DETAIL_BUDGET = 0.02             # share of the training time for the pick details
 STATIC = Path(__file__).parent / "static"
 
 
@@ -184,18 +186,20 @@ class TrainingWatcher:
         event.update(self._test_results())
         elapsed = began - (self._started if self._started is not None else began)
         if stats["epoch"] == self.epochs or self._spent < DETAIL_BUDGET * elapsed:
-            event["details"] = [self._details(i) for i in self.picks]
-        if stats["epoch"] == self.epochs:
-            event["steps"] = self._explanations()
+            event["details"] = [self.details(i) for i in self.picks]
         self.log.publish(event)
         self._write_report()
         self._spent += self.clock() - began
 
     def finish(self, metrics):
-        """Publish the ``end`` event with the final figures."""
+        """Publish the ``end`` event: the final figures and, for each pick,
+        the four steps' titles and paragraphs (as ``tinygrad-edu explain``
+        writes them; drawn after training, as they take a moment)."""
         keys = ("test_accuracy", "train_accuracy", "test_loss", "train_loss",
                 "epochs", "seconds")
-        self.log.publish({"type": "end", **{k: metrics.get(k) for k in keys}})
+        self.log.publish({"type": "end", **{k: metrics.get(k) for k in keys},
+                          "watching_seconds": round(self._spent, 3),
+                          "steps": self._explanations()})
         self._write_report()
 
     # -- what the events carry -----------------------------------------------
@@ -233,7 +237,7 @@ class TrainingWatcher:
                            "guess": classes[guesses[i]], "loss": _round(float(losses[i])),
                            "ink": _ink(self.test_images[i])} for i in worst]}
 
-    def _details(self, index):
+    def details(self, index):
         """Saliency and the four backprop steps' numbers for test digit ``index``.
 
         One forward and backward pass through the Value graph, with the

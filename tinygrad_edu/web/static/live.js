@@ -149,8 +149,10 @@ function handle(event) {
   } else if (event.type === "epoch") {
     live.epochs.push(event);
     if (event.details) live.details = event;
-    if (event.steps) live.explanations = event.steps;
-  } else if (event.type === "end") live.end = event;
+  } else if (event.type === "end") {
+    live.end = event;
+    live.explanations = event.steps;
+  }
 }
 
 // -- what each panel draws ----------------------------------------------
@@ -314,7 +316,8 @@ function cellRow(numbers, names) {
 
 function drawInside(force) {
   const box = document.getElementById("inside");
-  if (!live.details || (!force && box.dataset.epoch === String(live.details.epoch))) return;
+  const drawn = `${live.details && live.details.epoch} ${Boolean(live.explanations)}`;
+  if (!live.details || (!force && box.dataset.drawn === drawn)) return;
   document.querySelectorAll("#picks figure").forEach((f, k) => f.classList.toggle("picked", k === live.picked));
   const pick = live.start.picks[live.picked];
   const detail = live.details.details[live.picked];
@@ -348,7 +351,7 @@ function drawInside(force) {
   });
   const probability = detail.probabilities[right];
   htmlElement("p", {}, steps, `probability of "${pick.label}": ${percent(probability)}`);
-  box.dataset.epoch = live.details.epoch;
+  box.dataset.drawn = drawn;
 }
 
 function drawAll() {
