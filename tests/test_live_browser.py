@@ -102,7 +102,7 @@ def test_the_page_follows_the_training(browser, paced_training):
     first = wait.until(lambda d: steps_drawn(d) or None)
     wait.until(lambda d: steps_drawn(d) > first)             # the curve grows ...
     assert training.is_alive()                              # ... while training runs
-    epoch, colours = wait.until(lambda d: network_colours(d)[0] and network_colours(d))
+    epoch, colours = wait.until(lambda d: network_colours(d)[0] not in (None, "0") and network_colours(d))
     later_epoch, later_colours = wait.until(
         lambda d: network_colours(d)[0] not in (None, epoch) and network_colours(d))
     assert int(later_epoch) > int(epoch) and later_colours != colours

@@ -6,8 +6,8 @@ Three pieces, each usable alone:
   on_step=watcher.on_step, on_epoch=watcher.on_epoch)``) and turns what it
   hears into *events*, plain JSON-ready dicts:
 
-  ``start``  the network's sizes and classes, the settings, and the test
-             digits the learner can pick to look inside;
+  ``start``  the network's sizes, classes and first weights, the settings,
+             and the test digits the learner can pick to look inside;
   ``step``   epoch, step, loss and learning rate of a training step (at most
              about 20 a second, however fast the steps are: the last step of
              every epoch is always sent), now and then with the batch's
@@ -52,6 +52,7 @@ __all__ = ["EventLog", "TrainingWatcher", "LiveServer", "ServeError",
 DEFAULT_PORT = 8765
 MAX_STEP_EVENTS_PER_SECOND = 20
 BATCH_EVENTS_PER_SECOND = 4      # steps that also carry the batch's digits
+STREAM_PAUSE = 0.2               # seconds between two sends of the stream
 WORST_SHOWN = 12                 # test digits it gets most wrong, per epoch
 DETAIL_BUDGET = 0.02             # share of the training time for the pick details
 STATIC = Path(__file__).parent / "static"
@@ -158,7 +159,7 @@ class TrainingWatcher:
                                                     for layer in model.layers],
             "classes": list(model.classes), "activation": model.activation,
             "epochs": self.epochs, "steps_per_epoch": self.steps_per_epoch,
-            "settings": self.settings,
+            "settings": self.settings, "weights": self._weights(),
             "picks": [{"index": i, "label": self.test_labels[i],
                        "ink": _ink(self.test_images[i])} for i in self.picks]})
 
@@ -185,7 +186,8 @@ class TrainingWatcher:
                  "weights": self._weights()}
         event.update(self._test_results())
         elapsed = began - (self._started if self._started is not None else began)
-        if stats["epoch"] == self.epochs or self._spent < DETAIL_BUDGET * elapsed:
+        if (stats["epoch"] in (1, self.epochs)
+                or self._spent < DETAIL_BUDGET * elapsed):
             event["details"] = [self.details(i) for i in self.picks]
         self.log.publish(event)
         self._write_report()
@@ -358,6 +360,9 @@ class _Handler(BaseHTTPRequestHandler):
                     self.wfile.write(f"id: {index}\ndata: {text}\n\n".encode("utf-8"))
                     index += 1
                 self.wfile.flush()
+                # Let events gather: fewer wake-ups of this thread take fewer
+                # turns of the interpreter from the training.
+                time.sleep(STREAM_PAUSE)
         except (BrokenPipeError, ConnectionResetError):
             pass                                           # the browser went away
 

@@ -113,10 +113,14 @@ function lineChart(svg, series, {xRange, yRange, xLabel, yFormat = fmt, yTicks =
     svgElement("text", {x: X(x), y: height - 10, "text-anchor": "middle"}, svg).textContent = x;
   }
   svgElement("text", {x: width - right, y: height - 1, "text-anchor": "end"}, svg).textContent = xLabel;
+  const clipId = svg.id + "-clip";
+  const clip = svgElement("clipPath", {id: clipId}, svgElement("defs", {}, svg));
+  svgElement("rect", {x: left, y: top - 3, width: width - left - right + 3, height: height - top - bottom + 3}, clip);
   for (const {points, colour, dots, width: strokeWidth = 1.5} of series) {
     if (!points.length) continue;
     const path = points.map(([x, y], k) => (k ? "L" : "M") + X(x).toFixed(1) + " " + Y(y).toFixed(1)).join("");
-    svgElement("path", {d: path, fill: "none", stroke: colour, "stroke-width": strokeWidth, class: "series"}, svg);
+    svgElement("path", {d: path, fill: "none", stroke: colour, "stroke-width": strokeWidth, class: "series",
+                        "clip-path": `url(#${clipId})`}, svg);
     if (dots) for (const [x, y] of points) {
       svgElement("circle", {cx: X(x), cy: Y(y), r: 2.5, fill: colour, class: "dot"}, svg);
     }
@@ -178,7 +182,11 @@ function drawCurves() {
   const stepPoints = live.steps.map(e => [at(e), e.loss]);
   const trainLoss = live.epochs.map(e => [e.epoch, e.train_loss]);
   const testLoss = live.epochs.filter(e => e.test_loss !== null).map(e => [e.epoch, e.test_loss]);
-  const highest = Math.max(0.1, ...stepPoints.map(p => p[1]), ...trainLoss.map(p => p[1]), ...testLoss.map(p => p[1]));
+  // The first steps' losses are far above the rest: the scale follows the
+  // epochs' losses and most steps, and the few higher steps are cut off.
+  const stepLosses = stepPoints.map(p => p[1]).sort((a, b) => a - b);
+  const mostSteps = stepLosses.length ? stepLosses[Math.floor(0.9 * (stepLosses.length - 1))] : 0;
+  const highest = Math.max(0.1, mostSteps, ...trainLoss.map(p => p[1]), ...testLoss.map(p => p[1]));
   const xRange = [0, live.start.epochs];
   lineChart(document.getElementById("loss-chart"), [
     {points: stepPoints, colour: STEP_COLOUR, width: 1},
@@ -195,8 +203,9 @@ function drawCurves() {
 
 /** The network as the article draws it: columns of neurons, weights as lines. */
 function drawNetwork() {
-  const lastEpoch = live.epochs[live.epochs.length - 1];
-  if (!live.start || !lastEpoch || live.drawnWeightsEpoch === lastEpoch.epoch) return;
+  // Before the first epoch ends, the weights the network started with.
+  const lastEpoch = live.epochs[live.epochs.length - 1] || (live.start && {epoch: 0, weights: live.start.weights});
+  if (!lastEpoch || live.drawnWeightsEpoch === lastEpoch.epoch) return;
   const svg = document.getElementById("network");
   const sizes = live.start.sizes;
   if (!svg.firstChild) buildNetwork(svg, sizes);
@@ -216,8 +225,9 @@ function drawNetwork() {
     }
   });
   svg.setAttribute("data-epoch", lastEpoch.epoch);
+  const when = lastEpoch.epoch ? `after epoch ${lastEpoch.epoch}` : "at the start";
   document.getElementById("network-note").textContent =
-    `(after epoch ${lastEpoch.epoch}; weights: blue positive, red negative, darker = larger; neurons by their bias)`;
+    `(${when}; weights: blue positive, red negative, darker = larger; neurons by their bias)`;
   live.drawnWeightsEpoch = lastEpoch.epoch;
 }
 
