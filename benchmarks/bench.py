@@ -41,7 +41,7 @@ import numpy as np                                 # noqa: E402
 
 from tinygrad_edu import MLP, Value, mse, one_hot, vsum  # noqa: E402
 from tinygrad_edu.learn.digits import load_digits         # noqa: E402
-from tinygrad_edu.fast.tape import compile_loss        # noqa: E402
+from tinygrad_edu.fast.traced_losses import compile_loss  # noqa: E402
 from tinygrad_edu.fast.numpy_replay import NumpyTape     # noqa: E402
 
 SIZES = [16, 16, 10]

@@ -4,8 +4,8 @@ The neuron of one_neuron.py gets a loss, (o - 1)^2: we want its output to be 1.
 ``backward_steps`` runs backprop one step at a time and says, at each Value,
 its gradient and what it adds to each parent (parent.grad += local x grad).
 We print every step, stop at a breakpoint, draw the first frames with the
-current Value outlined in orange, and write the whole pass as an HTML
-slideshow to click through in a browser.
+current Value outlined in orange, and write both passes as the explorer
+page, to step through in a browser.
 
     python demos/step_backward.py [--out out]
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tinygrad_edu import backward_steps
 from tinygrad_edu.pictures import draw_graph, render
-from tinygrad_edu.pictures.slideshow import write_slideshow
+from tinygrad_edu.web.explorer import explore
 
 from tinygrad_edu.watch.examples import article_neuron_loss
 
@@ -44,10 +44,10 @@ def main(out_dir="out", quick=False):
             break
         graph = draw_graph(loss, highlight=step.value, title=step.header())
         pictures.append(render(graph, out_dir / f"step_backward_{step.number}.png"))
-    slideshow = write_slideshow(loss, out_dir / "step_backward.html")
-    for path in pictures + [slideshow]:
+    page = explore(loss).save(out_dir / "step_backward.html")
+    for path in pictures + [page]:
         print(f"wrote {path}")
-    return pictures + [slideshow]
+    return pictures + [page]
 
 
 if __name__ == "__main__":

@@ -13,7 +13,8 @@ from tinygrad_edu.watch.expression import parse_expression
 
 
 def small_graph():
-    x, w, b = Value(2.0, "x"), Value(-3.0, "w"), Value(1.0, "b")
+    x = Value(2.0, "x")
+    w, b = Value(-0.5, "w", parameter=True), Value(0.5, "b", parameter=True)
     y = (x * w + b).tanh()
     y.label = "y"
     return y, x, w, b
@@ -31,7 +32,7 @@ def test_labels_data_and_grads_in_dot_text():
     y, x, w, b = small_graph()
     y.backward()
     source = draw_graph(y).source
-    for text in ("<B>x</B>", "<B>w</B>", "<B>y</B>", "data -3", "data -0.9999",
+    for text in ("<B>x</B>", "<B>w</B>", "<B>y</B>", "data -0.5", "data -0.4621",
                  "grad 1", f"grad {w.grad:.4g}", "tanh"):
         assert text in source
     assert "not computed" not in source
@@ -66,6 +67,29 @@ def test_parameters_and_inputs_look_different():
     assert "peripheries=2" in root_line
 
 
+def test_parameters_are_what_the_user_marks_not_what_labels_look_like():
+    # Karpathy's lecture example: a, b, c, e, f are all inputs, even "b".
+    a, b, c = Value(2.0, "a"), Value(-3.0, "b"), Value(10.0, "c")
+    e = a * b
+    e.label = "e"
+    d = e + c
+    d.label = "d"
+    f = Value(-2.0, "f")
+    L = d * f
+    L.label = "L"
+    L.backward()
+    source = draw_graph(L).source
+    assert "#1b7837" not in source.split("cluster_legend")[0]
+    marked = draw_graph(L, parameters=[f]).source.split("cluster_legend")[0]
+    lines = [l for l in marked.splitlines() if "#1b7837" in l]
+    assert len(lines) == 1 and "<B>f</B>" in lines[0]
+    net = MLP(2, [1], seed=0)
+    out = net([Value(1.0, "x.0"), Value(2.0, "x.1")])[0]
+    out.backward()
+    params = [l for l in draw_graph(out).source.splitlines() if "#1b7837" in l]
+    assert len(params) == 3 + 1                         # w.0, w.1, b and the key
+
+
 def test_highlight_a_value_and_a_set():
     y, x, w, b = small_graph()
     y.backward()
@@ -86,10 +110,21 @@ def test_arrows_follow_the_data():
     assert "rankdir=LR" in source
 
 
+def test_large_graph_folds_itself_and_says_how_to_unfold():
+    loss = digit_loss()
+    loss.backward()
+    source = draw_graph(loss).source
+    assert "folded: one box per neuron" in source
+    assert "fold=None, max_nodes=" in source
+    assert "layers.1.neurons.15" in source and "64 weights" in source
+    layers = draw_graph(loss, max_nodes=80).source
+    assert "folded: one box per layer" in layers
+
+
 def test_large_graph_refused_with_the_options():
     loss = digit_loss()
     with pytest.raises(GraphTooLargeError) as info:
-        draw_graph(loss)
+        draw_graph(loss, fold=None)
     message = str(info.value)
     assert 'fold="neuron"' in message and 'fold="layer"' in message
     assert "max_nodes=" in message
@@ -101,6 +136,16 @@ def test_large_graph_refused_with_the_options():
     assert "=" not in cli
     bare = error.advice(fold_option=None, limit_option=None)
     assert "fold" not in bare and "max" not in bare and "smaller graph" in bare
+    with pytest.raises(GraphTooLargeError):     # even folded by layer: too many
+        draw_graph(loss, max_nodes=10)
+
+
+def test_one_colour_scale_for_a_series():
+    y, x, w, b = small_graph()
+    y.backward()
+    source = draw_graph(y, grad_scale=10.0).source
+    assert "full colour: |grad| 10" in source
+    assert signed_colour(w.grad, 10.0) in source
 
 
 def test_digit_mlp_folds_under_the_ceiling():

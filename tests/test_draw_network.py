@@ -225,3 +225,32 @@ def test_an_unknown_loss_is_a_clear_error():
     net.info = {"loss": "hinge"}
     with pytest.raises(ValueError, match="trained with the loss 'hinge', which"):
         draw_network(net, [0.5, 1.0, 0.2], target=1)
+
+
+def test_one_scale_for_a_series_stated_in_the_key():
+    net = MLP(64, [16, 16, 10], seed=0)
+    image = [i / 63 for i in range(64)]
+    state = network_state(net, image, target=3)
+    own = draw_network(net, None, state=state).source
+    largest = max(a for layer in state.activations[1:-1] for a in layer)
+    assert f"black = {largest:.4g}" in own
+    # the explain steps draw one state: every picture states the same scale
+    steps = [draw_network(net, None, state=state, focus=(3, 3), arrows={3}),
+             draw_network(net, None, state=state, focus=(2, 0), arrows={2})]
+    assert all(f"black = {largest:.4g}" in p.source for p in steps)
+    shared = draw_network(net, None, state=state, scale=(10.0, 5.0)).source
+    assert "black = 10 " in shared and "|w| = 5)" in shared
+    top = max(range(16), key=state.activations[1].__getitem__)
+    assert node_attributes(shared, f"n1_{top}")["fillcolor"] != node_attributes(
+        own, f"n1_{top}")["fillcolor"]                   # lighter on the wider scale
+
+
+def test_wide_layer_keeps_the_focus_neuron_and_counts_the_rest():
+    net = MLP(64, [64, 10], seed=0)
+    image = [i / 63 for i in range(64)]
+    state = network_state(net, image, target=3)
+    quiet = min(range(64), key=lambda j: abs(state.changes[1][j]))
+    source = draw_network(net, None, state=state, focus=(1, quiet), arrows={1}).source
+    assert f"n1_{quiet} [" in source and "+ 48 more" in source
+    assert len(re.findall(r"^\tn1_\d+ \[", source, re.M)) == 16
+    assert f"index1_{quiet}" in source                   # its number is written

@@ -15,7 +15,7 @@ def test_four_steps_with_real_numbers():
     net = MLP(64, [16, 16, 10], seed=0)
     image = [((i * 7) % 17) / 16 for i in range(64)]
     steps = explain_steps(net, image, 3)
-    assert [s.number for s in steps] == [1, 2, 3, 4]
+    assert [s.number for s in steps] == [1, 2, 3, 4, 5]     # 5: the pixels
     assert '"3" output to rise' in steps[0].text
     # the quoted desired change is minus the gradient of the loss
     quoted = re.search(r"loss, is ([+-][\d.e-]*\d)", steps[0].text)[1]
@@ -70,10 +70,12 @@ def test_digit_missing_from_the_model():
 
 def test_command_writes_four_pictures_and_text(tmp_path, capsys):
     assert main(["explain", "--digit", "3", "--out", str(tmp_path), "--format", "svg"]) == 0
-    for n in range(1, 5):
+    for n in range(1, 6):
         assert (tmp_path / f"step{n}.svg").read_text().count("<svg") == 1
     text = (tmp_path / "explain.txt").read_text()
-    assert text.count("Step ") == 4 and '"3"' in text
+    assert text.count("Step ") == 5 and '"3"' in text
+    assert text.startswith('Test image 0 of the "3"s.')
+    assert "which pixels made it a" in text
 
 
 def test_command_with_a_model_file_lacking_the_digit(tmp_path, capsys):
@@ -173,3 +175,100 @@ def test_graph_out_that_cannot_be_created_is_a_usage_error(tmp_path, capsys):
     err = usage_error(["graph", "x*x", "x=1", "--out", str(blocker / "g.png")],
                       capsys)
     assert "a_file is a file, not a folder" in err
+
+
+# -- which test image to tell: --pick -----------------------------------
+
+def sure_of(net, image):
+    """Softmax of the outputs, computed here with plain floats."""
+    import math
+    outputs = [o.data for o in net(image)]
+    top = max(outputs)
+    exps = [math.exp(o - top) for o in outputs]
+    return [e / sum(exps) for e in exps]
+
+
+def test_choose_image_wrong_unsure_and_first():
+    from tinygrad_edu.learn.digits import load_digits
+    from tinygrad_edu.pictures.explain import choose_image
+    net = MLP(64, [8, 10], seed=3)
+    images, _ = load_digits("test", classes=[5], per_class=30)
+    sure = [sure_of(net, image) for image in images]
+    wrong = [i for i, p in enumerate(sure) if max(p) != p[5]]
+    right = [i for i, p in enumerate(sure) if max(p) == p[5]]
+    assert wrong and right, "the untrained net should get some 5s right and some wrong"
+    i, why = choose_image(net, images, 5, "wrong")
+    assert i == min(wrong, key=lambda k: sure[k][5])        # the most wrong
+    assert f"Test image {i}: the model gets {len(wrong)} of the 30" in why
+    assert "most wrong" in why
+    i, why = choose_image(net, images, 5, "unsure")
+    assert i == min(right, key=lambda k: sure[k][5])        # right, least sure
+    assert "least sure" in why
+    second, why = choose_image(net, images, 5, "wrong", index=1)
+    assert second == sorted(wrong, key=lambda k: sure[k][5])[1] and "second" in why
+    assert choose_image(net, images, 5, "first", index=4)[0] == 4
+    with pytest.raises(ValueError, match="choose --index from 0 to"):
+        choose_image(net, images, 5, "wrong", index=len(wrong))
+
+
+def test_pick_wrong_with_nothing_wrong_says_so():
+    from tinygrad_edu.pictures.explain import choose_image
+    net = MLP(64, [4, 2], seed=0, classes=[0, 1])
+    image = [0.5] * 64
+    digit = 0 if sure_of(net, image)[0] > 0.5 else 1
+    i, why = choose_image(net, [image], digit, "wrong")
+    assert i == 0 and "gets all 1 test images" in why and "least sure" in why
+
+
+def test_command_pick_wrong_says_which_and_why(tmp_path, capsys):
+    assert main(["explain", "--digit", "3", "--pick", "wrong", "--out",
+                 str(tmp_path), "--format", "svg"]) == 0
+    text = (tmp_path / "explain.txt").read_text()
+    assert re.match(r'Test image \d+: the model gets \d+ of the \d+ test images '
+                    r'of "3" wrong; this is the most wrong\. It says "\d"', text)
+    assert "this is the most wrong" in capsys.readouterr().out
+
+
+# -- which pixels made it a "3": the saliency map --------------------------
+
+def test_pixel_gradients_match_central_differences():
+    from tinygrad_edu.learn.losses import LOSSES
+    from tinygrad_edu.pictures.saliency import pixel_gradients
+    net = MLP(64, [6, 10], activation="tanh", seed=2)
+    image = [((i * 5) % 11) / 10 for i in range(64)]
+    g = pixel_gradients(net, image, 3)
+
+    def output(pixels):
+        return net(pixels)[3].data
+
+    def loss(pixels):
+        return LOSSES["cross_entropy"](net(pixels), 3).data
+
+    h = 1e-6
+    for i in (0, 9, 27, 63):
+        up, down = list(image), list(image)
+        up[i] += h
+        down[i] -= h
+        assert g.output_grads[i] == pytest.approx((output(up) - output(down)) / (2 * h),
+                                                  abs=1e-7)
+        assert g.loss_grads[i] == pytest.approx((loss(up) - loss(down)) / (2 * h),
+                                                abs=1e-7)
+    assert all(p.grad == 0 for p in net.parameters())      # leaves nothing behind
+
+
+def test_draw_saliency_from_the_front_door_and_its_story():
+    import tinygrad_edu
+    from tinygrad_edu.pictures.saliency import pixel_gradients, tell_saliency
+    net = MLP(64, [8, 10], seed=0)
+    image = [((i * 7) % 17) / 16 for i in range(64)]
+    picture = tinygrad_edu.draw_saliency(net, image, 3)
+    g = pixel_gradients(net, image, 3)
+    scale = max(abs(x) for x in g.output_grads)
+    assert f"full colour = {scale:.4g}" in picture.source
+    text = tell_saliency(g)
+    rows = [sum(g.output_grads[8 * r + c] * image[8 * r + c] for c in range(8))
+            for r in range(8)]
+    up = max(range(8), key=rows.__getitem__)
+    assert f"row {up + 1} of 8" in text and f"{rows[up]:+.3g} together" in text
+    with pytest.raises(ValueError, match="cannot recognise the digit 4"):
+        tinygrad_edu.draw_saliency(MLP(64, [4, 2], seed=0, classes=[0, 1]), image, 4)

@@ -89,7 +89,7 @@ def test_cross_entropy_is_log_sum_exp_minus_the_target_logit():
 def test_the_tapes_cross_entropy_is_the_same_graph_of_numbers():
     """The tape traces log_sum_exp with its own ``max`` op as the shift; the
     loss and every gradient are bit for bit those of cross_entropy."""
-    from tinygrad_edu.fast.tape import traceable_cross_entropy
+    from tinygrad_edu.fast.traced_losses import traceable_cross_entropy
 
     z = [0.3, -1.2, 2.0, 0.1]
     for target in range(4):

@@ -181,10 +181,39 @@ def test_the_three_example_runs():
     assert code == 0 and "to out.3:" in text and "done:" in text
 
 
-def test_html_slideshow(tmp_path):
-    code, text = run_step(["--html", str(tmp_path / "s.html")])
-    assert code == 0 and "wrote" in text
-    assert (tmp_path / "s.html").read_text().count('<section class="frame"') == 8
+def test_html_writes_the_explorer_page(tmp_path):
+    from tinygrad_edu.web.page import unpack_data
+    code, text = run_step(["--html", str(tmp_path / "s.html"), "--break", "o"])
+    assert code == 0
+    assert "wrote" in text and "7 forward and 15 backward steps" in text
+    data = unpack_data((tmp_path / "s.html").read_text())
+    assert data["fold"] == "none" and len(data["backward"]["value"]) == 15
+    assert [data["names"][i] for i in data["breakpoints"]] == ["o"]
+
+
+def test_html_for_a_saved_model_is_folded_by_neuron(tmp_path):
+    from tinygrad_edu.learn.serialize import save_model
+    from tinygrad_edu.web.page import unpack_data
+    path = save_model(MLP(64, [8, 10], seed=4), tmp_path / "m.json")
+    code, _ = run_step(["--model", str(path), "--html", str(tmp_path / "m.html")])
+    assert code == 0
+    data = unpack_data((tmp_path / "m.html").read_text())
+    assert data["fold"] == "neuron"
+    assert [b["kind"] for b in data["boxes"]].count("neuron") == 18
+    code, _ = run_step(["--model", str(path), "--html", str(tmp_path / "l.html"),
+                        "--fold", "layer"])
+    assert unpack_data((tmp_path / "l.html").read_text())["fold"] == "layer"
+
+
+def test_html_fold_mistakes(tmp_path, capsys):
+    from tinygrad_edu.learn.serialize import save_model
+    path = save_model(MLP(64, [32, 10], seed=4), tmp_path / "m.json")
+    err = usage_error(["step", "--model", str(path), "--fold", "none", "--html",
+                       str(tmp_path / "m.html")], capsys, command="step")
+    assert "argument --html" in err and "--fold neuron (" in err
+    assert "--fold layer (" in err
+    err = usage_error(["step", "--fold", "layer"], capsys, command="step")
+    assert "--fold only goes with --html" in err
 
 
 def test_real_command_line_reads_keys_from_stdin():

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from tinygrad_edu import MLP, Value, dot, vsum
-from tinygrad_edu.fast.tape import Tape, compile_loss
+from tinygrad_edu.fast.tape import Tape
+from tinygrad_edu.fast.traced_losses import compile_loss
 from tinygrad_edu.fast.engines import tape_gradient_fn
 from tinygrad_edu.learn.losses import LOSSES
 from tinygrad_edu.fast.numpy_replay import NumpyTape, compile_numpy

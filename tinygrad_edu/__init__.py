@@ -7,6 +7,7 @@ The package is a stack of layers; each imports only from the layers below it:
     watch/       the forward trace, backprop step by step, formulas
     pictures/    the graph with gradients, the article's network (Graphviz)
     fast/        trace once, replay fast: the tape and its numpy replay
+    web/         pages for the browser: the backprop explorer
     cli.py       the ``tinygrad-edu`` command, one module per subcommand
                  in commands/
 
@@ -36,10 +37,12 @@ _LAZY_NAMES = {
     "save_model": "learn.serialize", "load_model": "learn.serialize",
     "ModelFileError": "learn.serialize",
     "draw_graph": "pictures.graph", "draw_network": "pictures.network",
+    "draw_saliency": "pictures.saliency",
     "render": "pictures.saving",
     "trace": "watch.tracing", "format_trace": "watch.tracing",
     "backward_steps": "watch.tracing", "BackwardStep": "watch.tracing",
-    "compile_loss": "fast.tape", "Tape": "fast.tape", "ENGINES": "fast.engines",
+    "compile_loss": "fast.traced_losses", "Tape": "fast.tape", "ENGINES": "fast.engines",
+    "explore": "web.explorer",
 }
 
 

@@ -53,6 +53,7 @@ import math
 import numbers
 import operator
 from contextlib import contextmanager
+from typing import Callable, NamedTuple
 
 __all__ = [
     "Value",
@@ -63,6 +64,10 @@ __all__ = [
     "topological_order",
     "start_backward",
     "chain_rule_step",
+    "dot_sides",
+    "Op",
+    "define_op",
+    "defined_ops",
 ]
 
 # Every Value gets the next number from this counter, so the trace can say
@@ -133,14 +138,19 @@ class Value:
     """
 
     __slots__ = ("data", "grad", "op", "parents", "local_grads", "label", "id",
-                 "__weakref__")
+                 "is_parameter", "exponent", "__weakref__")
 
-    def __init__(self, data, label="", *, op="", parents=(), local_grads=()):
+    def __init__(self, data, label="", *, parameter=False, op="", parents=(),
+                 local_grads=()):
         self.data = _as_float(data)
         self.grad = 0.0
         self.op = op
         self.label = label
+        # True for a weight or bias: a number training changes. Only the
+        # pictures and the trace read it; the arithmetic does not care.
+        self.is_parameter = parameter
         self.id = next(_next_id)
+        self.exponent = None        # the constant n of ``x ** n`` (see __pow__)
         if _recording:
             self.parents = tuple(parents)
             self.local_grads = tuple(local_grads)
@@ -211,8 +221,10 @@ class Value:
         out = _power(x, n)
         # d(x^n)/dx = n * x^(n-1)
         local = 0.0 if n == 0 else n * _power(x, n - 1)
-        return Value(out, op=f"**{_exact_text(n)}", parents=(self,),
-                     local_grads=(local,))
+        out = Value(out, op=f"**{_exact_text(n)}", parents=(self,),
+                    local_grads=(local,))
+        out.exponent = n            # kept as a number too, for the fast paths
+        return out
 
     def _pow_value(self, exponent):
         """``a ** b`` where the exponent is a Value too: a^b = exp(b log a)."""
@@ -395,6 +407,16 @@ def dot(weights, inputs):
                               [_as_value(x) for x in inputs])
 
 
+def dot_sides(operands):
+    """A dot's operands split into its two sides: ``(weights, inputs)``.
+
+    A dot Value's parents are the weights followed by the inputs, two lists
+    of the same length; so are the operand slots of a tape's dot.
+    """
+    half = len(operands) // 2
+    return operands[:half], operands[half:]
+
+
 def _dot_of_values(weights, inputs):
     """dot() of two lists of Values of the same length."""
     w_data = [w.data for w in weights]
@@ -483,3 +505,81 @@ def chain_rule_step(value):
     for parent, contribution in zip(value.parents, added):
         parent.grad += contribution
     return added
+
+
+# ----------------------------------------------------------------------
+# Operations of your own.
+# ----------------------------------------------------------------------
+
+class Op(NamedTuple):
+    """An operation written down as rules: what the fast paths replay.
+
+    ``forward(*operands)`` computes the result from plain numbers.
+    ``derivatives`` has one entry per operand: a function
+    ``d(*operands, out)`` that gives d(out)/d(that operand), or a constant
+    number. ``array_forward`` and ``array_derivatives`` are numpy forms for
+    when the float rules do not work on arrays (None: numpy applies the float
+    rules one number at a time). ``lists`` is 1 for an op on one list of
+    operands (sum), 2 for one on two lists of the same length (dot), else 0.
+    The built-in rows are in ``tinygrad_edu/fast/ops.py``.
+    """
+
+    name: str
+    forward: Callable
+    derivatives: tuple
+    array_forward: Callable = None
+    array_derivatives: tuple = None
+    lists: int = 0
+
+
+_DEFINED_OPS = {}               # name -> Op, for each define_op() call
+_RESERVED_NAMES = {"neg", "sum", "dot", "max"}     # ops without a Value method
+
+
+def define_op(name, forward, derivatives, *, array_forward=None,
+              array_derivatives=None):
+    """Add an operation of your own; return a function that applies it to Values.
+
+    ``forward`` computes the result from plain numbers; ``derivatives`` gives,
+    for each operand, its local derivative as a function of the operands and
+    the result (or as a constant number). The op then works everywhere the
+    built-in ones do: ``backward()``, the trace, the pictures and the fast
+    tapes (see :class:`Op` for the optional numpy forms).
+
+    >>> cube = define_op("cube", forward=lambda x: x ** 3,
+    ...                  derivatives=(lambda x, out: 3 * x ** 2,))
+    >>> y = cube(Value(2.0))
+    >>> y.backward()
+    >>> y.data, y.op, y.parents[0].grad
+    (8.0, 'cube', 12.0)
+    """
+    if not (isinstance(name, str) and name.isidentifier()):
+        raise ValueError(f"an op's name must be a word like 'softplus', got {name!r}")
+    if hasattr(Value, name) or name in _RESERVED_NAMES:
+        raise ValueError(f"{name!r} is a built-in operation; choose another name")
+    derivatives = tuple(derivatives)
+    if not callable(forward) or not derivatives:
+        raise TypeError(f"define_op({name!r}) needs a forward function and a "
+                        f"tuple of derivatives, one per operand")
+    _DEFINED_OPS[name] = Op(name, forward, derivatives, array_forward,
+                            array_derivatives)
+
+    def apply(*operands):
+        if len(operands) != len(derivatives):
+            raise TypeError(f"{name} takes {len(derivatives)} operand(s) (one "
+                            f"per derivative), got {len(operands)}")
+        values = [_as_value(x) for x in operands]
+        numbers = [v.data for v in values]
+        out = _as_float(forward(*numbers), f"the forward rule of {name}")
+        local = [_as_float(d(*numbers, out) if callable(d) else d,
+                           f"a derivative of {name}") for d in derivatives]
+        return Value(out, op=name, parents=values, local_grads=local)
+
+    apply.__name__ = apply.__qualname__ = name
+    apply.__doc__ = f"The operation {name!r}, made by define_op."
+    return apply
+
+
+def defined_ops():
+    """The operations added with :func:`define_op`, by name (a copy)."""
+    return dict(_DEFINED_OPS)

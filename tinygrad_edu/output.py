@@ -1,6 +1,6 @@
 """Writing output files: one way, with clear errors, never half a file.
 
-Every file the package writes (model files, metrics, pictures, slideshows,
+Every file the package writes (model files, metrics, pictures, pages,
 texts) goes through :func:`write_atomically`. It first calls
 :func:`prepare_output_path`, which creates the parent folder and refuses a path
 that cannot be a file, with a message naming the path and the fix. The data

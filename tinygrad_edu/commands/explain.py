@@ -2,8 +2,12 @@
 
     tinygrad-edu explain --digit 3 --out out/explain
     tinygrad-edu explain --digit 7 --model out/model.json --index 2 --format svg
+    tinygrad-edu explain --digit 7 --model out/model.json --pick wrong
 
-Writes step1..step4 pictures and ``explain.txt``, which quotes the real numbers.
+Writes step1..step4 pictures (and a last one: which pixels made it that digit)
+and ``explain.txt``, which quotes the real numbers. ``--pick wrong`` or
+``--pick unsure`` tells a test image the model gets wrong or is least sure of,
+so a trained model still has a story to tell.
 Without ``--model`` an untrained ``MLP(64, [16, 16, 10])`` made with ``--seed``
 is used, as in the article (whose network is untrained too).
 """
@@ -27,7 +31,14 @@ def add_arguments(parser):
     parser.add_argument("--seed", type=int, default=0, metavar="N",
                         help="seed of the untrained network (default 0)")
     parser.add_argument("--index", type=non_negative_int, default=0, metavar="K",
-                        help="which test image of that digit (default 0)")
+                        help="which test image of that digit (default 0); with "
+                             "--pick wrong/unsure, which of those (0 = the "
+                             "most wrong / least sure)")
+    parser.add_argument("--pick", choices=["first", "wrong", "unsure"],
+                        default="first",
+                        help="first: test image --index; wrong: one the model "
+                             "misclassifies; unsure: one it gets right but is "
+                             "least sure of (default first)")
     parser.add_argument("--out", default="out/explain", metavar="DIR",
                         help="folder for the pictures and explain.txt "
                              "(default out/explain)")
@@ -44,18 +55,31 @@ def run(args):
     try:
         model = _model(args)
         output_index(model, args.digit)
-        image = pick_test_image(args.digit, args.index)
+        image, why = _image(args, model)
     except ValueError as error:
         usage_error(args, str(error))
     steps = explain_steps(model, image, args.digit)
     try:
-        paths = write_explanation(steps, args.out, args.format)
+        paths = write_explanation(steps, args.out, args.format, intro=why)
     except (OutputError, GraphvizError) as error:
         return runtime_failure(args, str(error))
+    print(why + "\n")
     for step in steps:
         print(f"Step {step.number}: {step.title}\n  {step.text}\n")
     print("wrote " + ", ".join(str(p) for p in paths))
     return 0
+
+
+def _image(args, model):
+    """The test image ``--pick`` and ``--index`` ask for, and why it was chosen."""
+    if args.pick == "first":
+        image = pick_test_image(args.digit, args.index)
+        return image, f'Test image {args.index} of the "{args.digit}"s.'
+    from ..learn.digits import load_digits
+    from ..pictures.explain import choose_image
+    images, _ = load_digits("test", classes=[args.digit])
+    position, why = choose_image(model, images, args.digit, args.pick, args.index)
+    return images[position], why
 
 
 def _model(args):

@@ -1,7 +1,9 @@
 """``tinygrad-edu step``: walk through a backward pass one chain-rule step at a time.
 
 Press Enter for the next step, ``b`` (then Enter) to go back, ``q`` to quit.
-``--all`` prints every step without waiting, ``--html`` writes a slideshow.
+``--all`` prints every step without waiting, ``--html`` writes the explorer
+page (both passes to step through in a browser; ``--fold`` says how a big
+graph is folded).
 
 What to step through (one of):
 
@@ -64,7 +66,13 @@ def add_arguments(parser):
                         help="skip the steps at leaves (inputs and weights), "
                              "which pass nothing on")
     parser.add_argument("--html", metavar="FILE",
-                        help="write the steps as an HTML slideshow instead")
+                        help="write the explorer page instead: one HTML file to "
+                             "step through both passes in a browser")
+    parser.add_argument("--fold", choices=["auto", "none", "neuron", "layer"],
+                        default="auto",
+                        help="with --html: draw every Value (none), one box per "
+                             "neuron or per layer; auto (the default) folds a "
+                             "network by neuron")
     remember_parser(parser)
 
 
@@ -74,6 +82,9 @@ def run(args, keys=None, out=None):
     out = out or sys.stdout
     if args.html:
         check_output_path(args, args.html, "--html")
+    elif args.fold != "auto":
+        usage_error(args, "--fold only goes with --html (it says how the page "
+                          "draws a big graph)")
     try:
         root = build_root(args)
         check_breakpoint(root, args.breakpoint, args.ops_only)
@@ -278,16 +289,20 @@ def print_summary(root, out):
 
 
 def write_html(args, root, out):
-    """Write the slideshow to ``--html``; exit code 1 if that fails."""
-    from ..pictures import GraphTooLargeError, GraphvizError
+    """Write the explorer page to ``--html``; exit code 1 if that fails."""
     from ..output import OutputError
-    from ..pictures.slideshow import write_slideshow
+    from ..pictures import GraphTooLargeError, GraphvizError
+    from ..web.explorer import explore
+    breakpoints = [args.breakpoint] if args.breakpoint else []
     try:
-        written = write_slideshow(root, args.html)
+        page = explore(root, fold=args.fold, breakpoints=breakpoints)
+        written = page.save(args.html)
     except GraphTooLargeError as error:
         usage_error(args, "argument --html: " + error.advice(
-            fold_option=None, limit_option=None))
+            fold_option="--fold {}", limit_option=None))
     except (OutputError, GraphvizError) as error:
         return runtime_failure(args, str(error))
-    print(f"wrote {written}: open it in a browser and use the arrow keys", file=out)
+    forward, backward = page.steps
+    print(f"wrote {written}: {forward} forward and {backward} backward steps; "
+          f"open it in a browser (keys: arrows, space, Home, End)", file=out)
     return 0

@@ -2,13 +2,17 @@
 *tape*), then replay it without building Values, in pure Python or over a
 whole batch with numpy. The numbers are the engine's.
 
-``tape`` records and lists the program, ``numpy_replay`` runs it over a
-batch, ``engines`` plugs both into the training loop (``ENGINES``).
+``ops`` is the table of operations both replays use, ``traced_losses``
+traces a model's loss, ``tape`` writes it down as a program and lists it,
+``python_replay`` runs it one example at a time, ``numpy_replay`` over a
+batch, and ``engines`` plugs both into the training loop (``ENGINES``).
 """
 
 from .engines import ENGINES, NUMPY, TAPE, tape_gradient_fn
 from .numpy_replay import NumpyTape, compile_numpy
-from .tape import Instruction, Tape, compile_loss
+from .ops import TABLE, row_for
+from .tape import Instruction, Tape
+from .traced_losses import compile_loss
 
 __all__ = ["ENGINES", "TAPE", "NUMPY", "tape_gradient_fn", "Tape", "Instruction",
-           "compile_loss", "NumpyTape", "compile_numpy"]
+           "compile_loss", "NumpyTape", "compile_numpy", "TABLE", "row_for"]

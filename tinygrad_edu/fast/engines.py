@@ -23,7 +23,7 @@ import weakref
 from ..learn.losses import predicted_class
 from ..learn.training import VALUES, evaluate
 from .numpy_replay import NumpyTape
-from .tape import compile_loss
+from .traced_losses import compile_loss
 
 __all__ = ["ENGINES", "TapeEngine", "NumpyEngine", "tape_gradient_fn",
            "tape_for"]

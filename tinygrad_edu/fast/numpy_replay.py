@@ -29,7 +29,10 @@ from collections import defaultdict
 
 import numpy as np
 
-from .tape import Tape, compile_loss
+from ..engine import dot_sides
+from .ops import array_rules
+from .tape import Tape
+from .traced_losses import compile_loss
 
 __all__ = ["NumpyTape", "compile_numpy"]
 
@@ -112,143 +115,85 @@ def _scatter_add(target, span, index, unique, amount):
 
 
 class _Group:
-    """Instructions of one level and one kind, run as one numpy operation."""
+    """Instructions of one level and one op, run as one numpy operation.
 
-    def __init__(self, tape, op, instructions):
-        self.op = op
-        self.exponent = instructions[0].exponent
+    The op's rules come from its row of the op table, in their array form
+    (:func:`~tinygrad_edu.fast.ops.array_rules`): the forward rule and the
+    local derivatives work on the stacked operands of the whole group.
+    """
+
+    def __init__(self, tape, instructions):
+        first = instructions[0]
+        self.row = first.row
+        self.constants = () if first.exponent is None else (first.exponent,)
+        self.forward_rule, self.derivatives = array_rules(self.row)
         self.out = _Operand(tape, [ins.out for ins in instructions])
         self.needs_grad = any(tape.needs_grad[ins.out] for ins in instructions)
-        if op == "dot":
-            n = len(instructions[0].args) // 2
-            weights = [ins.args[:n] for ins in instructions]
-            inputs = [ins.args[n:] for ins in instructions]
-            self.w = _Operand(tape, weights)
-            shared = all(row == inputs[0] for row in inputs)
+        self.matmul = False
+        if self.row.lists == 2:
+            weights, inputs = zip(*(dot_sides(ins.args) for ins in instructions))
+            w = _Operand(tape, weights)
             # One matrix product when every row reads the same input list.
-            self.matmul = shared and self.w.kind == "uniform"
-            self.x = _Operand(tape, inputs[0] if self.matmul else inputs)
-            self.w_grad = any(tape.needs_grad[s] for row in weights for s in row)
-            self.x_grad = any(tape.needs_grad[s] for row in inputs for s in row)
-        elif op in ("sum", "max"):
+            self.matmul = (all(row == inputs[0] for row in inputs)
+                           and w.kind == "uniform")
+            self.args = [w, _Operand(tape, inputs[0] if self.matmul else inputs)]
+        elif self.row.lists == 1:
             self.args = [_Operand(tape, [ins.args for ins in instructions])]
         else:
             self.args = [_Operand(tape, [ins.args[k] for ins in instructions])
-                         for k in range(len(instructions[0].args))]
-        if op not in ("dot", "sum", "max"):
-            self.arg_grad = [any(tape.needs_grad[ins.args[k]] for ins in instructions)
-                             for k in range(len(instructions[0].args))]
+                         for k in range(len(first.args))]
+        self.arg_grad = [any(tape.needs_grad[s] for s in arg.slots.ravel().tolist())
+                         for arg in self.args]
+
+    def _rows(self):
+        return self.out.span if self.out.span is not None else self.out.rows
 
     # -- forward ----------------------------------------------------------
 
     def forward(self, uniform, varying):
-        op = self.op
-        if op == "dot":
-            if self.matmul:
-                W = self.w.read(uniform, varying)[..., 0]      # (n, k)
-                result = W @ self.x.read(uniform, varying)     # (n, batch)
-            else:
-                result = (self.w.read(uniform, varying)
-                          * self.x.read(uniform, varying)).sum(axis=1)
-        elif op == "sum":
-            result = self.args[0].read(uniform, varying).sum(axis=1)
-        elif op == "max":
-            result = self.args[0].read(uniform, varying).max(axis=1)
+        operands = [arg.read(uniform, varying) for arg in self.args]
+        if self.matmul:      # the dot row's rule for the whole layer: W @ X
+            result = operands[0][..., 0] @ operands[1]          # (n, batch)
         else:
-            a = [arg.read(uniform, varying) for arg in self.args]
-            result = _ELEMENTWISE[op](self, *a)
-        rows = self.out.span if self.out.span is not None else self.out.rows
-        varying[rows] = result
+            result = self.forward_rule(*operands, *self.constants)
+        varying[self._rows()] = result
 
     # -- backward ---------------------------------------------------------
 
     def backward(self, uniform, varying, grad_uniform, grad_varying):
-        rows = self.out.span if self.out.span is not None else self.out.rows
+        rows = self._rows()
         g = grad_varying[rows]                                   # (n, batch)
-        op = self.op
-        if op == "dot":
-            w = self.w.read(uniform, varying)
-            x = self.x.read(uniform, varying)
-            if self.matmul:
-                W = w[..., 0]
-                if self.w_grad:
-                    self.w.add_grad((g @ x.T)[..., None], grad_uniform, grad_varying)
-                if self.x_grad:
-                    self.x.add_grad(W.T @ g, grad_uniform, grad_varying)
-            else:
-                if self.w_grad:
-                    self.w.add_grad(x * g[:, None, :], grad_uniform, grad_varying)
-                if self.x_grad:
-                    self.x.add_grad(w * g[:, None, :], grad_uniform, grad_varying)
+        operands = [arg.read(uniform, varying) for arg in self.args]
+        if self.matmul:
+            self._matmul_backward(operands, g, grad_uniform, grad_varying)
             return
-        if op == "max":
-            return                                   # a constant: no gradient
-        if op == "sum":
-            arg = self.args[0]
-            arg.add_grad(np.broadcast_to(g[:, None, :], arg.slots.shape + g.shape[-1:]),
-                         grad_uniform, grad_varying)
-            return
-        a = [arg.read(uniform, varying) for arg in self.args]
         out = varying[rows]
-        for k, arg in enumerate(self.args):
-            if self.arg_grad[k]:
-                local = _LOCAL_GRADS[op](self, k, out, *a)
-                arg.add_grad(np.broadcast_to(local * g, np.broadcast_shapes(
-                    arg.slots.shape + (g.shape[1],), g.shape)),
-                    grad_uniform, grad_varying)
+        if self.row.lists:                # a list runs along axis -2
+            out, g = out[:, None, :], g[:, None, :]
+        for arg, wants, derivative in zip(self.args, self.arg_grad, self.derivatives):
+            if not wants or (not callable(derivative) and derivative == 0.0):
+                continue                         # (max: no gradient)
+            local = (derivative(*operands, *self.constants, out)
+                     if callable(derivative) else derivative)
+            amount = np.broadcast_to(local * g, np.broadcast_shapes(
+                arg.slots.shape + g.shape[-1:], g.shape))
+            arg.add_grad(amount, grad_uniform, grad_varying)
 
-
-def _sigmoid(x):
-    """1 / (1 + e^-x) without overflow, elementwise (as the engine computes it)."""
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
-
-
-# op -> forward of a group, given its operand arrays.
-_ELEMENTWISE = {
-    "add": lambda g, a, b: a + b,
-    "sub": lambda g, a, b: a - b,
-    "mul": lambda g, a, b: a * b,
-    "div": lambda g, a, b: a / b,
-    "neg": lambda g, a: -a,
-    "pow": lambda g, a: a ** g.exponent,
-    "exp": lambda g, a: np.exp(a),
-    "log": lambda g, a: np.log(a),
-    "tanh": lambda g, a: np.tanh(a),
-    "sigmoid": lambda g, a: _sigmoid(a),
-    "relu": lambda g, a: np.where(a <= 0, 0.0, a),      # NaN stays NaN
-    "abs": lambda g, a: np.abs(a),
-}
-
-
-def _pow_grad(group, k, out, a):
-    n = group.exponent
-    return np.zeros_like(a) if n == 0 else n * a ** (n - 1)
-
-
-# op -> d(out)/d(operand k), given the output and the operand arrays.
-_LOCAL_GRADS = {
-    "add": lambda g, k, out, a, b: 1.0,
-    "sub": lambda g, k, out, a, b: 1.0 if k == 0 else -1.0,
-    "mul": lambda g, k, out, a, b: b if k == 0 else a,
-    "div": lambda g, k, out, a, b: 1.0 / b if k == 0 else -a / b ** 2,
-    "neg": lambda g, k, out, a: -1.0,
-    "pow": _pow_grad,
-    "exp": lambda g, k, out, a: out,
-    "log": lambda g, k, out, a: 1.0 / a,
-    "tanh": lambda g, k, out, a: 1.0 - out * out,
-    "sigmoid": lambda g, k, out, a: out * (1.0 - out),
-    "relu": lambda g, k, out, a: np.where(a > 0, 1.0, np.where(a <= 0, 0.0, a)),
-    "abs": lambda g, k, out, a: np.sign(a),
-}
+    def _matmul_backward(self, operands, g, grad_uniform, grad_varying):
+        """The dot row's derivatives (d/dw = x, d/dx = w) for W @ X, as matrix products."""
+        (w, x), (w_arg, x_arg) = operands, self.args
+        if self.arg_grad[0]:
+            w_arg.add_grad((g @ x.T)[..., None], grad_uniform, grad_varying)
+        if self.arg_grad[1]:
+            x_arg.add_grad(w[..., 0].T @ g, grad_uniform, grad_varying)
 
 
 def _group_key(tape, ins):
     """Instructions with the same key (on one level) can run as one group."""
-    if ins.op == "dot":
-        n = len(ins.args) // 2
-        return ("dot", n, tuple(ins.args[n:]))
-    if ins.op in ("sum", "max"):
+    if ins.row.lists == 2:
+        weights, inputs = dot_sides(ins.args)
+        return (ins.op, len(weights), tuple(inputs))
+    if ins.row.lists == 1:
         return (ins.op, len(ins.args))
     kinds = tuple(arg < tape.input_start for arg in ins.args)
     return (ins.op, ins.exponent, kinds)
@@ -258,7 +203,7 @@ class NumpyTape:
     """A :class:`Tape` replayed over a batch: every slot a vector.
 
     >>> from tinygrad_edu import MLP
-    >>> from tinygrad_edu.fast.tape import compile_loss
+    >>> from tinygrad_edu.fast.traced_losses import compile_loss
     >>> tape = compile_loss(MLP(4, [3, 2], seed=0), "cross_entropy")
     >>> fast = NumpyTape(tape)
     >>> loss, grads = fast.batch_gradients([[0.1, 0.2, 0.3, 0.4]] * 2, [0, 1])
@@ -277,7 +222,7 @@ class NumpyTape:
             lv = 1 + max((level[a] for a in ins.args), default=0)
             level[ins.out] = lv
             by_level[lv][_group_key(tape, ins)].append(ins)
-        self.groups = [_Group(tape, instructions[0].op, instructions)
+        self.groups = [_Group(tape, instructions)
                        for lv in sorted(by_level)
                        for instructions in by_level[lv].values()]
         self.levels = len(by_level)

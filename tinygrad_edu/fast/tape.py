@@ -18,6 +18,7 @@ the numbers flowing through it do. So we can
 Print a tape to read the program it holds::
 
     >>> from tinygrad_edu import MLP
+    >>> from tinygrad_edu.fast.traced_losses import compile_loss
     >>> tape = compile_loss(MLP(2, [2, 1], seed=0), "mse")
     >>> print(tape)                                  # doctest: +NORMALIZE_WHITESPACE
     # tape: mse loss of MLP(2, [2, 1], activation='relu', output_activation='linear')
@@ -39,136 +40,52 @@ Print a tape to read the program it holds::
 Each line is one engine operation of the traced graph: ``t0 = dot(...)`` is
 the neuron's fused weighted sum, ``w[2]`` its bias, ``y[0]`` the target.
 
-The same tape is replayed over a whole batch at once, with numpy, in
-:mod:`tinygrad_edu.fast.numpy_replay`: there every slot holds a vector with one
-number per example.
+Where the work is done:
 
-Things that depend on the data are recomputed at every replay, so the tape is
-exact for *any* input, not only the traced one:
-
-* ``relu`` and ``abs`` choose their local derivative from the input's sign;
-* cross-entropy subtracts the largest logit before ``exp`` (for stability).
-  The tape records that shift as a ``max`` instruction whose gradient is
-  zero (it is a constant as far as calculus is concerned), so it is the
-  largest logit of *this* example;
-* the target class of cross-entropy enters as a one-hot vector ``y``, picked
-  out with ``dot(y, logits)``, so the program is the same for every label.
+* :mod:`~tinygrad_edu.fast.traced_losses` traces a model's loss so that the
+  graph is the same for any example (:func:`compile_loss`);
+* this module writes the graph down as a program (:meth:`Tape.from_graph`)
+  and lists it (``print(tape)``);
+* :mod:`~tinygrad_edu.fast.ops` holds each operation's forward rule and local
+  derivatives, the one table both replays use;
+* :mod:`~tinygrad_edu.fast.python_replay` runs the program one example at a
+  time over flat lists of floats (:meth:`Tape.forward`, :meth:`Tape.backward`);
+* :mod:`~tinygrad_edu.fast.numpy_replay` runs it over a whole batch at once,
+  with numpy: there every slot holds a vector with one number per example.
 """
 
-import math
-import operator
 from itertools import repeat
 
-from ..engine import Value, _exact_text, dot, topological_order
-from ..learn.losses import _check_label, log_sum_exp, mse, one_hot
+from ..engine import _exact_text, dot_sides, topological_order
+from ..learn.losses import one_hot
+from .ops import POWER, SYMBOLS, row_for, row_name
+from .python_replay import compile_programs, run_backward, run_forward
 
-__all__ = ["Tape", "Instruction", "compile_loss"]
-
-_add = operator.add
-_mul = operator.mul
+__all__ = ["Tape", "Instruction"]
 
 
 class Instruction:
     """One line of the tape: ``slots[out] = op(slots[args...])``.
 
-    ``op`` is one of ``add sub mul div neg pow exp log tanh sigmoid relu abs
-    sum dot max``. For ``pow`` the constant exponent is in ``exponent``. For
-    ``dot`` the first half of ``args`` are the weights and the second half
-    the inputs.
+    ``op`` names the row of the op table (:mod:`.ops`) that replays it
+    (``add``, ``relu``, ``dot``, an op made with define_op, ...) and ``row``
+    is that row; for ``pow`` the constant exponent is in ``exponent``. A dot's ``args`` are its two sides,
+    weights then inputs (see :func:`~tinygrad_edu.engine.dot_sides`).
     """
 
-    __slots__ = ("op", "out", "args", "exponent")
+    __slots__ = ("op", "out", "args", "exponent", "row")
 
     def __init__(self, op, out, args, exponent=None):
         self.op = op
         self.out = out
         self.args = tuple(args)
         self.exponent = exponent
+        self.row = row_for(op)
 
     def __repr__(self):
         extra = f", exponent={self.exponent!r}" if self.exponent is not None else ""
         return f"Instruction({self.op!r}, out={self.out}, args={self.args}{extra})"
 
-
-# Engine op name -> tape op name, for ops with a fixed name.
-_ENGINE_OPS = {
-    "+": "add", "-": "sub", "*": "mul", "/": "div", "neg": "neg",
-    "exp": "exp", "log": "log", "tanh": "tanh", "sigmoid": "sigmoid",
-    "relu": "relu", "abs": "abs", "sum": "sum", "dot": "dot", "max": "max",
-}
-
-
-# ----------------------------------------------------------------------
-# Tracing: the losses, written so that the graph is the same for any data.
-# ----------------------------------------------------------------------
-
-def _stop_gradient_max(values):
-    """The largest of ``values`` as a Value whose local derivatives are all 0.
-
-    ``cross_entropy`` subtracts the largest logit as a plain number. In a
-    tape that number must be recomputed for every example, so here it is an
-    operation of its own ("max") that passes no gradient back: exactly as a
-    constant would.
-    """
-    m = max(v.data for v in values)
-    return Value(m, op="max", parents=values, local_grads=[0.0] * len(values))
-
-
-def traceable_cross_entropy(logits, target_one_hot):
-    """Cross-entropy with the target as one-hot Values: log-sum-exp - dot(y, z).
-
-    The same numbers and gradients as :func:`tinygrad_edu.cross_entropy`
-    (the same :func:`~tinygrad_edu.learn.losses.log_sum_exp`, and ``dot`` with a
-    one-hot vector picks out the target's logit exactly), but the graph does
-    not depend on which class is the target, and the shift is the tape's
-    ``max`` op, recomputed for each example.
-    """
-    return (log_sum_exp(logits, _stop_gradient_max(logits))
-            - dot(target_one_hot, logits))
-
-
-def traceable_mse(outputs, targets):
-    """Mean squared error with the targets as Values (the same graph as ``mse``)."""
-    return mse(outputs, targets)
-
-
-_LOSSES = {"mse": traceable_mse, "cross_entropy": traceable_cross_entropy}
-
-
-def compile_loss(model, loss="mse", example=None):
-    """Trace ``loss(model(x), y)`` for one example and return it as a :class:`Tape`.
-
-    ``model`` is an :class:`~tinygrad_edu.MLP` (anything with ``nin``,
-    ``parameters()`` and ``__call__`` on a list of Values). ``loss`` is
-    ``"mse"`` (to the one-hot target, as in the article) or
-    ``"cross_entropy"``. ``example`` is an optional ``(x, label)`` to trace
-    with; the tape does not depend on it, since it is exact for any input.
-    The parameters are not copied: every replay reads their current ``data``.
-    """
-    if loss not in _LOSSES:
-        raise ValueError(f"unknown loss {loss!r}; choose 'mse' or 'cross_entropy'")
-    params = model.parameters()
-    nin = model.nin
-    if example is None:
-        x_numbers = [0.0] * nin
-        label = 0
-    else:
-        x_numbers, label = example
-    x_values = [Value(float(v), f"x.{i}") for i, v in enumerate(x_numbers)]
-    if len(x_values) != nin:
-        raise ValueError(f"the model takes {nin} inputs, the example has {len(x_values)}")
-    outputs = list(model(x_values))
-    _check_label(label, len(outputs))
-    y_values = [Value(v, f"y.{i}") for i, v in enumerate(one_hot(label, len(outputs)))]
-    root = _LOSSES[loss](outputs, y_values)
-    description = f"{loss} loss of {model!r}"
-    return Tape.from_graph(root, params, x_values, y_values, outputs,
-                           loss=loss, description=description)
-
-
-# ----------------------------------------------------------------------
-# The tape.
-# ----------------------------------------------------------------------
 
 class Tape:
     """A traced loss as a flat program over numbered slots, replayed without Values.
@@ -202,9 +119,11 @@ class Tape:
         self.needs_grad = list(needs_grad)
         self.loss = loss
         self.description = description
-        self._forward_program, self._backward_program = _compile_python(self)
+        self._forward_program, self._backward_program = compile_programs(
+            self.instructions, self.needs_grad)
         self._values = [0.0] * self.n_slots
         self._grads = [0.0] * self.n_slots
+        self._lists = [None] * self.n_slots     # a dot's or sum's operand lists
 
     # -- building -------------------------------------------------------
 
@@ -243,18 +162,16 @@ class Tape:
         # together (a layer's outputs side by side): then replay can read
         # them as one slice, in Python and in numpy.
         inner = [v for v in order if v.parents]
+        rows = {id(v): row_for(row_name(v)) for v in inner}   # refuses unknown ops
         next_slot = temp_start
         for v in inner:
-            if v.op in ("dot", "sum", "max"):
-                n = len(v.parents) // 2 if v.op == "dot" else len(v.parents)
-                for group in ((v.parents[:n], v.parents[n:]) if v.op == "dot"
-                              else (v.parents,)):
-                    ids = [id(p) for p in group]
-                    if (all(p.parents for p in group) and len(set(ids)) == len(ids)
-                            and not any(i in slot for i in ids)):
-                        for p in group:
-                            slot[id(p)] = next_slot
-                            next_slot += 1
+            for group in _list_operands(rows[id(v)], v.parents):
+                ids = [id(p) for p in group]
+                if (all(p.parents for p in group) and len(set(ids)) == len(ids)
+                        and not any(i in slot for i in ids)):
+                    for p in group:
+                        slot[id(p)] = next_slot
+                        next_slot += 1
         for v in inner:
             if id(v) not in slot:
                 slot[id(v)] = next_slot
@@ -266,10 +183,9 @@ class Tape:
         instructions = []
         for v in inner:
             args = [slot[id(p)] for p in v.parents]
-            op, exponent = _tape_op(v)
             out = slot[id(v)]
             needs_grad[out] = any(needs_grad[a] for a in args)
-            instructions.append(Instruction(op, out, args, exponent))
+            instructions.append(Instruction(rows[id(v)].name, out, args, v.exponent))
         return cls(instructions, params, constants, len(inputs), len(targets),
                    next_slot - temp_start, slot[id(root)],
                    [slot[id(o)] for o in outputs], needs_grad, loss, description)
@@ -294,7 +210,7 @@ class Tape:
         values[self.input_start:self.target_start] = x
         if self.n_targets:
             values[self.target_start:self.temp_start] = one_hot(label, self.n_targets)
-        _run_forward(self._forward_program, values)
+        run_forward(self._forward_program, values, self._lists)
         return values[self.root]
 
     def output_values(self):
@@ -314,7 +230,7 @@ class Tape:
         else:
             grads[self.n_params:] = repeat(0.0, self.n_slots - self.n_params)
         grads[self.root] = seed
-        _run_backward(self._backward_program, self._values, grads)
+        run_backward(self._backward_program, self._values, grads, self._lists)
         return grads[:self.n_params]
 
     def loss_and_gradients(self, x, label=None):
@@ -406,23 +322,20 @@ class Tape:
 
     def _instruction_text(self, ins):
         a = [self._operand_text(s) for s in ins.args]
-        symbols = {"add": "+", "sub": "-", "mul": "*", "div": "/"}
-        if ins.op in symbols:
-            return f"{a[0]} {symbols[ins.op]} {a[1]}"
-        if ins.op == "neg":
-            return f"-{a[0]}"
-        if ins.op == "pow":
+        op = ins.op
+        if op == POWER:
             return f"{a[0]} ** {_exact_text(ins.exponent)}"
-        if ins.op == "dot":
-            n = len(ins.args) // 2
-            return (f"dot({self._list_text(ins.args[:n])}, "
-                    f"{self._list_text(ins.args[n:])})")
-        if ins.op in ("sum", "max"):
-            text = f"{ins.op}({self._list_text(ins.args)})"
-            if ins.op == "max":
+        if op == "neg":
+            return f"-{a[0]}"
+        if op in SYMBOLS:                            # + - * /
+            return f"{a[0]} {SYMBOLS[op]} {a[1]}"
+        if ins.row.lists:
+            lists = _list_operands(ins.row, ins.args)
+            text = f"{op}({', '.join(self._list_text(group) for group in lists)})"
+            if op == "max":
                 text += "    # no gradient: the stable log-sum-exp's shift"
             return text
-        return f"{ins.op}({a[0]})"
+        return f"{op}({', '.join(a)})"
 
     def __str__(self):
         return self.format()
@@ -432,226 +345,8 @@ class Tape:
                 f"{self.n_params} parameters, {self.n_slots} slots>")
 
 
-def _tape_op(value):
-    """The tape op (and constant exponent) for the engine Value ``value``."""
-    op = value.op
-    if op in _ENGINE_OPS:
-        return _ENGINE_OPS[op], None
-    if op.startswith("**") and len(value.parents) == 1:
-        # The engine writes the exponent so that it reads back exactly
-        # (``**2``, ``**0.5``, ``**1.2345678``).
-        exponent = float(op[2:])
-        _check_exponent(value, exponent)
-        return "pow", exponent
-    raise ValueError(f"the tape cannot replay the engine op {op!r} "
-                     f"(a Value as an exponent is not supported)")
-
-
-def _check_exponent(value, exponent):
-    """A sanity check: ``exponent`` gives the number the engine computed."""
-    expected = value.data
-    got = value.parents[0].data ** exponent
-    if got != expected and not (math.isnan(got) and math.isnan(expected)):
-        raise ValueError(f"the exponent read from the op {value.op!r} does not "
-                         f"give the traced number ({got!r}, not {expected!r})")
-
-
-# ----------------------------------------------------------------------
-# The pure-Python interpreter. Each instruction becomes a tuple
-# (code, out, a, b); the loops below dispatch on ``code``. Operand lists of
-# dot/sum/max become ``itemgetter``s, which read a slice when the slots are
-# side by side.
-# ----------------------------------------------------------------------
-
-(DOT, ADD, RELU, SUB, MUL, DIV, NEG, POW, EXP, LOG, TANH, SIGMOID, ABS, SUM,
- MAX) = range(15)
-_CODES = {"dot": DOT, "add": ADD, "relu": RELU, "sub": SUB, "mul": MUL,
-          "div": DIV, "neg": NEG, "pow": POW, "exp": EXP, "log": LOG,
-          "tanh": TANH, "sigmoid": SIGMOID, "abs": ABS, "sum": SUM, "max": MAX}
-
-
-def _reader(slots):
-    """(a function list -> the values at ``slots``, (start, stop) or None).
-
-    When the slots are side by side the function reads one slice and the
-    span is returned too; otherwise it picks them one by one.
-    """
-    slots = list(slots)
-    start, stop = slots[0], slots[0] + len(slots)
-    if slots == list(range(start, stop)):
-        return operator.itemgetter(slice(start, stop)), (start, stop)
-    return operator.itemgetter(*slots), None        # (two or more slots here)
-
-
-def _compile_python(tape):
-    """Turn the instructions into the forward and backward programs."""
-    forward, backward = [], []
-    needs = tape.needs_grad
-    for ins in tape.instructions:
-        code = _CODES[ins.op]
-        args = ins.args
-        if code == DOT:
-            n = len(args) // 2
-            get_w, _ = _reader(args[:n])
-            get_x, _ = _reader(args[n:])
-            forward.append((code, ins.out, get_w, get_x))
-            if needs[ins.out]:
-                backward.append((code, ins.out, _grad_target(args[:n], needs, get_x),
-                                 _grad_target(args[n:], needs, get_w), None))
-        elif code in (SUM, MAX):
-            get, _ = _reader(args)
-            forward.append((code, ins.out, get, None))
-            if code == SUM and needs[ins.out]:
-                backward.append((code, ins.out, _grad_target(args, needs, None),
-                                 None, None))
-        elif code == POW:
-            forward.append((code, ins.out, args[0], ins.exponent))
-            if needs[ins.out]:
-                backward.append((code, ins.out, args[0], ins.exponent, None))
-        else:
-            a = args[0]
-            b = args[1] if len(args) > 1 else None
-            forward.append((code, ins.out, a, b))
-            if needs[ins.out]:
-                # For two operands: which of them wants a gradient.
-                wants = (needs[a], needs[b]) if b is not None else None
-                backward.append((code, ins.out, a, b, wants))
-    backward.reverse()
-    return forward, backward
-
-
-def _grad_target(slots, needs, get_other):
-    """Where a list operand's gradient goes: None if no slot in it needs one.
-
-    Returns (slots, (start, stop) or None, reader of the other operand).
-    """
-    if not any(needs[s] for s in slots):
-        return None
-    _, span = _reader(slots)
-    return (tuple(slots), span, get_other)
-
-
-def _run_forward(program, v):
-    # dot and sum add with the built-in sum, in the same order as the
-    # engine's dot and vsum: the same number to the last bit.
-    for code, out, a, b in program:
-        if code == DOT:
-            v[out] = sum(map(_mul, a(v), b(v)))
-        elif code == ADD:
-            v[out] = v[a] + v[b]
-        elif code == RELU:
-            x = v[a]
-            v[out] = 0.0 if x <= 0 else x         # (a NaN stays NaN, as in the engine)
-        elif code == SUB:
-            v[out] = v[a] - v[b]
-        elif code == MUL:
-            v[out] = v[a] * v[b]
-        elif code == POW:
-            v[out] = v[a] ** b
-        elif code == SUM:
-            v[out] = sum(a(v))
-        elif code == DIV:
-            v[out] = v[a] / v[b]
-        elif code == EXP:
-            v[out] = math.exp(v[a])
-        elif code == LOG:
-            v[out] = math.log(v[a])
-        elif code == MAX:
-            v[out] = max(a(v))
-        elif code == NEG:
-            v[out] = -v[a]
-        elif code == TANH:
-            v[out] = math.tanh(v[a])
-        elif code == SIGMOID:
-            x = v[a]
-            if x >= 0:
-                v[out] = 1.0 / (1.0 + math.exp(-x))
-            else:
-                e = math.exp(x)
-                v[out] = e / (1.0 + e)
-        elif code == ABS:
-            v[out] = abs(v[a])
-        else:                                     # pragma: no cover
-            raise AssertionError(code)
-
-
-def _add_into(g, target, amounts):
-    """g[s] += amount for each slot s of ``target`` (a slice when side by side)."""
-    slots, span = target[0], target[1]
-    if span is not None:
-        start, stop = span
-        g[start:stop] = map(_add, g[start:stop], amounts)
-    else:
-        for s, amount in zip(slots, amounts):
-            g[s] += amount
-
-
-def _run_backward(program, v, g):
-    for code, out, a, b, wants in program:
-        go = g[out]
-        if go == 0.0:
-            continue                 # nothing to pass on (e.g. behind a dead relu)
-        if code == DOT:
-            # d/dw_i = x_i, d/dx_i = w_i. ``a`` and ``b`` carry the other side's reader.
-            for target in (a, b):
-                if target is None:
-                    continue
-                slots, span, read_other = target
-                if span is not None:             # side by side: one slice
-                    start, stop = span
-                    g[start:stop] = [gi + go * o for gi, o in
-                                     zip(g[start:stop], read_other(v))]
-                else:
-                    for s, o in zip(slots, read_other(v)):
-                        g[s] += go * o
-        elif code == ADD:
-            if wants[0]:
-                g[a] += go
-            if wants[1]:
-                g[b] += go
-        elif code == RELU:
-            x = v[a]
-            if x > 0:
-                g[a] += go
-            elif x != x:                          # NaN: its local gradient is NaN
-                g[a] += x * go
-        elif code == SUB:
-            if wants[0]:
-                g[a] += go
-            if wants[1]:
-                g[b] -= go
-        elif code == MUL:
-            if wants[0]:
-                g[a] += v[b] * go
-            if wants[1]:
-                g[b] += v[a] * go
-        elif code == POW:
-            if b != 0:
-                g[a] += b * v[a] ** (b - 1) * go
-        elif code == SUM:
-            _add_into(g, a, repeat(go, len(a[0])))
-        elif code == DIV:
-            if wants[0]:
-                g[a] += go / v[b]
-            if wants[1]:
-                g[b] += -v[a] / v[b] ** 2 * go
-        elif code == EXP:
-            g[a] += v[out] * go
-        elif code == LOG:
-            g[a] += go / v[a]
-        elif code == NEG:
-            g[a] -= go
-        elif code == TANH:
-            t = v[out]
-            g[a] += (1.0 - t * t) * go
-        elif code == SIGMOID:
-            s = v[out]
-            g[a] += s * (1.0 - s) * go
-        elif code == ABS:
-            x = v[a]
-            if x > 0:
-                g[a] += go
-            elif x < 0:
-                g[a] -= go
-        else:                                     # pragma: no cover
-            raise AssertionError(code)
+def _list_operands(row, operands):
+    """The lists among an op's operands: a dot's two sides, a sum's one list, or none."""
+    if row.lists == 2:
+        return dot_sides(operands)
+    return (operands,) if row.lists == 1 else ()

@@ -124,8 +124,9 @@ class Neuron(Module):
         rng = rng or random.Random(0)
         scale = init_scale(nin, activation)
         prefix = f"{name}." if name else ""
-        self.w = [Value(rng.gauss(0.0, scale), f"{prefix}w.{i}") for i in range(nin)]
-        self.b = Value(0.0, f"{prefix}b")
+        self.w = [Value(rng.gauss(0.0, scale), f"{prefix}w.{i}", parameter=True)
+                  for i in range(nin)]
+        self.b = Value(0.0, f"{prefix}b", parameter=True)
 
     def pre_activation(self, x):
         """The weighted sum w.x + b, before the activation function."""

@@ -11,7 +11,13 @@ a list of :class:`Step`: a picture (``graphviz.Digraph``) and a paragraph each.
 3. The same one layer back: which neurons of the last hidden layer should go
    up or down (green).
 4. And once more for the first hidden layer (orange).
-A network with more hidden layers gets one more step per layer.
+A network with more hidden layers gets one more step per layer. A last step
+runs backprop all the way to the image: which pixels made it a "3" (see
+``saliency``).
+
+Every picture is drawn from one forward/backward pass, so the steps share one
+colour scale (stated in each picture's key). ``choose_image`` picks the test
+image to tell: the first, one the model gets wrong, or one it is least sure of.
 
 Changes are quoted with 3 significant digits, as the pictures write them.
 """
@@ -19,10 +25,15 @@ Changes are quoted with 3 significant digits, as the pictures write them.
 from pathlib import Path
 
 from .saving import render
+from ..engine import no_grad
+from ..learn.losses import softmax
 from ..output import write_atomically
-from .network import draw_network, network_state, signed
+from .network import draw_network, network_state, percent, signed
+from .saliency import draw_saliency, pixel_gradients, tell_saliency
 
-__all__ = ["Step", "explain_steps", "write_explanation"]
+__all__ = ["Step", "explain_steps", "write_explanation", "choose_image", "PICKS"]
+
+PICKS = ("first", "wrong", "unsure")
 
 
 class Step:
@@ -48,16 +59,92 @@ def explain_steps(mlp, image, digit):
     steps = [teller.step_output(), teller.step_weights()]
     for number, layer in enumerate(range(len(mlp.layers) - 1, 0, -1), start=3):
         steps.append(teller.step_hidden(number, layer))
+    if mlp.nin == 64:
+        steps.append(_step_pixels(len(steps) + 1, mlp, image, digit))
     return steps
 
 
-def write_explanation(steps, out_dir, format="png"):
-    """Save ``stepN.<format>`` for each step and ``explain.txt``; return paths."""
+def _step_pixels(number, mlp, image, digit):
+    gradients = pixel_gradients(mlp, image, digit)
+    title = f'which pixels made it a "{digit}" (backprop down to the image)'
+    picture = draw_saliency(mlp, image, digit, gradients=gradients,
+                            title=f"Step {number}: {title}")
+    return Step(number, title, picture, tell_saliency(gradients))
+
+
+def write_explanation(steps, out_dir, format="png", intro=None):
+    """Save ``stepN.<format>`` for each step and ``explain.txt`` (starting
+    with ``intro``, if given); return the paths."""
     out_dir = Path(out_dir)
     paths = [render(step.picture, out_dir / f"step{step.number}.{format}")
              for step in steps]
     text = "\n\n".join(f"Step {s.number}: {s.title}\n{s.text}" for s in steps) + "\n"
+    if intro:
+        text = intro + "\n\n" + text
     return paths + [write_atomically(out_dir / "explain.txt", text)]
+
+
+def choose_image(mlp, images, digit, pick="first", index=0):
+    """Which of ``images`` (all showing ``digit``) to tell, and why, in words.
+
+    pick    "first": image number ``index``; "wrong": the ones the model
+            misclassifies, the most wrong (lowest probability for ``digit``)
+            first; "unsure": the ones it gets right, the least sure first.
+    index   which of those (0 = the first, the most wrong or least sure).
+
+    Returns ``(position in images, sentence)``. With no image to pick (say,
+    none is wrong), the sentence says so and the least sure one is told.
+    """
+    if pick not in PICKS:
+        raise ValueError(f"pick must be one of {', '.join(PICKS)}, got {pick!r}")
+    count = f'{len(images)} test images of "{digit}"'
+    if pick == "first":
+        _check_index(index, len(images), count)
+        return index, f'Test image {index} of the {count}.'
+    target = list(mlp.classes).index(digit)
+    sure = [_probabilities(mlp, image) for image in images]
+    right = [p[target] == max(p) for p in sure]
+    wrong = [i for i in range(len(images)) if not right[i]]
+    unsure = [i for i in range(len(images)) if right[i]]
+    by_doubt = lambda i: sure[i][target]               # noqa: E731
+    if pick == "wrong" and wrong:
+        chosen = sorted(wrong, key=by_doubt)
+        how = (f"the model gets {len(wrong)} of the {count} wrong; this is the "
+               f"{_ordinal(index)}most wrong")
+    else:
+        chosen = sorted(unsure or range(len(images)), key=by_doubt)
+        how = (f"the model gets all {count} right, so here is the one it is "
+               f"{_ordinal(index)}least sure of" if pick == "wrong" else
+               f"the model gets {len(unsure)} of the {count} right; this is the "
+               f"one it is {_ordinal(index)}least sure of")
+    _check_index(index, len(chosen), "such images")
+    i = chosen[index]
+    ranked = sorted(range(len(sure[i])), key=lambda c: -sure[i][c])
+    said, other = ranked[0], ranked[1] if ranked[0] == target else target
+    names = mlp.classes
+    return i, (f"Test image {i}: {how}. It says \"{names[said]}\" "
+               f"({percent(sure[i][said])}); \"{names[other]}\" gets "
+               f"{percent(sure[i][other])}.")
+
+
+
+def _probabilities(mlp, image):
+    """The softmax of the outputs (a ranking of the classes for any model)."""
+    with no_grad():
+        return [p.data for p in softmax(mlp(image))]
+
+
+def _ordinal(index):
+    """"" for the first, else "second ", "third ", "4th "..."""
+    words = {1: "second ", 2: "third "}
+    return "" if index == 0 else words.get(index, f"{index + 1}th ")
+
+
+def _check_index(index, count, what):
+    if not 0 <= index < count:
+        raise ValueError(f"argument --index: there are {count} {what}; choose "
+                         f"--index from 0 to {count - 1}" if count else
+                         f"there are no {what} to choose from")
 
 
 class _Teller:
@@ -84,7 +171,7 @@ class _Teller:
         probability = ""
         if self.state.probabilities is not None:
             probability = (f" (probability "
-                           f"{100 * self.state.probabilities[self.target]:.1f}%)")
+                           f"{percent(self.state.probabilities[self.target])})")
         text = (
             f"The network is shown a handwritten {self.name}. Its output for "
             f"{self.name} is {self.state.activations[-1][self.target]:.4g}"
@@ -135,7 +222,10 @@ class _Teller:
         biggest = max(range(len(weights)), key=lambda i: abs(weights[i]))
         where = (f"the last hidden layer (hidden layer {layer})"
                  if layer == self.output_layer - 1 else f"hidden layer {layer}")
-        source = "input pixel" if layer == 1 else f"hidden layer {layer - 1} neuron"
+        source = f"hidden layer {layer - 1} neuron {biggest}"
+        if layer == 1:
+            source = (f"the pixel at row {biggest // 8 + 1}, column {biggest % 8 + 1}"
+                      if self.mlp.nin == 64 else f"input {biggest}")
         text = (
             f"One layer back, in {where}: "
             f"{_listing(up, changes, 'should go up')}; "
@@ -143,7 +233,7 @@ class _Teller:
             f"Of the neurons that are on, the most is asked of neuron {focus} "
             f"({signed(changes[focus])}); that is done "
             f"by adjusting its incoming weights, the largest change being "
-            f"{signed(weights[biggest])} on the weight from {source} {biggest}.")
+            f"{signed(weights[biggest])} on the weight from {source}.")
         if weights[biggest] == 0:
             text += (" (Its weights do not change at all: the neuron's relu is "
                      "off, so its gradient stops here.)")

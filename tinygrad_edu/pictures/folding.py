@@ -15,6 +15,8 @@ the same inputs share a single box. Wide input vectors (more than
 import re
 from collections import defaultdict
 
+from ..engine import dot_sides
+
 __all__ = ["FoldedBox", "fold_graph", "find_neurons", "GROUP_INPUTS_ABOVE"]
 
 ACTIVATION_OPS = ("relu", "tanh", "sigmoid")
@@ -82,8 +84,7 @@ def find_neurons(order):
 
 
 def _match_neuron(dot, consumers):
-    half = len(dot.parents) // 2
-    weights, inputs = dot.parents[:half], dot.parents[half:]
+    weights, inputs = dot_sides(dot.parents)
     prefix = _common_weight_prefix(weights)
     if prefix is None:
         return None

@@ -7,26 +7,31 @@ How to read the picture
 -----------------------
 * Data flows left to right. Each Value is a box with its name, ``data`` and
   ``grad``; each operation is a small circle between its inputs and its result.
-* The box's outline tells what the Value is: **parameters** (weights and
-  biases, the things training changes) have a thick green outline, **inputs**
-  a plain square box, **constants** a dashed one, intermediate results a thin
+* The box's outline tells what the Value is: **parameters** (the things
+  training changes: every weight and bias of a ``Module``, or any
+  ``Value(..., parameter=True)``) have a thick green outline, **inputs** a
+  plain square box, **constants** a dashed one, intermediate results a thin
   rounded box, and the **root** (usually the loss) a double outline.
 * The fill colour is the gradient: blue when it is positive, red when
-  negative, darker the larger it is compared with the largest in the picture.
+  negative, darker the larger it is compared with the largest in the picture
+  (or with ``grad_scale``, so a series of pictures shares one scale; the key
+  says which number gets the full colour).
   Before ``backward()`` the boxes stay white and say the gradient is not
   computed yet (a zero there would be a lie, not a result).
 
 Big graphs
 ----------
-The loss of a 64-16-16-10 network has tens of thousands of Values: no drawing
-of that is readable, and Graphviz would take minutes. ``fold="neuron"`` draws
-each neuron (its weights, dot product, bias, activation) as one box;
-``fold="layer"`` draws each layer as one box. Above ``max_nodes`` boxes the
-function refuses with an error that names these options.
+The loss of a 64-16-16-10 network has thousands of Values: no drawing of that
+is readable, and Graphviz would take minutes. ``fold="neuron"`` draws each
+neuron (its weights, dot product, bias, activation) as one box;
+``fold="layer"`` draws each layer as one box. By default (``fold="auto"``) a
+graph over ``max_nodes`` boxes is folded by neuron, or by layer if that is
+still too many, and the title says so; ``fold=None`` draws every Value. Only a
+graph that stays over ``max_nodes`` even folded raises an error, which names
+the ways out.
 """
 
 import math
-import re
 from html import escape
 
 import graphviz
@@ -41,9 +46,8 @@ __all__ = ["draw_graph", "count_nodes", "GraphTooLargeError", "DEFAULT_MAX_NODES
 # Graphviz lays out 1,000 nodes in about 0.3 s, 5,000 in about 10 s.
 DEFAULT_MAX_NODES = 1000
 
-# A leaf is taken for a parameter when its label ends like a weight or bias:
-# "w", "b", "w1", "w.3", "layers.0.neurons.2.w.5", "layers.0.neurons.2.b".
-_PARAMETER_LABEL = re.compile(r"(^|\.)(w|b)(\.?\d+)?$")
+# The folds tried, most detailed first, when a graph is over the ceiling.
+FOLDS = ("neuron", "layer")
 
 
 class GraphTooLargeError(ValueError):
@@ -83,23 +87,27 @@ class GraphTooLargeError(ValueError):
 # The computation graph
 # ----------------------------------------------------------------------
 
-def draw_graph(root, *, fold=None, max_nodes=DEFAULT_MAX_NODES, highlight=None,
-               parameters=None, title=None, legend=True):
+def draw_graph(root, *, fold="auto", max_nodes=DEFAULT_MAX_NODES, highlight=None,
+               parameters=None, title=None, legend=True, grad_scale=None):
     """Draw every Value ``root`` was computed from, left to right.
 
-    fold        None (every Value), "neuron" (one box per neuron) or "layer"
+    fold        "auto" (every Value, or folded when over ``max_nodes``),
+                None (every Value), "neuron" (one box per neuron) or "layer"
                 (one box per layer); folding needs the parameter labels an
                 ``MLP`` gives, like ``layers.1.neurons.5.w.12``.
-    max_nodes   refuse to draw more boxes than this (raise it if you accept a
-                slow, large picture).
+    max_nodes   the most boxes to draw (raise it if you accept a slow, large
+                picture); "auto" folds above it.
     highlight   a Value, or a set of Values, to outline in orange (the tracing
                 tools use it to point at the step being explained).
-    parameters  the Values to draw as parameters; by default a leaf whose
-                label looks like a weight or bias (``w``, ``b1``, ``...w.3``).
+    parameters  the Values to draw as parameters; by default those marked
+                ``is_parameter`` (every weight and bias of a Module, or a
+                ``Value(..., parameter=True)``).
     title       a line of text above the picture.
     legend      add a small key to the colours and outlines.
+    grad_scale  the |gradient| that gets the full colour (default: the
+                largest in the picture); give one number to a series.
 
-    >>> x, w = Value(2.0, "x"), Value(-3.0, "w")
+    >>> x, w = Value(2.0, "x"), Value(-0.5, "w", parameter=True)
     >>> y = (x * w).tanh()
     >>> y.label = "y"
     >>> graph = draw_graph(y)
@@ -111,13 +119,13 @@ def draw_graph(root, *, fold=None, max_nodes=DEFAULT_MAX_NODES, highlight=None,
     """
     if not isinstance(root, Value):
         raise TypeError(f"draw_graph needs a Value (e.g. a loss), got {type(root).__name__}")
-    if fold not in (None, "neuron", "layer"):
-        raise ValueError(f"fold must be None, 'neuron' or 'layer', got {fold!r}")
+    if fold not in ("auto", None) + FOLDS:
+        raise ValueError(f"fold must be 'auto', None, 'neuron' or 'layer', got {fold!r}")
     order = topological_order(root)
-    _check_size(order, fold, max_nodes)
+    fold, folded_note = _choose_fold(order, fold, max_nodes)
     folded = fold_graph(order, fold) if fold else {}
-    drawing = _GraphDrawing(root, order, folded, highlight, parameters)
-    return drawing.build(title, legend)
+    drawing = _GraphDrawing(root, order, folded, highlight, parameters, grad_scale)
+    return drawing.build(title, legend, folded_note)
 
 
 def count_nodes(order, fold=None):
@@ -137,23 +145,32 @@ def count_nodes(order, fold=None):
     return len(boxes) + ops
 
 
-def _check_size(order, fold, max_nodes):
-    nodes = count_nodes(order, fold)
+def _choose_fold(order, fold, max_nodes):
+    """The fold to draw with, and a line for the title when it was chosen here.
+
+    Raises GraphTooLargeError when even the chosen (or every) fold is over
+    ``max_nodes``.
+    """
+    wanted = None if fold == "auto" else fold
+    nodes = count_nodes(order, wanted)
     if nodes <= max_nodes:
-        return
-    folds = {}
-    for other in ("neuron", "layer"):
-        if other != fold:
-            n = count_nodes(order, other)
-            if n < nodes:
-                folds[other] = n
+        return wanted, None
+    counts = {other: count_nodes(order, other) for other in FOLDS if other != wanted}
+    if fold == "auto":
+        for other in FOLDS:
+            if counts[other] <= max_nodes:
+                return other, (
+                    f"folded: one box per {other} ({len(order)} Values would be "
+                    f"{nodes} boxes, over max_nodes={max_nodes}); "
+                    f"fold=None, max_nodes={nodes} draws every Value")
+    folds = {other: n for other, n in counts.items() if n < nodes}
     raise GraphTooLargeError(len(order), nodes, max_nodes, folds)
 
 
 class _GraphDrawing:
     """Builds the Digraph: one method per kind of thing drawn."""
 
-    def __init__(self, root, order, folded, highlight, parameters):
+    def __init__(self, root, order, folded, highlight, parameters, grad_scale=None):
         self.root = root
         self.order = order
         self.folded = folded                      # id(Value) -> FoldedBox
@@ -163,7 +180,7 @@ class _GraphDrawing:
         # backward() always leaves the root's grad at 1 or more; 0 means
         # it has not run on this root yet.
         self.has_grads = root.grad != 0
-        self.largest_grad = max(
+        self.largest_grad = grad_scale if grad_scale is not None else max(
             (abs(v.grad) for v in order if math.isfinite(v.grad)), default=0.0)
         self.graph = graphviz.Digraph("computation")
         self.graph.attr(rankdir="LR", fontname="Helvetica", nodesep="0.15",
@@ -171,9 +188,9 @@ class _GraphDrawing:
         self.graph.attr("node", fontname="Helvetica", fontsize="11")
         self.graph.attr("edge", color="#555555", arrowsize="0.6")
 
-    def build(self, title, legend):
-        if title or not self.has_grads:
-            self._title(title)
+    def build(self, title, legend, note=None):
+        if title or note or not self.has_grads:
+            self._title(title, note)
         drawn_boxes = set()
         for value in self.order:
             box = self.folded.get(id(value))
@@ -198,8 +215,9 @@ class _GraphDrawing:
 
     # -- parts -------------------------------------------------------------
 
-    def _title(self, title):
+    def _title(self, title, note=None):
         lines = [title] if title else []
+        lines += [note] if note else []
         if not self.has_grads:
             lines.append("gradients not computed yet: call backward() on "
                          f"{self.root.name} first")
@@ -211,10 +229,9 @@ class _GraphDrawing:
             return "root"
         if value.parents:
             return "intermediate"
-        if self.parameters is not None:
-            return "parameter" if id(value) in self.parameters else (
-                "input" if value.label else "constant")
-        if value.label and _PARAMETER_LABEL.search(value.label):
+        is_parameter = (value.is_parameter if self.parameters is None
+                        else id(value) in self.parameters)
+        if is_parameter:
             return "parameter"
         return "input" if value.label else "constant"
 
@@ -302,7 +319,10 @@ class _GraphDrawing:
 
     def _legend(self):
         with self.graph.subgraph(name="cluster_legend") as key:
-            key.attr(label="key", fontsize="10", color="#bbbbbb", style="rounded")
+            label = "key"
+            if self.has_grads:
+                label += f" (full colour: |grad| {fmt(self.largest_grad)})"
+            key.attr(label=label, fontsize="10", color="#bbbbbb", style="rounded")
             key.node("key_pos", "grad &gt; 0", shape="box", style="filled,rounded",
                      fillcolor=mix(BLUE, 0.6), fontsize="9", height="0.2")
             key.node("key_neg", "grad &lt; 0", shape="box", style="filled,rounded",
@@ -313,6 +333,7 @@ class _GraphDrawing:
             key.node("key_input", "input", shape="box", fontsize="9",
                      height="0.2")
             key.edges([("key_pos", "key_neg"), ("key_param", "key_input")])
+
             key.edge_attr.update(style="invis")
 
 

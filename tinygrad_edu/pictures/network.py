@@ -15,6 +15,19 @@ black, as thick as the change backprop asks of that weight (``-dL/dw``), with
 the number written halfway along each line (``focus_lines=False`` rings the
 neuron only). Numbers are written with 3 significant digits.
 
+Wide layers: a column shows at most ``MAX_SHOWN`` neurons, the ones that
+matter for what the picture tells (the focus neuron always; then the largest
+desired changes where arrows are drawn, the largest weight changes into the
+focus neuron, or else the largest activations), in their order, each with its
+number, and one "+ N more" marker for the rest. So 4 to 128 neurons per layer
+all draw readably.
+
+Every label is at least ``MIN_FONT`` points (9 px at 72 dpi) and sits above the
+lines on a light halo. One scale serves the whole picture, and so every picture
+drawn from the same ``state`` (the article's steps): circles are shaded
+against the largest hidden activation, lines against the largest ``|w|`` of
+the network; the key under the title states those numbers.
+
 The picture is placed by hand (Graphviz's ``neato`` with pinned positions), so
 columns stay straight and drawing is fast whatever the number of lines.
 """
@@ -33,12 +46,16 @@ __all__ = ["draw_network", "network_state", "NetworkState",
 # The article's colours for the desired changes, from the output backwards:
 # purple for the output, then green, orange, and again.
 CHANGE_COLOURS = ["#7b3294", "#1a9641", "#e66101", "#0571b0"]
-COLUMN_GAP = 3.2          # inches between layer columns
+COLUMN_GAP = 3.4          # inches between layer columns
 PIXEL = 0.32              # inches per pixel of the 8x8 input image
-NEURON = 0.36             # diameter of a neuron circle
+NEURON = 0.46             # diameter of a neuron circle
+ROW_GAP = 0.56            # inches between the centres of two circles
+MAX_SHOWN = 16            # at most this many neurons drawn per column
+MIN_FONT = 9              # points: 9 px at 72 dpi, the smallest label
 DPI = 72                  # PNG resolution: readable labels, files ~1/2 the size of 96
-NEURON_TO_ARROW = 0.04    # inches between a circle and its arrow
+NEURON_TO_ARROW = 0.07    # inches between a circle (and its ring) and its arrow
 NAME_GAP = 0.3            # inches between the widest output arrow and the class names
+HALO = "#ffffffd8"        # the light box behind a label, over the lines
 
 
 class NetworkState:
@@ -91,7 +108,7 @@ def network_state(mlp, x, target=None, loss=None):
 
 def draw_network(mlp, x, target=None, *, focus=None, focus_lines=True,
                  arrows=None, lines_per_neuron=4, input_as_image=None,
-                 title=None, state=None, loss=None):
+                 title=None, state=None, loss=None, scale=None):
     """Draw ``mlp`` reading ``x`` as columns of shaded circles joined by weights.
 
     target        the index of the right output; adds backprop's desired
@@ -110,6 +127,11 @@ def draw_network(mlp, x, target=None, *, focus=None, focus_lines=True,
     loss          the loss backprop starts from, a name in losses.LOSSES;
                   default: the one the model was trained with, if its file
                   says, else by the output layer (see ``losses.model_loss_name``).
+    scale         (activation drawn black, |w| drawn thickest): give the same
+                  pair to every frame of a series (say, a network before and
+                  after training) so their shades compare; default: this
+                  picture's largest hidden activation and largest |w|. Larger
+                  numbers are drawn as the largest.
 
     >>> from tinygrad_edu import MLP
     >>> net = MLP(3, [4, 2], seed=1)
@@ -121,13 +143,13 @@ def draw_network(mlp, x, target=None, *, focus=None, focus_lines=True,
     if input_as_image is None:
         input_as_image = mlp.nin == 64
     picture = _NetworkPicture(state, focus, arrows, lines_per_neuron,
-                              input_as_image, focus_lines)
+                              input_as_image, focus_lines, scale)
     return picture.build(title)
 
 
 class _NetworkPicture:
     def __init__(self, state, focus, arrows, lines_per_neuron, input_as_image,
-                 focus_lines=True):
+                 focus_lines=True, scale=None):
         self.state = state
         self.mlp = state.mlp
         self.focus = focus
@@ -138,6 +160,13 @@ class _NetworkPicture:
         self.arrows = set(arrows)
         self.lines_per_neuron = lines_per_neuron
         self.input_as_image = input_as_image
+        self.largest_w = _largest([w.data for layer in self.mlp.layers
+                                   for neuron in layer.neurons for w in neuron.w])
+        hidden = [a for layer in state.activations[1:-1] for a in layer]
+        self.largest_hidden = _largest(hidden)
+        if scale is not None:
+            self.largest_hidden, self.largest_w = (float(n) for n in scale)
+        self.shown = [self._choose_shown(layer) for layer in range(n_layers + 1)]
         self.positions = self._place()
         self.graph = graphviz.Digraph("network", engine="neato")
         self.graph.attr(splines="false", outputorder="edgesfirst",
@@ -146,28 +175,58 @@ class _NetworkPicture:
         self.graph.attr("node", fontname="Helvetica", fixedsize="true")
         self.graph.attr("edge", arrowhead="none")
 
+    # -- which neurons to draw -------------------------------------------
+
+    def _choose_shown(self, layer):
+        """The neurons of ``layer`` drawn, in order: all, or the MAX_SHOWN
+        that matter most for this picture (always the focus neuron)."""
+        size = len(self.state.activations[layer])
+        if size <= MAX_SHOWN or (layer == 0 and self.input_as_image):
+            return list(range(size))
+        importance = [abs(a) for a in self.state.activations[layer]]
+        if self.focus and self.focus_lines and layer == self.focus[0] - 1:
+            L, j = self.focus
+            importance = [abs(c) for c in self.state.weight_changes[L][j]]
+        elif layer in self.arrows and self.state.changes:
+            importance = [abs(c) for c in self.state.changes[layer]]
+        ranked = sorted(range(size), key=lambda j: -importance[j])
+        chosen = set(ranked[:MAX_SHOWN])
+        if self.focus and self.focus[0] == layer and self.focus[1] not in chosen:
+            chosen.discard(ranked[MAX_SHOWN - 1])
+            chosen.add(self.focus[1])
+        return sorted(chosen)
+
+    def hidden_count(self, layer):
+        return len(self.state.activations[layer]) - len(self.shown[layer])
+
     # -- layout ----------------------------------------------------------
 
     def _place(self):
-        """(x, y) in inches for every neuron, column by column."""
+        """{j: (x, y)} in inches for every drawn neuron, column by column."""
+        slots = [len(s) + (self.hidden_count(L) > 0) for L, s in enumerate(self.shown)]
+        height = max(8 * PIXEL, *(ROW_GAP * (n - 1) for n in slots[1:]))
         positions = []
-        sizes = [self.mlp.nin] + [len(layer.neurons) for layer in self.mlp.layers]
-        height = max(8 * PIXEL, *(min(n, 16) * 0.45 for n in sizes[1:]))
-        for column, n in enumerate(sizes):
-            x = column * COLUMN_GAP
+        for column, shown in enumerate(self.shown):
             if column == 0 and self.input_as_image:
-                positions.append(self._image_positions(height))
+                positions.append(dict(enumerate(self._image_positions(height))))
                 continue
-            gap = min(0.45 if column < len(sizes) - 1 else 0.62, height / max(n, 1))
-            top = (height + gap * (n - 1)) / 2
-            positions.append([(x, top - j * gap) for j in range(n)])
+            x = column * COLUMN_GAP
+            top = (height + ROW_GAP * (slots[column] - 1)) / 2
+            positions.append({j: (x, top - row * ROW_GAP)
+                              for row, j in enumerate(shown)})
+        self.height = height
         return positions
 
     @staticmethod
     def _image_positions(height):
-        left = -1.2
+        left = -1.4
         top = height / 2 + 3.5 * PIXEL
         return [(left + (i % 8) * PIXEL, top - (i // 8) * PIXEL) for i in range(64)]
+
+    def _more_position(self, layer):
+        """Where the "+ N more" marker goes: the slot under the last circle."""
+        x, y = self.positions[layer][self.shown[layer][-1]]
+        return x, y - ROW_GAP
 
     # -- drawing ---------------------------------------------------------
 
@@ -183,50 +242,95 @@ class _NetworkPicture:
 
     def _title(self, title):
         lines = [title] if title else []
-        lines.append("lines: blue = positive weight, red = negative, thicker = "
-                     "larger |w|; circles: darker = higher activation")
+        lines.append(f"lines: blue = positive weight, red = negative, thicker = "
+                     f"larger |w| (thickest: |w| = {fmt(self.largest_w)})")
+        circles = (f"circles: activation, white = 0, black = "
+                   f"{fmt(self.largest_hidden)} (the largest in the hidden layers)")
+        if self.state.probabilities is not None:
+            circles += "; outputs: darker = more probable"
+        lines.append(circles)
         if self.state.changes:
             lines.append("arrows: desired change of each activation "
-                         "(-dLoss/da), bigger = asks more")
+                         "(-dLoss/da), bigger = asks more of its layer")
+        if self.focus and self.focus_lines:
+            L, j = self.focus
+            largest = _largest(self.state.weight_changes[L][j])
+            lines.append(f"black lines: the change asked of each weight into the "
+                         f"ringed neuron (-dLoss/dw), thickest = {fmt(largest)}")
         self.graph.attr(label="\n".join(lines), labelloc="t", fontsize="13")
 
     def _node(self, name, position, **attributes):
         x, y = position
         self.graph.node(name, pos=f"{x:.3f},{y:.3f}!", **attributes)
 
+    def _label(self, name, position, text, size=MIN_FONT, **attributes):
+        """A text label on a light halo, drawn above the lines."""
+        width = _text_width(text, size, attributes.get("fontname", "").endswith("Bold"))
+        attributes = dict(dict(shape="box", style="filled,rounded", fillcolor=HALO,
+                               color="#ffffff00", margin="0.02", fixedsize="false",
+                               width=f"{width:.2f}", height=f"{size / 72 + 0.06:.2f}",
+                               fontsize=f"{size:.3g}"), **attributes)
+        self._node(name, position, label=text, **attributes)
+
     def _input_column(self):
         activations = self.state.activations[0]
-        for i, (position, value) in enumerate(zip(self.positions[0], activations)):
+        for i, position in self.positions[0].items():
+            value = activations[i]
             if self.input_as_image:
+                # translucent, so the lines starting under a pixel show
+                fill = _grey(value, 1.0) + "b0"
                 self._node(f"n0_{i}", position, label="", shape="square",
                            width=str(PIXEL), style="filled", color="#cccccc",
-                           penwidth="0.5", fillcolor=_grey(value, 1.0))
+                           penwidth="0.5", fillcolor=fill)
             else:
-                self._node(f"n0_{i}", position, label=fmt(value), shape="circle",
-                           width=str(NEURON), style="filled", fontsize="8",
-                           fillcolor=_grey(value, _largest(activations)),
-                           fontcolor=_ink(value, _largest(activations)))
+                self._circle(0, i, position, value, _largest(activations))
+        self._more(0)
+
+    def _circle(self, layer, j, position, shade, largest, **extra):
+        value = self.state.activations[layer][j]
+        attributes = dict(label=_short(value), shape="circle", width=str(NEURON),
+                          style="filled", fontsize=str(MIN_FONT + 1),
+                          fillcolor=_grey(shade, largest),
+                          fontcolor=_ink(shade, largest), color="#444444")
+        attributes.update(extra)
+        self._node(f"n{layer}_{j}", position, **attributes)
 
     def _neurons(self, layer):
-        activations = self.state.activations[layer]
         is_output = layer == len(self.positions) - 1
-        shades = activations
-        if is_output and self.state.probabilities is not None:
-            shades = self.state.probabilities
-        largest = 1.0 if shades is self.state.probabilities else _largest(shades)
-        for j, position in enumerate(self.positions[layer]):
-            label = f"{activations[j]:.2g}"
-            attributes = dict(label=label, shape="circle", width=str(NEURON),
-                              style="filled", fontsize="8" if len(label) < 6 else "7",
-                              fillcolor=_grey(shades[j], largest),
-                              fontcolor=_ink(shades[j], largest), color="#444444")
+        shades = self.state.activations[layer]
+        largest = self.largest_hidden
+        if is_output:
+            if self.state.probabilities is not None:
+                shades, largest = self.state.probabilities, 1.0
+            else:
+                largest = _largest(shades)
+        for j, position in self.positions[layer].items():
+            extra = {}
             if self.focus == (layer, j):
-                attributes.update(color=self._change_colour(layer), penwidth="4")
-            self._node(f"n{layer}_{j}", position, **attributes)
+                extra = dict(color=self._change_colour(layer), penwidth="4")
+            self._circle(layer, j, position, shades[j], largest, **extra)
             if is_output:
                 self._output_name(j, position)
+            else:
+                self._index(layer, j, position)
             if layer in self.arrows and self.state.changes:
                 self._arrow(layer, j, position)
+        self._more(layer)
+
+    def _index(self, layer, j, position):
+        """The neuron's number, just above-left of its circle (the text's "neuron 5")."""
+        x, y = position
+        text = str(j)
+        width = _text_width(text, MIN_FONT)
+        self._label(f"index{layer}_{j}", (x - NEURON / 2 - width / 2 + 0.02,
+                                          y + NEURON / 2 + 0.02),
+                    text, fontcolor="#666666")
+
+    def _more(self, layer):
+        hidden = self.hidden_count(layer)
+        if hidden > 0:
+            self._label(f"more{layer}", self._more_position(layer),
+                        f"+ {hidden} more", size=10, fontcolor="#444444")
 
     def _output_name(self, j, position):
         """The class name and probability, left-aligned in a column of their own
@@ -235,22 +339,20 @@ class _NetworkPicture:
         name = str(self.mlp.classes[j]) if hasattr(self.mlp, "classes") else str(j)
         text = f'"{name}"'
         if self.state.probabilities is not None:
-            text += f"  {100 * self.state.probabilities[j]:.1f}%"
+            text += f"  {percent(self.state.probabilities[j])}"
         bold = self.state.target == j
         size = 12 if bold else 10
         width = _text_width(text, size, bold)
         left = x + NEURON / 2 + NAME_GAP + self._widest_output_arrow()
-        self._node(f"name{j}", (left + width / 2, y), label=text, shape="plaintext",
-                   width=f"{width:.2f}", height="0.3", margin="0",
-                   fixedsize="false", fontsize=str(size),
-                   fontname="Helvetica-Bold" if bold else "Helvetica")
+        self._label(f"name{j}", (left + width / 2, y), text, size=size,
+                    fontname="Helvetica-Bold" if bold else "Helvetica")
 
     def _widest_output_arrow(self):
         layer = len(self.positions) - 1
         if layer not in self.arrows or not self.state.changes:
             return 0.0
         return max(NEURON_TO_ARROW + _text_width(*self._arrow_text(layer, j)[:2])
-                   for j in range(len(self.positions[layer])))
+                   for j in self.positions[layer])
 
     def _arrow_text(self, layer, j):
         """(text, font size, strength) of neuron j's desired-change arrow."""
@@ -259,10 +361,10 @@ class _NetworkPicture:
         largest = _largest([abs(c) for c in changes])
         strength = abs(change) / largest if largest else 0.0
         symbol = "\u25b2" if change > 0 else ("\u25bc" if change < 0 else "\u25cf")
-        size = 8 + 10 * math.sqrt(strength)
+        size = MIN_FONT + 9 * math.sqrt(strength)
         is_output = layer == len(self.positions) - 1
         if is_output and self.state.target is not None and j != self.state.target:
-            size = 8 + 3 * math.sqrt(strength)      # the right output's arrow leads
+            size = MIN_FONT + 3 * math.sqrt(strength)   # the right output's arrow leads
         return f"{symbol} {signed(change)}", size, strength
 
     def _arrow(self, layer, j, position):
@@ -270,11 +372,10 @@ class _NetworkPicture:
         text, size, strength = self._arrow_text(layer, j)
         x, y = position
         width = _text_width(text, size)
-        self._node(f"arrow{layer}_{j}", (x + NEURON / 2 + NEURON_TO_ARROW + width / 2, y),
-                   label=text, shape="plaintext", width=f"{width:.2f}",
-                   height="0.25", fixedsize="false", margin="0",
-                   fontsize=f"{size:.1f}",
-                   fontcolor=self._change_colour(layer) if strength > 0.02 else "#999999")
+        self._label(f"arrow{layer}_{j}",
+                    (x + NEURON / 2 + NEURON_TO_ARROW + width / 2, y), text,
+                    size=round(size, 1),
+                    fontcolor=self._change_colour(layer) if strength > 0.02 else "#999999")
 
     def _change_colour(self, layer):
         from_the_back = len(self.positions) - 1 - layer
@@ -283,66 +384,73 @@ class _NetworkPicture:
     def _weight_lines(self, layer):
         neurons = self.mlp.layers[layer - 1].neurons
         incoming = self.state.activations[layer - 1]
-        largest_w = _largest([abs(w.data) for n in neurons for w in n.w])
-        for j, neuron in enumerate(neurons):
+        for j in self.positions[layer]:
             if self.focus == (layer, j) and self.focus_lines:
                 self._focus_lines(layer, j)
                 continue
-            for i in self._strongest(neuron, incoming):
+            neuron = neurons[j]
+            for i in self._strongest(neuron, incoming, self.positions[layer - 1]):
                 weight = neuron.w[i].data
-                strength = abs(weight) / largest_w if largest_w else 0.0
+                strength = min(abs(weight) / self.largest_w, 1.0)
                 self.graph.edge(f"n{layer - 1}_{i}", f"n{layer}_{j}",
                                 color=_line_colour(weight, strength),
                                 penwidth=f"{0.3 + 2.7 * strength:.2f}")
 
-    def _strongest(self, neuron, incoming):
-        """Indices of the incoming weights to draw, strongest signal first."""
-        indices = range(len(neuron.w))
-        ranked = sorted(indices, key=lambda i: (abs(neuron.w[i].data * incoming[i]),
-                                                abs(neuron.w[i].data)), reverse=True)
+    def _strongest(self, neuron, incoming, drawn):
+        """Indices of the incoming weights to draw (among the drawn neurons),
+        strongest signal first."""
+        ranked = sorted(drawn, key=lambda i: (abs(neuron.w[i].data * incoming[i]),
+                                              abs(neuron.w[i].data)), reverse=True)
         if self.lines_per_neuron is None:
             return ranked
         return ranked[:self.lines_per_neuron]
 
     def _focus_lines(self, layer, j):
-        """Every line into the focus neuron: black, thick as -dL/dw, numbered.
+        """Every drawn line into the focus neuron: black, thick as -dL/dw, numbered.
 
         The numbers sit on the line, part of the way from its tail to the
         focus neuron: clear of every circle, and (as the lines converge) still
-        apart from each other. Past the tail column's arrows when it has them.
+        apart from each other; every other one further along, so neighbours
+        do not stack in one column and each is seen on its own line. Past the
+        tail column's arrows when it has them. A line from a pixel starts at
+        a dot in the pixel's middle.
         """
         changes = self.state.weight_changes[layer][j]
-        largest = _largest([abs(c) for c in changes])
+        largest = _largest(changes)
         head_x, head_y = self.positions[layer][j]
-        along = 0.62 if layer - 1 in self.arrows else 0.45
-        for i, change in enumerate(changes):
-            strength = abs(change) / largest if largest else 0.0
+        start = 0.55 if layer - 1 in self.arrows else 0.3
+        tails = self.positions[layer - 1]
+        numbered = len(tails) <= 16
+        for row, (i, (tail_x, tail_y)) in enumerate(tails.items()):
+            along = start + 0.18 * (row % 2)
+            change = changes[i]
+            strength = abs(change) / largest
             if strength == 0 and layer == 1 and self.input_as_image:
                 continue                 # blank pixels: nothing to change
             self.graph.edge(f"n{layer - 1}_{i}", f"n{layer}_{j}",
                             color="black" if change else "#bbbbbb",
                             penwidth=f"{0.4 + 3.6 * strength:.2f}")
-            if len(changes) <= 16 and strength > 0:
-                tail_x, tail_y = self.positions[layer - 1][i]
-                text = signed(change)
-                self._node(f"change{layer}_{j}_{i}",
-                           (tail_x + along * (head_x - tail_x),
-                            tail_y + along * (head_y - tail_y)),
-                           label=text, shape="box", style="filled,rounded",
-                           fillcolor="#ffffffd0", color="#ffffff00",
-                           fontsize="9", margin="0.02", fixedsize="false",
-                           width=f"{_text_width(text, 9):.2f}", height="0.16")
+            if layer == 1 and self.input_as_image:
+                self._node(f"tap{i}", (tail_x, tail_y), label="", shape="circle",
+                           width="0.08", style="filled", fillcolor="black",
+                           color="black")
+            elif numbered and strength > 0:
+                self._label(f"change{layer}_{j}_{i}",
+                            (tail_x + along * (head_x - tail_x),
+                             tail_y + along * (head_y - tail_y)), signed(change))
 
     def _column_names(self):
         n_layers = len(self.positions) - 1
-        top = max(y for column in self.positions for _, y in column) + 0.55
+        top = self.height / 2 + 3.5 * PIXEL + 0.5
+        top = max(top, max(y for column in self.positions for _, y in column.values()) + 0.6)
         names = ["input (8x8 digit)" if self.input_as_image else "input"]
-        names += [f"hidden layer {L}" for L in range(1, n_layers)] + ["output"]
+        names += [f"hidden layer {L} ({len(self.state.activations[L])})"
+                  for L in range(1, n_layers)] + ["output"]
         for column, name in enumerate(names):
-            x = self.positions[column][0][0] + (1.12 if column == 0 and
-                                                self.input_as_image else 0)
-            self._node(f"column{column}", (x, top), label=name, shape="plaintext",
-                       width="1.6", height="0.3", fontsize="12")
+            x = column * COLUMN_GAP
+            if column == 0 and self.input_as_image:
+                x = self._image_positions(self.height)[0][0] + 3.5 * PIXEL
+            self._label(f"column{column}", (x, top), name, size=12)
 
 
 def signed(number):
@@ -359,6 +467,24 @@ def _text_width(text, fontsize, bold=False):
     """About how wide ``text`` is in inches (digits are 0.556 em in Helvetica)."""
     em = sum(_EM.get(c, 0.556 if c.isdigit() else 0.6) for c in text)
     return em * (1.08 if bold else 1.0) * fontsize / 72 + 0.04
+
+
+def percent(p):
+    """A probability as a percentage: 49.2%, or 0.0031% when tiny."""
+    return f"{100 * p:.1f}%" if p >= 0.01 else f"{100 * p:.2g}%"
+
+
+def _short(number):
+    """An activation in at most 5 characters, to fit a circle: 0.42, 12.3, 3e-5."""
+    if number == 0 or not math.isfinite(number):
+        return f"{number:g}"
+    size = abs(number)
+    if size >= 1e4 or size < 0.01:
+        mantissa, exponent = f"{number:.0e}".split("e")
+        return f"{mantissa}e{int(exponent)}"
+    if size >= 100:
+        return f"{number:.0f}"
+    return f"{number:.1f}" if size >= 10 else f"{number:.2f}"
 
 
 def _largest(numbers):

@@ -15,8 +15,9 @@ def article_neuron():
     -0.4621
     """
     xs = [Value(x, f"x{i}") for i, x in enumerate([0.5, -1.0, 2.0], start=1)]
-    ws = [Value(w, f"w{i}") for i, w in enumerate([0.8, 0.2, -0.4], start=1)]
-    b = Value(0.1, "b")
+    ws = [Value(w, f"w{i}", parameter=True)
+          for i, w in enumerate([0.8, 0.2, -0.4], start=1)]
+    b = Value(0.1, "b", parameter=True)
     products = []
     for i, (x, w) in enumerate(zip(xs, ws), start=1):
         products.append(x * w)

@@ -35,7 +35,8 @@ leaves the same gradients as ``backward()``: one implementation, not two.
 
 from dataclasses import dataclass
 
-from ..engine import Value, chain_rule_step, start_backward, topological_order
+from ..engine import (Value, _exact_text, chain_rule_step, dot_sides,
+                      start_backward, topological_order)
 
 __all__ = ["trace", "format_trace", "Trace", "TraceEntry",
            "backward_steps", "BackwardStep", "format_number", "describe"]
@@ -77,16 +78,18 @@ def describe(value):
     """
     op, parents = value.op, value.parents
     if not parents:
+        if value.is_parameter:
+            return "parameter"
         return "input" if value.label else "constant"
     if op in _INFIX and len(parents) == 2:
         return f"{parents[0].name} {op} {parents[1].name}"
-    if op.startswith("**") and len(parents) == 1:     # "**2": a fixed power
-        return f"{parents[0].name} ** {op[2:]}"
+    if value.exponent is not None:                    # x ** 2: a fixed power
+        return f"{parents[0].name} ** {_exact_text(value.exponent)}"
     if op == "neg":
         return f"-{parents[0].name}"
     if op == "dot":
-        half = len(parents) // 2
-        return f"dot([{_names(parents[:half])}], [{_names(parents[half:])}])"
+        weights, inputs = dot_sides(parents)
+        return f"dot([{_names(weights)}], [{_names(inputs)}])"
     return f"{op}({_names(parents)})"
 
 
@@ -99,7 +102,7 @@ class TraceEntry:
     """One line of the trace: a Value, how it was made, and its number."""
 
     value: Value
-    expression: str     # e.g. "v3 * v5"; "input" or "constant" for a leaf
+    expression: str     # e.g. "v3 * v5"; "input", "parameter" or "constant" for a leaf
     data: float
 
     @property

@@ -1,6 +1,4 @@
-"""Pages in the browser: the live training page (and its report file).
-
-Everything here sits on top of the rest of the package: it shows what the
-training loop and the pictures compute, and computes nothing of its own in
-JavaScript.
+"""Layer 4, pages in the browser: the backprop explorer and the live
+training page (and its report file). The numbers are computed in Python, and
+a small plain script (``static/``) only shows them.
 """

@@ -36,15 +36,15 @@ import math
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from urllib.parse import urlsplit
 
-from ..engine import Value
 from ..fast.engines import tape_for
 from ..learn.losses import predicted_class
 from ..output import write_atomically
 from ..pictures.explain import explain_steps
 from ..pictures.network import network_state
+from ..pictures.saliency import pixel_gradients
+from .page import PALETTE, asset, inline_page
 
 __all__ = ["EventLog", "TrainingWatcher", "LiveServer", "ServeError",
            "page_html", "DEFAULT_PORT", "MAX_STEP_EVENTS_PER_SECOND"]
@@ -55,7 +55,6 @@ BATCH_EVENTS_PER_SECOND = 4      # steps that also carry the batch's digits
 STREAM_PAUSE = 0.2               # seconds between two sends of the stream
 WORST_SHOWN = 12                 # test digits it gets most wrong, per epoch
 DETAIL_BUDGET = 0.02             # share of the training time for the pick details
-STATIC = Path(__file__).parent / "static"
 
 
 def _round(number, digits=4):
@@ -160,6 +159,7 @@ class TrainingWatcher:
             "classes": list(model.classes), "activation": model.activation,
             "epochs": self.epochs, "steps_per_epoch": self.steps_per_epoch,
             "settings": self.settings, "weights": self._weights(),
+            "palette": PALETTE,
             "picks": [{"index": i, "label": self.test_labels[i],
                        "ink": _ink(self.test_images[i])} for i in self.picks]})
 
@@ -242,21 +242,26 @@ class TrainingWatcher:
     def details(self, index):
         """Saliency and the four backprop steps' numbers for test digit ``index``.
 
-        One forward and backward pass through the Value graph, with the
-        pixels as Values too: their gradients are the saliency map.
+        The steps' numbers are those ``tinygrad-edu explain`` draws
+        (``network_state``); the saliency maps those of ``draw_saliency``
+        (``pixel_gradients``): d(output for the right digit)/d(pixel) and
+        d(loss)/d(pixel).
         """
-        pixels = [Value(p) for p in self.test_images[index]]
+        image, label = self.test_images[index], self.test_labels[index]
         target = self.test_targets[index]
-        state = network_state(self.model, pixels, target, self.loss)
+        state = network_state(self.model, image, target, self.loss)
+        pixels = pixel_gradients(self.model, image, label, self.loss)
         last = len(self.model.layers)
         return {"index": index, "loss": _round(state.loss),
                 "probabilities": _rounded(state.probabilities or state.activations[-1]),
-                "saliency": _rounded(-p.grad for p in pixels),
+                "output_saliency": _rounded(pixels.output_grads),
+                "loss_saliency": _rounded(pixels.loss_grads),
                 "changes": [_rounded(layer) for layer in state.changes[1:]],
                 "weight_changes": _rounded(state.weight_changes[last][target])}
 
     def _explanations(self):
-        """The four steps' titles and paragraphs for each pick (after training)."""
+        """The steps' titles and paragraphs for each pick, as ``tinygrad-edu
+        explain`` writes them (after training)."""
         texts = []
         for index in self.picks:
             steps = explain_steps(self.model, self.test_images[index],
@@ -283,20 +288,18 @@ def _pick_digits(labels, classes, count):
 # ----------------------------------------------------------------------
 
 def page_html(events=None):
-    """The live page as one HTML text, its style and script inlined.
+    """The live page as one HTML text, its scripts and styles inlined.
 
-    With ``events`` (a list of event dicts) the page is a report: it draws
-    them and needs no server. Without, it reads ``/events`` from the server.
+    With ``events`` (a list of event dicts) the page is a report: they are
+    embedded (packed, see ``page.pack_data``) and it needs no server.
+    Without, it reads ``/events`` from the server that serves it.
     """
-    template = (STATIC / "live.html").read_text(encoding="utf-8")
-    data = "null" if events is None else json.dumps(events, separators=(",", ":"))
-    # "</" could close the script element early; JSON allows "<\/" for it.
-    data = data.replace("</", "<\\/")
-    script = "\n".join((STATIC / name).read_text(encoding="utf-8")
-                       for name in ("live.js",))
-    return (template.replace("/*STYLE*/", (STATIC / "live.css").read_text(encoding="utf-8"))
-                    .replace("/*DATA*/null", data)
-                    .replace("/*SCRIPT*/", script))
+    page = inline_page("tinygrad-edu: watch the network learn", asset("live.html"),
+                       scripts=["common.js", "live.js"],
+                       styles=["common.css", "live.css"],
+                       data=None if events is None else {"events": events})
+    # No favicon: a browser would ask the server for /favicon.ico (a 404).
+    return page.replace("</head>", '<link rel="icon" href="data:,"></head>', 1)
 
 
 # ----------------------------------------------------------------------

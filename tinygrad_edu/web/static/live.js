@@ -1,41 +1,22 @@
+/* The live training page (web/live.py writes it; common.js comes first).
+ *
+ * It draws the events the training loop sends (web/live.py says what each
+ * carries) and computes nothing of its own: every number comes from Python.
+ * Colours and numbers are common.js's (TG.signedColour, TG.fmt), so they
+ * match the pictures and the explorer.
+ */
 "use strict";
-// The live training page. It draws the events the training loop sends
-// (tinygrad_edu/web/live.py says what each carries) and computes nothing of
-// its own: every number comes from Python.
 
 // ======================================================================
-// Generic helpers (colour scale, numbers, SVG, digits), shared by any page.
-// They follow tinygrad_edu/pictures/palette.py: blue = positive,
-// red = negative, darker = larger.
+// Generic helpers (SVG, 8x8 pictures, a line chart). Nothing here knows
+// about training: they could move to common.js for other pages.
 // ======================================================================
-
-const BLUE = [33, 102, 172];
-const RED = [178, 24, 43];
-
-/** `colour` blended with white: 0 gives white, 1 the full colour. */
-function mix(colour, strength) {
-  const s = Math.min(Math.max(strength, 0), 1);
-  const hex = colour.map(c => Math.round(255 + (c - 255) * s).toString(16).padStart(2, "0"));
-  return "#" + hex.join("");
-}
-
-/** Blue for positive, red for negative, darker for larger |number| (square-root scale). */
-function signedColour(number, largest) {
-  if (!(largest > 0) || number === 0 || !Number.isFinite(number)) return mix(BLUE, 0);
-  return mix(number > 0 ? BLUE : RED, Math.sqrt(Math.min(Math.abs(number) / largest, 1)));
-}
 
 /** The largest |x| of a list of numbers (0 for none). */
 function largestSize(numbers) {
   let big = 0;
   for (const x of numbers) big = Math.max(big, Math.abs(x));
   return big;
-}
-
-/** A number with 4 significant digits, as the pictures write them. */
-function fmt(number) {
-  if (number === null || number === undefined) return "–";
-  return String(Number(number.toPrecision(4)));
 }
 
 function percent(fraction) {
@@ -52,14 +33,6 @@ function svgElement(tag, attributes, parent) {
   return element;
 }
 
-function htmlElement(tag, attributes, parent, text) {
-  const element = document.createElement(tag);
-  for (const [name, value] of Object.entries(attributes || {})) element.setAttribute(name, value);
-  if (text !== undefined) element.textContent = text;
-  if (parent) parent.appendChild(element);
-  return element;
-}
-
 /** An 8x8 picture on a canvas: `colourOf(i)` gives pixel i's colour. */
 function pixelCanvas(colourOf, size = 8) {
   const canvas = document.createElement("canvas");
@@ -72,12 +45,15 @@ function pixelCanvas(colourOf, size = 8) {
   return canvas;
 }
 
-/** A digit (ink 0..16 per pixel) as dark ink on white, with a caption. */
+/** An 8x8 picture with a caption under it (`wrong` marks the caption). */
+function pixelFigure(colourOf, caption, wrong) {
+  return TG.el("figure", wrong ? {class: "wrong"} : {},
+               [pixelCanvas(colourOf), TG.el("figcaption", {text: caption})]);
+}
+
+/** A digit (ink 0..16 per pixel) as dark ink on white, as the saliency pictures draw it. */
 function digitFigure(ink, caption, wrong) {
-  const figure = htmlElement("figure", wrong ? {class: "wrong"} : {});
-  figure.appendChild(pixelCanvas(i => mix([0, 0, 0], ink[i] / 16)));
-  htmlElement("figcaption", {}, figure, caption);
-  return figure;
+  return pixelFigure(i => TG.mix([20, 20, 20], ink[i] / 16), caption, wrong);
 }
 
 /** Round tick values (steps of 1, 2 or 5 times a power of ten) from y0 to y1. */
@@ -94,7 +70,7 @@ function niceTicks(y0, y1, count) {
  * A line chart in `svg` (its viewBox gives the size): `series` is a list of
  * {points: [[x, y], ...], colour, dots, width}; axes from xRange and yRange.
  */
-function lineChart(svg, series, {xRange, yRange, xLabel, yFormat = fmt, yTicks = 4}) {
+function lineChart(svg, series, {xRange, yRange, xLabel, yFormat = TG.fmt, yTicks = 4}) {
   svg.replaceChildren();
   const [width, height] = svg.getAttribute("viewBox").split(" ").slice(2).map(Number);
   const left = 44, right = 10, top = 8, bottom = 24;
@@ -134,6 +110,7 @@ function lineChart(svg, series, {xRange, yRange, xLabel, yFormat = fmt, yTicks =
 const TRAIN_COLOUR = "#1b7837", TEST_COLOUR = "#e66101", STEP_COLOUR = "#aaa";
 
 const live = {
+  palette: null,      // the pictures' colours (sent with the start event)
   start: null,        // the "start" event
   steps: [],          // every "step" event
   epochs: [],         // every "epoch" event
@@ -145,8 +122,16 @@ const live = {
   drawnWeightsEpoch: null,
 };
 
+/** Blue for positive, red for negative, as every picture colours numbers. */
+function colour(x, largest) {
+  return TG.signedColour(x, largest, live.palette);
+}
+
 function handle(event) {
-  if (event.type === "start") live.start = event;
+  if (event.type === "start") {
+    live.start = event;
+    live.palette = event.palette;
+  }
   else if (event.type === "step") {
     live.steps.push(event);
     if (event.batch) live.batch = event;
@@ -169,9 +154,9 @@ function drawStatus() {
   const lastEpoch = live.epochs[live.epochs.length - 1];
   const parts = [`network ${live.start.sizes.join("-")}`];
   if (lastStep) parts.push(`epoch ${lastStep.epoch}/${epochs}, step ${lastStep.step}/${live.start.steps_per_epoch}`,
-                           `batch loss ${fmt(lastStep.loss)}`, `learning rate ${fmt(lastStep.lr)}`);
+                           `batch loss ${TG.fmt(lastStep.loss)}`, `learning rate ${TG.fmt(lastStep.lr)}`);
   if (lastEpoch) parts.push(`test accuracy ${percent(lastEpoch.test_accuracy)} after epoch ${lastEpoch.epoch}`);
-  if (live.end) parts.push(`finished in ${fmt(live.end.seconds)} s`);
+  if (live.end) parts.push(`finished in ${TG.fmt(live.end.seconds)} s`);
   status.textContent = parts.join(" · ");
 }
 
@@ -218,10 +203,10 @@ function drawNetwork() {
     for (const row of layer) {
       for (let i = 0; i < row.length - 1; i++) {
         const w = row[i], element = lines[line++];
-        element.setAttribute("stroke", signedColour(w, largest));
+        element.setAttribute("stroke", colour(w, largest));
         element.setAttribute("stroke-opacity", (0.15 + 0.85 * Math.min(Math.abs(w) / largest, 1)).toFixed(2));
       }
-      neurons[neuron++].setAttribute("fill", signedColour(row[row.length - 1], largestBias));
+      neurons[neuron++].setAttribute("fill", colour(row[row.length - 1], largestBias));
     }
   });
   svg.setAttribute("data-epoch", lastEpoch.epoch);
@@ -274,22 +259,22 @@ function drawConfusion() {
   const table = document.getElementById("confusion");
   if (!lastEpoch || !lastEpoch.confusion || table.dataset.epoch === String(lastEpoch.epoch)) return;
   const classes = live.start.classes;
-  table.replaceChildren();
-  const head = htmlElement("tr", {}, table);
-  htmlElement("th", {}, head, "");
-  classes.forEach(label => htmlElement("th", {}, head, label));
-  lastEpoch.confusion.forEach((row, r) => {
-    const tr = htmlElement("tr", {}, table);
-    htmlElement("th", {}, tr, classes[r]);
+  const rows = lastEpoch.confusion.map((row, r) => {
     const total = row.reduce((a, b) => a + b, 0);
-    row.forEach((count, c) => {
+    return TG.el("tr", {}, [TG.el("th", {text: String(classes[r])}), ...row.map((count, c) => {
+      // The diagonal (right) in blue, shaded by the share of that digit's
+      // images; mistakes in red, full colour at a fifth of them.
       const share = (r === c ? 1 : -1) * count / (total || 1);
-      const cell = htmlElement("td", {title: `${count} test images of ${classes[r]} read as ${classes[c]}`}, tr,
-                               count ? count : "");
-      cell.style.background = signedColour(share, r === c ? 1 : 0.2);
-      if (r === c && share > 0.45) cell.style.color = "#fff";
-    });
+      const largest = r === c ? 1 : 0.2;
+      const cell = TG.el("td", {text: count ? String(count) : "",
+                                title: `${count} test images of ${classes[r]} read as ${classes[c]}`});
+      cell.style.background = colour(share, largest);
+      if (TG.isDark(share, largest)) cell.style.color = "#fff";
+      return cell;
+    })]);
   });
+  table.replaceChildren(TG.el("tr", {}, [TG.el("th"), ...classes.map(label => TG.el("th", {text: String(label)}))]),
+                        ...rows);
   table.dataset.epoch = lastEpoch.epoch;
 }
 
@@ -312,18 +297,26 @@ function drawPicks() {
   });
 }
 
-/** Cells coloured blue/red by sign, with the number in each, for one step. */
+/** Cells coloured blue/red by sign (the number in each one's tooltip). */
 function cellRow(numbers, names) {
-  const row = htmlElement("div", {class: "cells"});
   const largest = largestSize(numbers);
-  numbers.forEach((x, i) => {
-    const cell = htmlElement("span", {title: `${names ? names[i] : i}: ${fmt(x)}`}, row,
-                             names ? `${names[i]}` : "");
-    cell.style.background = signedColour(x, largest);
-  });
-  return row;
+  return TG.el("div", {class: "cells"}, numbers.map((x, i) => {
+    const cell = TG.el("span", {text: names ? String(names[i]) : "",
+                                title: `${names ? names[i] : i}: ${TG.fmt(x)}`});
+    cell.style.background = colour(x, largest);
+    return cell;
+  }));
 }
 
+/** A saliency map: 64 gradients, one colour scale (the largest gets the full colour). */
+function saliencyFigure(gradients, heading, key) {
+  const largest = largestSize(gradients);
+  const figure = pixelFigure(i => colour(gradients[i], largest), heading, false);
+  figure.appendChild(TG.el("div", {class: "key", text: `${key}; full colour = ${TG.fmt(largest)}`}));
+  return figure;
+}
+
+/** The picked test digit: its saliency maps and the numbers of the backprop steps. */
 function drawInside(force) {
   const box = document.getElementById("inside");
   const drawn = `${live.details && live.details.epoch} ${Boolean(live.explanations)}`;
@@ -332,35 +325,30 @@ function drawInside(force) {
   const pick = live.start.picks[live.picked];
   const detail = live.details.details[live.picked];
   const classes = live.start.classes;
-  const right = classes.indexOf(pick.label);
+  const name = `"${pick.label}"`;
+  const texts = live.explanations ? live.explanations[live.picked] : [];
   document.getElementById("inside-note").textContent =
-    `(numbers after epoch ${live.details.epoch}; blue = should rise, red = should fall)`;
-  box.replaceChildren();
-  const digit = htmlElement("div", {class: "big"}, box);
-  digit.appendChild(digitFigure(pick.ink, `a ${pick.label}; loss ${fmt(detail.loss)}`, false));
-  const largest = largestSize(detail.saliency);
-  const saliency = htmlElement("figure", {class: "big"}, box);
-  saliency.appendChild(pixelCanvas(i => signedColour(detail.saliency[i], largest)));
-  htmlElement("figcaption", {}, saliency, "saliency: more ink here would…");
-  htmlElement("div", {}, saliency, "blue: help, red: hurt");
-  const steps = htmlElement("div", {class: "steps"}, box);
-  const sizes = live.start.sizes;
+    `(numbers after epoch ${live.details.epoch}; blue = positive, red = negative)` +
+    (live.explanations ? "" : "; the explanations come when training ends");
+  const maps = TG.el("div", {class: "maps"}, [
+    digitFigure(pick.ink, `a ${pick.label}: probability ${percent(detail.probabilities[classes.indexOf(pick.label)])}, loss ${TG.fmt(detail.loss)}`),
+    saliencyFigure(detail.output_saliency, `d(output ${name}) / d(pixel)`, "blue: brighter raises it"),
+    saliencyFigure(detail.loss_saliency, "d(loss) / d(pixel)", "red: brighter lowers the loss"),
+  ]);
+  const layers = live.start.sizes.length - 1;
   const rows = [
-    [`Step 1: the "${pick.label}" output must rise`, cellRow(detail.changes[detail.changes.length - 1], classes)],
-    [`Step 2: weights into "${pick.label}", by the incoming activation`, cellRow(detail.weight_changes)],
+    [`the ${name} output must rise`, cellRow(detail.changes[layers - 1], classes)],
+    [`weights into ${name} change in proportion to the incoming activation`, cellRow(detail.weight_changes)],
   ];
-  for (let L = sizes.length - 2, number = 3; L >= 1; L--, number++) {
-    rows.push([`Step ${number}: hidden layer ${L}, which neurons should go up or down`, cellRow(detail.changes[L - 1])]);
+  for (let L = layers - 1; L >= 1; L--) {
+    rows.push([`hidden layer ${L}: which neurons should go up or down`, cellRow(detail.changes[L - 1])]);
   }
-  const texts = live.explanations ? live.explanations[live.picked] : null;
-  rows.forEach(([title, cells], k) => {
-    const step = htmlElement("div", {class: "step"}, steps);
-    htmlElement("h3", {}, step, texts && texts[k] ? `Step ${k + 1}: ${texts[k][0]}` : title);
-    step.appendChild(cells);
-    if (texts && texts[k]) htmlElement("p", {}, step, texts[k][1]);
-  });
-  const probability = detail.probabilities[right];
-  htmlElement("p", {}, steps, `probability of "${pick.label}": ${percent(probability)}`);
+  const steps = rows.map(([title, cells], k) => TG.el("div", {class: "step"}, [
+    TG.el("h3", {text: `Step ${k + 1}: ${texts[k] ? texts[k][0] : title}`}), cells,
+    ...(texts[k] ? [TG.el("p", {text: texts[k][1]})] : [])]));
+  const pixelsText = texts[rows.length];          // the last step: back to the pixels
+  if (pixelsText) maps.appendChild(TG.el("p", {class: "step", text: `Step ${rows.length + 1}: ${pixelsText[0]}. ${pixelsText[1]}`}));
+  box.replaceChildren(maps, TG.el("div", {class: "steps"}, steps));
   box.dataset.drawn = drawn;
 }
 
@@ -391,11 +379,12 @@ function setConnection(text) {
 }
 
 function listen() {
-  const embedded = JSON.parse(document.getElementById("live-data").textContent);
-  if (embedded !== null) {                 // a report file: everything is here
-    embedded.forEach(handle);
-    setConnection(live.end ? "report: the finished training" : "report: training still running (reload to update)");
-    drawAll();
+  if (document.getElementById("page-data")) {     // a report file: everything is here
+    TG.loadPageData().then(data => {
+      data.events.forEach(handle);
+      setConnection(live.end ? "report: the finished training" : "report: training still running (reload to update)");
+      drawAll();
+    });
     return;
   }
   const source = new EventSource("events");

@@ -1,0 +1,228 @@
+"""The tape's pure-Python interpreter: one float per slot, the rules from the op table.
+
+When a :class:`~tinygrad_edu.fast.tape.Tape` is built, each instruction is
+turned, once, into a :class:`ForwardStep` (the row's forward rule and where its
+operands are) and into one :class:`BackwardStep` for each operand that wants a
+gradient (the row's local derivative for that operand, and where to add it).
+The two loops below then only read slots, call rules and add: every rule comes
+from :mod:`tinygrad_edu.fast.ops`, none is written here.
+
+A step's ``kind`` says how its operands are read:
+
+* ``ONE``, ``TWO``, ``MANY``: one, two or more slots, ``rule(v[a], v[b])``;
+* ``EXPONENT``: one slot and the constant exponent, ``rule(v[a], n)``;
+* ``LIST``: a list of slots (``sum``, ``max``), ``rule([v[s] for s in a])``;
+* ``DOT``: two lists of slots (a dot's two sides);
+* backward only, ``CONSTANT`` and ``CONSTANT_LIST``: the derivatives are
+  numbers (``+ - neg sum``), ``g[a] += d * go``.
+
+A list of slots becomes an ``itemgetter`` that reads one slice when the slots
+lie side by side, as the tape arranges them.
+"""
+
+import operator
+from itertools import repeat
+from typing import Any, NamedTuple
+
+from ..engine import dot_sides
+from .ops import POWER
+
+__all__ = ["ForwardStep", "BackwardStep", "compile_programs", "run_forward",
+           "run_backward"]
+
+DOT, TWO, ONE, EXPONENT, LIST, MANY, CONSTANT, CONSTANT_LIST = range(8)
+
+
+class ForwardStep(NamedTuple):
+    """``v[out] = rule(operands)``, the operands read as ``kind`` says."""
+
+    kind: int
+    rule: Any
+    out: int
+    a: Any          # a slot, a list reader, or (MANY) a tuple of slots
+    b: Any          # a slot, a list reader, the exponent, or None
+
+
+class BackwardStep(NamedTuple):
+    """``g[operand] += derivative(operands, v[out]) * g[out]``, for each operand.
+
+    ``da`` and ``db`` are the row's local derivatives for the operands ``a``
+    and ``b``, or None where that operand wants no gradient. For ``MANY``,
+    ``a`` is the tuple of operand slots and ``b`` the derivatives.
+    """
+
+    kind: int
+    out: int
+    a: Any            # an operand slot, or a ListOperand
+    b: Any
+    da: Any           # a function of (operands..., out), a number (CONSTANT), or None
+    db: Any
+
+
+class ListOperand(NamedTuple):
+    """A list of slots as an operand: how to read it, and where its gradients go."""
+
+    read: Any         # slot values -> the values of the list
+    slots: tuple
+    span: Any         # (start, stop) when the slots lie side by side, else None
+
+
+def _reader(slots, made):
+    """A :class:`ListOperand` for ``slots``: it reads one slice when they lie side by side.
+
+    ``made`` (a dict) gives the same slots the same ListOperand, so the
+    forward pass can see that the dots of a layer read the same inputs.
+    """
+    slots = tuple(slots)
+    if slots not in made:
+        start, stop = slots[0], slots[0] + len(slots)
+        if slots == tuple(range(start, stop)):
+            read, span = operator.itemgetter(slice(start, stop)), (start, stop)
+        else:
+            read, span = operator.itemgetter(*slots), None     # (2+ slots here)
+        made[slots] = ListOperand(read, slots, span)
+    return made[slots]
+
+
+def _operands(ins, made):
+    """(kind, a, b, the operands in the order of the row's derivatives)."""
+    row, args = ins.row, ins.args
+    if row.lists == 2:
+        a, b = (_reader(side, made) for side in dot_sides(args))
+        return DOT, a, b, (a, b)
+    if row.lists == 1:
+        a = _reader(args, made)
+        return LIST, a, None, (a,)
+    if row.name == POWER:
+        return EXPONENT, args[0], ins.exponent, args
+    if len(args) > 2:
+        return MANY, tuple(args), None, args
+    return (ONE, args[0], None, args) if len(args) == 1 else (TWO, *args, args)
+
+
+def _wants(operand, needs_grad):
+    """Does this operand (a slot or a ListOperand) want a gradient?"""
+    if isinstance(operand, ListOperand):
+        return any(needs_grad[s] for s in operand.slots)
+    return needs_grad[operand]
+
+
+def _backward_step(ins, needs_grad, made):
+    """The BackwardStep of one instruction, or None if it passes nothing back."""
+    kind, a, b, operands = _operands(ins, made)
+    wanted = [d if _wants(operand, needs_grad) and not (d == 0.0 and kind == LIST)
+              else None for operand, d in zip(operands, ins.row.derivatives)]
+    if all(d is None for d in wanted):
+        return None                      # e.g. max: it passes no gradient back
+    if kind != MANY and not any(callable(d) for d in wanted):
+        kind = CONSTANT_LIST if kind == LIST else CONSTANT   # + - neg sum: numbers
+    else:                                # (mixed: a number becomes a function)
+        wanted = [d if d is None or callable(d) else _constant(d) for d in wanted]
+    if kind == MANY:
+        return BackwardStep(MANY, ins.out, a, tuple(wanted), None, None)
+    return BackwardStep(kind, ins.out, a, b, *wanted, *[None] * (2 - len(wanted)))
+
+
+def _constant(number):
+    """A derivative that is always ``number``, as a function."""
+    return lambda *operands_and_out: number
+
+
+def compile_programs(instructions, needs_grad):
+    """The forward steps and the backward steps (in backward order) of a tape."""
+    forward, backward, made = [], [], {}
+    for ins in instructions:
+        kind, a, b, _ = _operands(ins, made)
+        if ins.row.lists:                # read the lists with their itemgetters
+            a, b = a.read, (b.read if b is not None else None)
+        forward.append(ForwardStep(kind, ins.row.forward, ins.out, a, b))
+        if needs_grad[ins.out]:
+            step = _backward_step(ins, needs_grad, made)
+            if step is not None:
+                backward.append(step)
+    backward.reverse()
+    return forward, backward
+
+
+def run_forward(program, v, lists):
+    """Run the forward steps over the slot values ``v`` (a list of floats).
+
+    The operand lists a dot or sum reads are kept in ``lists[out]``, for the
+    backward pass to use without reading them again. Every slot is written
+    once, before it is read, so the dots of a layer that read the same inputs
+    (the same reader ``b``) read them once.
+    """
+    last_read = xs = None
+    for kind, rule, out, a, b in program:
+        if kind == DOT:
+            if b is not last_read:
+                last_read, xs = b, b(v)
+            ws = a(v)
+            lists[out] = ws, xs
+            v[out] = rule(ws, xs)
+        elif kind == TWO:
+            v[out] = rule(v[a], v[b])
+        elif kind == ONE:
+            v[out] = rule(v[a])
+        elif kind == EXPONENT:
+            v[out] = rule(v[a], b)
+        elif kind == LIST:
+            xs = lists[out] = a(v)
+            v[out] = rule(xs)
+        else:
+            v[out] = rule(*[v[s] for s in a])
+
+
+def run_backward(program, v, g, lists):
+    """Run the backward steps: add each operand's share of ``g[out]`` into ``g``.
+
+    ``v`` and ``lists`` are as the last :func:`run_forward` left them. A slot
+    whose gradient is exactly 0 passes nothing on (as the engine's
+    ``chain_rule_step`` skips it), e.g. behind a relu that is switched off.
+    """
+    for kind, out, a, b, da, db in program:
+        go = g[out]
+        if go == 0.0:
+            continue
+        if kind == DOT:
+            ws, xs = lists[out]
+            o = v[out]
+            if da is not None:
+                _add_into(g, a, da(ws, xs, o), go)
+            if db is not None:
+                _add_into(g, b, db(ws, xs, o), go)
+        elif kind == CONSTANT:
+            if da is not None:
+                g[a] += da * go
+            if db is not None:
+                g[b] += db * go
+        elif kind == ONE:
+            g[a] += da(v[a], v[out]) * go
+        elif kind == TWO:
+            x, y, o = v[a], v[b], v[out]
+            if da is not None:
+                g[a] += da(x, y, o) * go
+            if db is not None:
+                g[b] += db(x, y, o) * go
+        elif kind == EXPONENT:
+            g[a] += da(v[a], b, v[out]) * go
+        elif kind == CONSTANT_LIST:
+            _add_into(g, a, repeat(da, len(a.slots)), go)
+        elif kind == LIST:
+            _add_into(g, a, da(lists[out], v[out]), go)
+        else:                                     # MANY: a = slots, b = derivatives
+            operands = [v[s] for s in a] + [v[out]]
+            for s, d in zip(a, b):
+                if d is not None:
+                    g[s] += d(*operands) * go
+
+
+def _add_into(g, target, local_derivatives, go):
+    """g[s] += local * go for each slot s of ``target`` (a slice when side by side)."""
+    if target.span is not None:
+        start, stop = target.span
+        g[start:stop] = [gs + local * go
+                         for gs, local in zip(g[start:stop], local_derivatives)]
+    else:
+        for s, local in zip(target.slots, local_derivatives):
+            g[s] += local * go
