@@ -36,7 +36,7 @@ def read_stream(url, counts):
             counts["events"] += 1
             counts["bytes"] += len(line)
             if line.startswith(b'data: {"type":"end"'):
-                counts["watching"] = json.loads(line[len(b"data: "):])["watching_seconds"]
+                counts["cpu"] = json.loads(line[len(b"data: "):])["cpu_seconds"]
                 break
     connection.close()
 
@@ -49,7 +49,7 @@ def default_sigint():
 
 def run(live, folder):
     """One full default training: (training seconds, CPU seconds, what the stream
-    said: events, bytes, and the seconds spent making events during training)."""
+    said: events, bytes, and the CPU seconds spent making them during training)."""
     metrics = Path(folder) / f"metrics-{'live' if live else 'plain'}.json"
     command = [sys.executable, "-m", "tinygrad_edu", "train", "--quiet",
                "--out", str(Path(folder) / "model.json"), "--metrics", str(metrics)]
@@ -58,7 +58,7 @@ def run(live, folder):
     env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env,
                                preexec_fn=default_sigint)
-    counts = {"events": 0, "bytes": 0, "watching": 0.0}
+    counts = {"events": 0, "bytes": 0, "cpu": 0.0}
     reader = None
     for line in process.stdout:
         if line.startswith("live: "):
@@ -88,8 +88,7 @@ def main():
                 print(f"{name:5}: training {seconds:.1f} s, process CPU {cpu:.1f} s", end="")
                 if stream["events"]:
                     print(f"; {stream['events']} events ({stream['bytes'] / 1e6:.1f} MB) "
-                          f"made in {stream['watching']:.2f} s = "
-                          f"{stream['watching'] / seconds:.1%} of the training time", end="")
+                          f"made in {stream['cpu']:.2f} s of CPU", end="")
                 print(flush=True)
     for k, what in ((0, "training time"), (1, "process CPU time")):
         plain = sum(r[k] for r in runs["plain"])

@@ -312,7 +312,7 @@ function cellRow(numbers, names) {
 function saliencyFigure(gradients, heading, key) {
   const largest = largestSize(gradients);
   const figure = pixelFigure(i => colour(gradients[i], largest), heading, false);
-  figure.appendChild(TG.el("div", {class: "key", text: `${key}; full colour = ${TG.fmt(largest)}`}));
+  figure.appendChild(TG.el("div", {class: "map-key", text: `${key}; full colour = ${TG.fmt(largest)}`}));
   return figure;
 }
 
