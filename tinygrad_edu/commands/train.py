@@ -135,10 +135,10 @@ def run(args):
     model = MLP(64, [*args.hidden, len(classes)], activation=args.activation,
                 seed=args.seed, classes=classes)
     lr = args.lr if args.lr is not None else DEFAULT_LR[args.optimizer]
+    watcher, server = start_watching(args, model, train_data, test_data, lr)
     print(f"training {model} on {len(train_data[0])} images of digits "
           f"{' '.join(map(str, classes))}; testing on {len(test_data[0])} images "
           f"by other writers")
-    watcher, server = start_watching(args, model, train_data, test_data, lr)
     step_losses = watcher.step_losses if watcher else []
     started = time.perf_counter()
     try:
@@ -204,7 +204,7 @@ def start_watching(args, model, train_data, test_data, lr):
         try:
             server = LiveServer(watcher.log, args.host, args.port).start()
         except ServeError as error:
-            usage_error(args, f"argument --port: {error}")
+            usage_error(args, f"argument --live: {error}")
         print(f"live: {server.url}", flush=True)
     watcher.start()
     return watcher, server
