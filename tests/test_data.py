@@ -66,7 +66,7 @@ def write_gz(path, text):
 
 
 def test_missing_or_corrupt_data_file_is_a_clear_error(tmp_path):
-    with pytest.raises(DigitsDataError, match="missing.*reinstall"):
+    with pytest.raises(DigitsDataError, match="missing.*leave out data_dir"):
         load_digits("train", data_dir=tmp_path)
     (tmp_path / "optdigits.tra.csv.gz").write_bytes(b"not gzip at all")
     with pytest.raises(DigitsDataError, match="cannot read"):

@@ -84,7 +84,7 @@ def test_parameters_are_what_the_user_marks_not_what_labels_look_like():
     lines = [l for l in marked.splitlines() if "#1b7837" in l]
     assert len(lines) == 1 and "<B>f</B>" in lines[0]
     net = MLP(2, [1], seed=0)
-    out = net([Value(1.0, "x.0"), Value(2.0, "x.1")])[0]
+    out = net([Value(1.0, "x.0"), Value(2.0, "x.1")])      # one output: one Value
     out.backward()
     params = [l for l in draw_graph(out).source.splitlines() if "#1b7837" in l]
     assert len(params) == 3 + 1                         # w.0, w.1, b and the key
@@ -166,7 +166,7 @@ def test_digit_mlp_folds_under_the_ceiling():
 
 def test_highlight_inside_a_fold_rings_the_box():
     net = MLP(2, [3, 1], seed=0)
-    out = net([1.0, 2.0])[0]
+    out = net([1.0, 2.0])          # one output neuron: a single Value
     out.backward()
     source = draw_graph(out, fold="neuron",
                         highlight=net.layers[0].neurons[1].w[0]).source

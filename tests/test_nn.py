@@ -89,9 +89,35 @@ def test_whole_mlp_gradient_matches_numpy_backprop(loss, activation, output_acti
     assert np.abs(grads[0][0]).max() > 1e-4
 
 
-def test_a_layer_of_one_neuron_returns_a_list():
-    out = Layer(3, 1, "tanh")([1.0, 2.0, 3.0])
-    assert isinstance(out, list) and len(out) == 1 and isinstance(out[0], Value)
+def test_one_neuron_returns_a_single_value_as_in_micrograd():
+    layer = Layer(3, 1, "tanh")
+    assert isinstance(layer([1.0, 2.0, 3.0]), Value)
+    listed = layer.outputs([1.0, 2.0, 3.0])
+    assert isinstance(listed, list) and len(listed) == 1
+    net = MLP(2, [3, 1], seed=0)
+    out = net([1.0, 2.0])
+    assert isinstance(out, Value)
+    assert [o.data for o in net.outputs([1.0, 2.0])] == [out.data]
+    assert [len(layer) for layer in net.forward_all([1.0, 2.0])] == [2, 3, 1]
+
+
+def test_wider_layers_return_lists_and_a_hidden_layer_of_one_works():
+    assert len(Layer(3, 2)([1.0, 2.0, 3.0])) == 2
+    net = MLP(2, [1, 3], activation="tanh", seed=0)   # a one-neuron bottleneck
+    out = net([1.0, 2.0])
+    assert isinstance(out, list) and len(out) == 3
+
+
+def test_a_single_output_model_trains_evaluates_and_compiles():
+    from tinygrad_edu.fast.traced_losses import compile_loss
+    from tinygrad_edu.learn.training import evaluate, train
+    net = MLP(2, [4, 1], seed=0)
+    data = ([[0.0, 1.0], [1.0, 0.0]], [0, 0])
+    train(net, data, epochs=1, batch_size=2, loss="mse", log=None)
+    assert evaluate(net, data, loss="mse")["accuracy"] == 1.0
+    tape = compile_loss(net, "mse", ([0.5, 0.5], 0))
+    expected = (net([0.5, 0.5]) - 1.0) ** 2
+    assert abs(tape.forward([0.5, 0.5], 0) - expected.data) < 1e-12
 
 
 def test_neuron_computes_activation_of_weighted_sum():

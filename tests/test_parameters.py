@@ -21,7 +21,7 @@ def test_every_weight_and_bias_of_a_model_is_marked_also_after_loading(tmp_path)
 def test_the_trace_and_the_steps_call_weights_parameters_not_inputs():
     net = MLP(2, [1], seed=0)
     x = [Value(0.5, "x.0"), Value(-1.0, "x.1")]
-    out = net(x)[0]
+    out = net(x)                      # one output neuron: one Value
     out.label = "out"
     assert describe(net.layers[0].neurons[0].w[0]) == "parameter"
     assert describe(x[0]) == "input"

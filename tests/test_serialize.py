@@ -178,8 +178,13 @@ def test_a_damaged_config_is_refused_before_building_the_network(tmp_path,
     def no_building(*args, **kwargs):
         raise AssertionError("built the network before counting the weights")
     monkeypatch.setattr(serialize, "MLP", no_building)
+    with pytest.raises(ModelFileError, match=r"3,000,000,014 weights is more "
+                                             r"than the limit of 1,000,000"):
+        load_model(path)
+    data["config"]["sizes"] = [2, 3]                  # within limits, wrong count
+    path.write_text(json.dumps(data))
     with pytest.raises(ModelFileError, match=r"weights do not fit .* need "
-                                             r"3000000014 weights, the file has 53"):
+                                             r"23 weights, the file has 53"):
         load_model(path)
 
 

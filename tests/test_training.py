@@ -1,13 +1,12 @@
 """The training loop on a fixed tiny subset of the digits."""
 
-import io
 import math
 
 import pytest
 
 from tinygrad_edu import MLP
 from tinygrad_edu.learn.digits import load_digits
-from tinygrad_edu.learn.training import (ProgressBar, TrainingDiverged,
+from tinygrad_edu.learn.training import (TrainingDiverged,
                                    batch_loss_and_grads, evaluate,
                                    learning_rate_at, train)
 
@@ -123,11 +122,14 @@ def test_cosine_schedule_glides_from_lr_to_zero():
     assert learning_rate_at(70, 100, 0.1, "constant") == 0.1
 
 
-def test_progress_bar_draws_only_when_enabled():
-    stream = io.StringIO()
-    bar = ProgressBar(4, "epoch 1/2", stream=stream)       # not a TTY: silent
-    bar.update(2)
-    assert stream.getvalue() == ""
-    bar = ProgressBar(4, "epoch 1/2", stream=stream, enabled=True, width=8)
-    bar.update(2, "loss 0.5")
-    assert "epoch 1/2 [####....] 2/4 loss 0.5" in stream.getvalue()
+def test_progress_bars_draw_only_when_asked_or_on_a_terminal(tiny, capsys):
+    train_data, _ = tiny
+    train(tiny_model(), train_data, epochs=1, batch_size=10, log=None)
+    assert capsys.readouterr().err == ""        # stderr is no terminal here
+    train(tiny_model(), train_data, epochs=2, batch_size=10, log=None,
+          progress=False)
+    assert capsys.readouterr().err == ""
+    train(tiny_model(), train_data, epochs=2, batch_size=10, log=None,
+          progress=True)
+    err = capsys.readouterr().err
+    assert "epoch 1/2" in err and "epoch 2/2" in err and "/3 [" in err

@@ -20,7 +20,7 @@ tinygrad_edu import Value`` needs no third-party package.
 import importlib
 
 from .engine import (Value, chain_rule_step, dot, is_grad_enabled, no_grad,
-                     start_backward,
+                     register_display, start_backward,
                      topological_order, vsum)
 from .learn.losses import accuracy, cross_entropy, log_sum_exp, mse, one_hot, softmax
 from .learn.nn import MLP, Layer, Module, Neuron
@@ -36,14 +36,29 @@ _LAZY_NAMES = {
     "TrainingDiverged": "learn.training",
     "save_model": "learn.serialize", "load_model": "learn.serialize",
     "ModelFileError": "learn.serialize",
+    "to_torch": "learn.bridge", "from_torch": "learn.bridge",
+    "save_torch": "learn.bridge", "to_numpy": "learn.bridge",
+    "save_numpy": "learn.bridge",
     "draw_graph": "pictures.graph", "draw_network": "pictures.network",
     "draw_saliency": "pictures.saliency",
     "render": "pictures.saving",
     "trace": "watch.tracing", "format_trace": "watch.tracing",
     "backward_steps": "watch.tracing", "BackwardStep": "watch.tracing",
+    "gradcheck": "watch.gradcheck", "GradcheckError": "watch.gradcheck",
     "compile_loss": "fast.traced_losses", "Tape": "fast.tape", "ENGINES": "fast.engines",
     "explore": "web.explorer",
 }
+
+
+def _graph_svg(value):
+    """A Value's small graph for Jupyter (the pictures load on first use)."""
+    from .pictures.notebook import small_graph_svg
+    return small_graph_svg(value)
+
+
+# Jupyter shows a Value as its graph: the engine asks this hook (the engine
+# may not import the pictures layer above it; the front door may).
+register_display("image/svg+xml", _graph_svg)
 
 
 def __getattr__(name):

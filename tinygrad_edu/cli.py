@@ -10,7 +10,8 @@ import importlib
 import sys
 
 # Subcommand modules, in the order ``--help`` lists them.
-COMMAND_MODULES = ["train", "predict", "graph", "explain", "step", "plot"]
+COMMAND_MODULES = ["train", "predict", "graph", "explain", "step", "export",
+                   "exercise", "check", "plot"]
 
 
 def _load_commands():
@@ -37,11 +38,8 @@ def main(argv=None):
     if not getattr(args, "run", None):
         parser.print_help()
         return 2
-    try:
-        return args.run(args) or 0
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    from .commands.arguments import run_command
+    return run_command(args)
 
 
 if __name__ == "__main__":

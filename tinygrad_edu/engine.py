@@ -48,6 +48,7 @@ Design notes a reader may wonder about
   its result overflows (as Python's own ``**`` does).
 """
 
+import contextvars
 import itertools
 import math
 import numbers
@@ -75,13 +76,20 @@ __all__ = [
 _next_id = itertools.count()
 
 # When False (inside ``with no_grad():``) operations record no parents, so no
-# graph is built: useful for evaluating a network without training it.
-_recording = True
+# graph is built: useful for evaluating a network without training it. It is a
+# context variable, so each thread (and each asyncio task) has its own switch:
+# one thread evaluating inside ``no_grad()`` never stops another's graph.
+_recording = contextvars.ContextVar("tinygrad_edu_recording", default=True)
 
 
-@contextmanager
-def no_grad():
-    """Build no graph inside this block (for evaluation).
+def no_grad(function=None):
+    """Build no graph: around a block (for evaluation), or on a function.
+
+    As in PyTorch, it works as ``with no_grad():``, as ``@no_grad()`` and as
+    ``@no_grad`` on a function, which then runs with no graph built.
+
+    Only the thread (or asyncio task) inside the block stops recording;
+    others go on building their graphs.
 
     >>> from tinygrad_edu import Value, no_grad
     >>> x = Value(2.0)
@@ -89,19 +97,46 @@ def no_grad():
     ...     y = x * x
     >>> y.parents
     ()
+    >>> @no_grad
+    ... def square(v):
+    ...     return v * v
+    >>> square(x).parents
+    ()
     """
-    global _recording
-    previous = _recording
-    _recording = False
+    if function is None:
+        return _no_grad_block()
+    if not callable(function):
+        raise TypeError(
+            f"no_grad takes a function to decorate, got {function!r}; "
+            f"write 'with no_grad():' around a block")
+    return _no_grad_block()(function)      # a with-block around each call
+
+
+@contextmanager
+def _no_grad_block():
+    """The block of ``with no_grad():``: recording off, then back as it was."""
+    token = _recording.set(False)
     try:
         yield
     finally:
-        _recording = previous
+        _recording.reset(token)
 
 
 def is_grad_enabled():
-    """True unless we are inside a ``no_grad()`` block."""
-    return _recording
+    """True unless we are inside a ``no_grad()`` block (of this thread or task)."""
+    return _recording.get()
+
+
+# Richer ways to show a Value in Jupyter: MIME type -> function(value) that
+# returns the shown data, or None to show the text only. The engine draws
+# nothing itself (pictures sit in a layer above it); the front door
+# registers the graph picture here (see tinygrad_edu/__init__.py).
+_displays = {}
+
+
+def register_display(mime_type, show):
+    """Show Values in Jupyter also as ``mime_type``, drawn by ``show(value)``."""
+    _displays[mime_type] = show
 
 
 def _as_float(number, what="Value"):
@@ -140,9 +175,11 @@ class Value:
     __slots__ = ("data", "grad", "op", "parents", "local_grads", "label", "id",
                  "is_parameter", "exponent", "__weakref__")
 
-    def __init__(self, data, label="", *, parameter=False, op="", parents=(),
-                 local_grads=()):
+    def __init__(self, data, label="", *misplaced, parameter=False, op="",
+                 parents=(), local_grads=()):
         self.data = _as_float(data)
+        if misplaced or type(label) is not str:
+            _refuse_positional_children(label, misplaced)
         self.grad = 0.0
         self.op = op
         self.label = label
@@ -151,9 +188,11 @@ class Value:
         self.is_parameter = parameter
         self.id = next(_next_id)
         self.exponent = None        # the constant n of ``x ** n`` (see __pow__)
-        if _recording:
+        if _recording.get():
             self.parents = tuple(parents)
             self.local_grads = tuple(local_grads)
+            if len(self.parents) != len(self.local_grads):
+                _refuse_unmatched_local_grads(self)
         else:
             self.parents = ()
             self.local_grads = ()
@@ -168,6 +207,19 @@ class Value:
 
     def __float__(self):
         return self.data
+
+    def item(self):
+        """The number, as a plain float (PyTorch's ``tensor.item()``)."""
+        return self.data
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        """What Jupyter shows: the text above, plus any registered display."""
+        bundle = {"text/plain": repr(self)}
+        for mime_type, show in _displays.items():
+            shown = show(self)
+            if shown is not None:
+                bundle[mime_type] = shown
+        return bundle
 
     @property
     def name(self):
@@ -203,10 +255,11 @@ class Value:
             raise ZeroDivisionError(
                 f"division by zero: {self.data:g} / {other.data:g} "
                 f"(the divisor {other.name} is 0)")
-        # d(a/b)/da = 1/b, d(a/b)/db = -a/b^2
-        return Value(self.data / other.data, op="/", parents=(self, other),
-                     local_grads=(1.0 / other.data,
-                                  -self.data / other.data ** 2))
+        # d(a/b)/da = 1/b, d(a/b)/db = -a/b^2, computed as -(a/b)/b: b ** 2
+        # could underflow to 0 (b = 1e-200) although a/b itself is finite.
+        quotient = self.data / other.data
+        return Value(quotient, op="/", parents=(self, other),
+                     local_grads=(1.0 / other.data, -quotient / other.data))
 
     def __neg__(self):
         # d(-a)/da = -1
@@ -229,6 +282,8 @@ class Value:
     def _pow_value(self, exponent):
         """``a ** b`` where the exponent is a Value too: a^b = exp(b log a)."""
         a, b = self.data, exponent.data
+        if a == 0 and b > 0:
+            return self._pow_zero_base(exponent)
         if a <= 0:
             raise ValueError(
                 f"a Value exponent needs a positive base, got {a:g} ** "
@@ -238,6 +293,20 @@ class Value:
         # d(a^b)/da = b * a^(b-1),  d(a^b)/db = a^b * log(a)
         return Value(out, op="**", parents=(self, exponent),
                      local_grads=(b * _power(a, b - 1), out * math.log(a)))
+
+    def __pos__(self):
+        # +v is v itself, as in PyTorch: nothing to compute, nothing to record
+        return self
+
+    def _pow_zero_base(self, exponent):
+        """``0 ** b`` for b > 0: its limit, 0, as PyTorch and autograd give it."""
+        b = exponent.data
+        # d(0^b)/db = 0^b * log(0) -> 0 (0^b shrinks faster than log grows)
+        # d(a^b)/da at a = 0 is b * 0^(b-1): 0 for b > 1, 1 for b = 1, and
+        # infinite for 0 < b < 1 (as PyTorch says; the base is usually a constant)
+        slope = 0.0 if b > 1 else (1.0 if b == 1 else math.inf)
+        return Value(0.0, op="**", parents=(self, exponent),
+                     local_grads=(slope, 0.0))
 
     # The right-hand forms: 2 + v, 2 - v, 2 * v, 2 / v, 2 ** v.
     def __radd__(self, other):
@@ -254,6 +323,27 @@ class Value:
 
     def __rpow__(self, other):
         return _as_value(other) ** self
+
+    # ------------------------------------------------------------------
+    # Comparisons: plain booleans from the numbers, like PyTorch's
+    # ``x.item() < y.item()``. They build no graph and have no gradient.
+    # ``==`` is left alone: a Value equals only itself, so Values can live
+    # in sets and dicts (they hash by identity). With ``<`` defined, the
+    # built-in ``max(a, b)``, ``min`` and ``sorted`` work on Values: ``max``
+    # returns the larger Value itself, so its gradient goes to that one.
+    # ------------------------------------------------------------------
+
+    def __lt__(self, other):
+        return self.data < _compared(other, "<")
+
+    def __le__(self, other):
+        return self.data <= _compared(other, "<=")
+
+    def __gt__(self, other):
+        return self.data > _compared(other, ">")
+
+    def __ge__(self, other):
+        return self.data >= _compared(other, ">=")
 
     # ------------------------------------------------------------------
     # Functions of one Value.
@@ -281,6 +371,50 @@ class Value:
         # d(log x)/dx = 1/x
         return Value(math.log(x), op="log", parents=(self,),
                      local_grads=(1.0 / x,))
+
+    def sqrt(self):
+        x = self.data
+        if x <= 0:
+            raise ValueError(
+                f"sqrt needs a number >= 0, got sqrt({x:g}) from {self.name}"
+                if x < 0 else
+                f"the slope of sqrt at 0 is infinite, so its gradient is "
+                f"undefined; keep x away from 0, e.g. ({self.name} + 1e-12).sqrt()")
+        out = math.sqrt(x)
+        # d(sqrt x)/dx = 1 / (2 sqrt x)
+        return Value(out, op="sqrt", parents=(self,), local_grads=(0.5 / out,))
+
+    def sin(self):
+        x = self.data
+        # d(sin x)/dx = cos x
+        return Value(_sin(x), op="sin", parents=(self,), local_grads=(_cos(x),))
+
+    def cos(self):
+        x = self.data
+        # d(cos x)/dx = -sin x
+        return Value(_cos(x), op="cos", parents=(self,), local_grads=(-_sin(x),))
+
+    def clamp(self, min=None, max=None):
+        """This Value kept between ``min`` and ``max``, as ``torch.clamp``.
+
+        Either bound may be left out; each is a number or a Value. The result
+        is one of the three, and the gradient goes to that one.
+        """
+        if min is None and max is None:
+            raise ValueError("clamp needs a min, a max or both, e.g. v.clamp(0.0, 1.0)")
+        low = _as_value(-math.inf if min is None else min)
+        high = _as_value(math.inf if max is None else max)
+        x, lo, hi = self.data, low.data, high.data
+        if lo > hi:
+            raise ValueError(f"clamp's min {lo:g} is above its max {hi:g}")
+        # d/dx = 1 inside [min, max], d/dmin = 1 below it, d/dmax = 1 above it
+        if x < lo:
+            out, local = lo, (0.0, 1.0, 0.0)
+        elif x > hi:
+            out, local = hi, (0.0, 0.0, 1.0)
+        else:                   # inside (or NaN, which stays NaN)
+            out, local = x, (1.0, 0.0, 0.0)
+        return Value(out, op="clamp", parents=(self, low, high), local_grads=local)
 
     def tanh(self):
         t = math.tanh(self.data)
@@ -313,17 +447,22 @@ class Value:
     # Backpropagation.
     # ------------------------------------------------------------------
 
-    def backward(self):
+    def backward(self, gradient=1.0):
         """Fill in ``grad`` on every Value this one was computed from.
 
         Afterwards ``v.grad`` is d(self)/d(v). Leaves accumulate across calls
         (call ``zero_grad()`` first to start from zero); intermediate Values
         are reset and hold this pass's gradient.
+
+        ``gradient`` is where the chain rule starts, d(result)/d(self): 1 by
+        default. Give another number (PyTorch's ``backward(gradient=...)``)
+        when this Value feeds a larger computation whose slope you know, and
+        every gradient is scaled by it.
         """
         # Leaves (weights, inputs, constants) have no one to pass their
         # gradient to, so the walk leaves them out; their children still add
         # into their grad.
-        for value in start_backward(self, leaves=False):
+        for value in start_backward(self, leaves=False, gradient=gradient):
             chain_rule_step(value)
 
     def zero_grad(self):
@@ -368,6 +507,45 @@ def _stable_sigmoid(x):
         return 1.0 / (1.0 + math.exp(-x))
     e = math.exp(x)
     return e / (1.0 + e)
+
+
+def _sin(x):
+    """sin x; NaN for an infinite x, as IEEE arithmetic says (math.sin raises)."""
+    return math.nan if math.isinf(x) else math.sin(x)
+
+
+def _cos(x):
+    """cos x; NaN for an infinite x, as IEEE arithmetic says (math.cos raises)."""
+    return math.nan if math.isinf(x) else math.cos(x)
+
+
+def _compared(other, symbol):
+    """The number a Value is compared with, or a clear error."""
+    if isinstance(other, Value):
+        return other.data
+    if isinstance(other, bool) or not isinstance(other, numbers.Real):
+        raise TypeError(
+            f"cannot compare a Value with {other!r} of type "
+            f"{type(other).__name__} by {symbol}; compare with a number or "
+            f"a Value")
+    return other
+
+
+def _refuse_positional_children(label, misplaced):
+    """micrograd writes Value(data, _children, _op); we name those arguments."""
+    raise TypeError(
+        f"Value's second argument is its label (text), but it was given "
+        f"{label!r}" + (f" and {len(misplaced)} more" if misplaced else "")
+        + "; to build a Value from others, name the arguments: "
+        "Value(data, op='+', parents=(a, b), local_grads=(1.0, 1.0))")
+
+
+def _refuse_unmatched_local_grads(value):
+    raise ValueError(
+        f"a Value with {len(value.parents)} parents but "
+        f"{len(value.local_grads)} local_grads cannot pass its gradient back: "
+        f"give one local derivative, d(value)/d(parent), per parent "
+        f"(op {value.op!r})")
 
 
 def vsum(values):
@@ -468,20 +646,24 @@ def topological_order(root, leaves=True):
     return post_order
 
 
-def start_backward(root, leaves=True):
+def start_backward(root, leaves=True, gradient=1.0):
     """Get ready for backprop from ``root``; return the order to visit Values.
 
     Intermediate Values (those with parents) are reset to 0, since they will
     receive this pass's gradient; leaves keep what they have, so gradients
-    accumulate into them. The root's own gradient, d(root)/d(root), is 1.
+    accumulate into them. The root's own gradient, d(root)/d(root), is 1,
+    or the seed ``gradient`` (a number, or a Value for its number).
     ``leaves=False`` leaves the leaves out of the order (see
     :func:`topological_order`).
     """
+    if isinstance(gradient, Value):
+        gradient = gradient.data
+    seed = _as_float(gradient, "the gradient passed to backward")
     order = topological_order(root, leaves)
     for value in order:
         if value.parents:
             value.grad = 0.0
-    root.grad += 1.0
+    root.grad += seed
     return order
 
 

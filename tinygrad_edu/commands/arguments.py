@@ -14,6 +14,8 @@ Every command reports problems the same way:
 """
 
 import argparse
+import math
+import os
 import sys
 
 
@@ -33,17 +35,97 @@ def usage_error(args, message):
 
 def runtime_failure(args, message):
     """Print ``tinygrad-edu COMMAND: error: message``; return exit code 1."""
-    print(f"{args.command_parser.prog}: error: {message}", file=sys.stderr)
+    parser = getattr(args, "command_parser", None)
+    prog = parser.prog if parser is not None else "tinygrad-edu"
+    print(f"{prog}: error: {message}", file=sys.stderr)
     return 1
 
 
 def check_output_path(args, path, flag):
-    """Create ``path``'s folder, or make a usage error naming ``flag``."""
+    """Create ``path``'s folder, or make a usage error naming ``flag``.
+
+    Refused: a folder, a symbolic link, a device, a FIFO, a name too long, a
+    folder where files cannot be created (see ``output.prepare_output_path``).
+    """
     from ..output import OutputError, prepare_output_path
     try:
         return prepare_output_path(path)
     except OutputError as error:
         usage_error(args, f"argument {flag}: {error}")
+
+
+def check_output_paths(args, outputs, inputs=()):
+    """Check every ``(path, flag)`` of ``outputs`` (skipping paths that are
+    None), then that no output is the same file as an input or an output
+    named before it: one would overwrite the other."""
+    from ..output import same_file
+    outputs = [(path, flag) for path, flag in outputs if path is not None]
+    earlier = [(path, flag) for path, flag in inputs if path is not None]
+    for path, flag in outputs:
+        check_output_path(args, path, flag)
+        for other, other_flag in earlier:
+            if same_file(path, other):
+                usage_error(args, f"argument {flag}: {path} is the same file as "
+                                  f"{other_flag} {other}; one would overwrite "
+                                  f"the other, give two different paths")
+        earlier.append((path, flag))
+
+
+def run_command(args):
+    """Run the subcommand; turn the errors any command can meet into one
+    line on stderr (exit 1), and a closed stdout into a quiet exit 0."""
+    try:
+        code = args.run(args) or 0
+        sys.stdout.flush()              # a closed pipe shows here, not at exit
+        return code
+    except BrokenPipeError:
+        drop_stdout()
+        return 0                        # like cat piped into head
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except MemoryError:
+        return runtime_failure(args, "ran out of memory; try smaller sizes")
+    except Exception as error:
+        if isinstance(error, _known_errors()):
+            return runtime_failure(args, str(error))
+        raise
+
+
+# The errors with a message meant for users, by the module that defines them.
+_KNOWN_ERRORS = {"learn.digits": "DigitsDataError", "output": "OutputError",
+                 "pictures.saving": "GraphvizError",
+                 "learn.serialize": "ModelFileError"}
+
+
+def _known_errors():
+    """The classes of ``_KNOWN_ERRORS`` whose modules are loaded (an error
+    cannot come from a module that was never imported, and importing the
+    pictures would load Graphviz for nothing)."""
+    package = __name__.rsplit(".commands", 1)[0]
+    modules = (sys.modules.get(f"{package}.{name}") for name in _KNOWN_ERRORS)
+    return tuple(getattr(module, kind) for module, kind
+                 in zip(modules, _KNOWN_ERRORS.values()) if module is not None)
+
+
+def drop_stdout():
+    """Send whatever is still printed to /dev/null: the reader has gone
+    (``| head``), and Python would otherwise complain when it exits."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def print_while_read(*parts, **options):
+    """``print``, flushed at once; once stdout is closed (``| head``), the
+    rest is dropped and the work goes on (a training still saves its model)."""
+    try:
+        print(*parts, **options, flush=True)
+    except BrokenPipeError:
+        drop_stdout()
 
 
 # ----------------------------------------------------------------------
@@ -141,6 +223,33 @@ def load_digit_model(path):
                              f"pixels of a digit image; give a model trained "
                              f"by 'tinygrad-edu train'")
     return model
+
+
+# Beyond this size a float cannot hold the differences of about 1 between
+# outputs that decide the probabilities (it keeps about 16 digits), so the
+# network's answer would be noise printed as a number.
+MAX_ACTIVATION = 1e15
+
+
+def check_forward(model, pixels, what):
+    """Raise ValueError if ``model``'s forward pass on ``pixels`` overflows,
+    goes NaN or grows beyond ``MAX_ACTIVATION``; ``what`` names the image."""
+    from ..engine import Value, no_grad
+    try:
+        with no_grad():
+            layers = model.forward_all([Value(p) for p in pixels])[1:]
+    except (OverflowError, ZeroDivisionError, ValueError) as error:
+        raise ValueError(f"the model's forward pass on {what} fails: {error}; "
+                         f"its weights are broken, train it again") from None
+    for depth, layer in enumerate(layers, start=1):
+        for j, value in enumerate(layer):
+            if not (math.isfinite(value.data) and abs(value.data) <= MAX_ACTIVATION):
+                where = "output" if depth == len(layers) else f"layer {depth}"
+                raise ValueError(
+                    f"the model's numbers blow up on {what}: {where} neuron {j} "
+                    f"is {value.data:.3g} (the limit is {MAX_ACTIVATION:g}, "
+                    f"beyond which no answer can be trusted); its weights are "
+                    f"far too large, train it again with a smaller --lr")
 
 
 def output_index(model, digit):

@@ -14,9 +14,10 @@ is used, as in the article (whose network is untrained too).
 
 from pathlib import Path
 
-from .arguments import (check_output_path, digit, load_digit_model,
-                        non_negative_int, output_index, pick_test_image,
-                        remember_parser, runtime_failure, usage_error)
+from .arguments import (check_forward, check_output_paths, digit,
+                        load_digit_model, non_negative_int, output_index,
+                        pick_test_image, remember_parser, runtime_failure,
+                        usage_error)
 
 NAME = "explain"
 HELP = "draw and tell the four steps of backprop for one handwritten digit"
@@ -51,13 +52,20 @@ def run(args):
     from ..pictures import GraphvizError
     from ..pictures.explain import explain_steps, write_explanation
     from ..output import OutputError
-    check_output_path(args, Path(args.out) / "explain.txt", "--out")
+    folder = Path(args.out)
+    check_output_paths(args, [(folder / "explain.txt", "--out")],
+                       inputs=[(args.model, "--model")])
     try:
         model = _model(args)
+        check_size(model)
         output_index(model, args.digit)
         image, why = _image(args, model)
+        check_forward(model, image, f"the chosen test image of {args.digit}")
     except ValueError as error:
         usage_error(args, str(error))
+    # One picture per layer, the output's, and the pixels': step1 .. step(layers + 2).
+    check_output_paths(args, [(folder / f"step{n}.{args.format}", "--out")
+                              for n in range(1, len(model.sizes) + 3)])
     steps = explain_steps(model, image, args.digit)
     try:
         paths = write_explanation(steps, args.out, args.format, intro=why)
@@ -80,6 +88,22 @@ def _image(args, model):
     images, _ = load_digits("test", classes=[args.digit])
     position, why = choose_image(model, images, args.digit, args.pick, args.index)
     return images[position], why
+
+
+# explain draws the whole network in each of its pictures, one per layer, so
+# its work grows with layers x neurons; past these it would take minutes.
+MAX_EXPLAIN_LAYERS = 10
+MAX_EXPLAIN_NEURONS = 2000
+
+
+def check_size(model):
+    """Raise ValueError for a model too big to explain in reasonable time."""
+    if len(model.sizes) > MAX_EXPLAIN_LAYERS or sum(model.sizes) > MAX_EXPLAIN_NEURONS:
+        raise ValueError(
+            f"argument --model: this model has {len(model.sizes)} layers and "
+            f"{sum(model.sizes)} neurons; explain draws every neuron in a "
+            f"picture per layer and takes at most {MAX_EXPLAIN_LAYERS} layers "
+            f"and {MAX_EXPLAIN_NEURONS} neurons (try 'tinygrad-edu predict')")
 
 
 def _model(args):

@@ -72,8 +72,10 @@ def run(args):
 def output_path(args):
     """The picture's path: ``--out`` with .png added if it has no extension;
     a usage error if it cannot be written."""
+    from ..output import check_name_length
     from ..pictures import picture_path
     try:
+        check_name_length(args.out)         # before picture_path looks at it
         path = picture_path(args.out, default="png")
     except ValueError as error:
         usage_error(args, f"argument --out: {error}")

@@ -9,10 +9,12 @@ digit::
 """
 
 import sys
+from pathlib import Path
 
-from .arguments import (check_output_path, load_digit_model, non_negative_int,
-                        remember_parser, runtime_failure, usage_error)
-from ..learn.digits import digit_to_text, draw_digit, load_digits
+from .arguments import (check_forward, check_output_paths, load_digit_model,
+                        non_negative_int, remember_parser, runtime_failure,
+                        usage_error)
+from ..learn.digits import PICTURE_FORMATS, digit_to_text, draw_digit, load_digits
 from ..engine import Value, no_grad
 from ..learn.losses import predicted_class, softmax
 from ..output import OutputError
@@ -31,7 +33,7 @@ def add_arguments(parser):
                         help="which test image (among the model's digits) to "
                              "show (default: 0)")
     parser.add_argument("--picture", metavar="FILE.png",
-                        help="also save the digit as a PNG picture")
+                        help="also save the digit as a picture (.png or .svg)")
     remember_parser(parser)
 
 
@@ -48,8 +50,11 @@ def run(args, out=None):
         model = load_digit_model(args.model)
     except ModelFileError as error:
         usage_error(args, str(error))
-    if args.picture:
-        check_output_path(args, args.picture, "--picture")
+    check_output_paths(args, [(args.picture, "--picture")],
+                       inputs=[(args.model, "MODEL")])
+    if args.picture and Path(args.picture).suffix.lower() not in PICTURE_FORMATS:
+        usage_error(args, f"argument --picture: {args.picture} must end in .png "
+                          f"or .svg, the formats the digit can be saved in")
     try:
         images, labels = load_digits("test", classes=model.classes)
     except ValueError as error:
@@ -58,6 +63,10 @@ def run(args, out=None):
         usage_error(args, f"argument --index: there are {len(images)} test "
                           f"images of these digits; use 0 to {len(images) - 1}")
     pixels, label = images[args.index], labels[args.index]
+    try:
+        check_forward(model, pixels, f"test image {args.index}")
+    except ValueError as error:
+        usage_error(args, f"{args.model}: {error}")
     show_prediction(model, pixels, label, f"test image {args.index} of "
                     f"{len(images)}", out)
     if args.picture:

@@ -22,10 +22,10 @@ the ``--html`` file exits with 1.
 
 import sys
 
-from .arguments import (check_output_path, digit, formula_root,
-                        load_digit_model, non_negative_int, output_index,
-                        pick_test_image, remember_parser, runtime_failure,
-                        usage_error)
+from .arguments import (check_forward, check_output_paths, digit,
+                        formula_root, load_digit_model, non_negative_int,
+                        output_index, pick_test_image, remember_parser,
+                        runtime_failure, usage_error)
 
 from ..engine import Value, topological_order
 from ..watch.tracing import backward_steps, format_number, format_trace
@@ -73,6 +73,9 @@ def add_arguments(parser):
                         help="with --html: draw every Value (none), one box per "
                              "neuron or per layer; auto (the default) folds a "
                              "network by neuron")
+    parser.add_argument("--engine", metavar="DIR",
+                        help="run on the engine.py of a workbook (see "
+                             "'tinygrad-edu exercise'): watch your own backprop")
     remember_parser(parser)
 
 
@@ -80,11 +83,13 @@ def run(args, keys=None, out=None):
     """Run the command; ``keys`` and ``out`` default to stdin and stdout."""
     keys = keys or sys.stdin
     out = out or sys.stdout
-    if args.html:
-        check_output_path(args, args.html, "--html")
-    elif args.fold != "auto":
+    if args.engine is not None:
+        return run_on_engine(args, keys, out)
+    if not args.html and args.fold != "auto":
         usage_error(args, "--fold only goes with --html (it says how the page "
                           "draws a big graph)")
+    check_output_paths(args, [(args.html, "--html")],
+                       inputs=[(args.model, "--model")])
     try:
         root = build_root(args)
         check_breakpoint(root, args.breakpoint, args.ops_only)
@@ -99,8 +104,19 @@ def run(args, keys=None, out=None):
             return print_all(root, steps, args.ops_only, out)
         return interact(root, backward_steps(root), args.breakpoint,
                         args.ops_only, keys, out)
+    except BrokenPipeError:
+        raise                           # stdout closed (| head): a quiet end
     except OSError as error:            # e.g. the terminal went away
         return runtime_failure(args, str(error))
+
+
+def run_on_engine(args, keys, out):
+    """Run this command again on the learner's engine, in a child process."""
+    from .own_engine import run_on_own_engine
+    try:
+        return run_on_own_engine(NAME, args, keys, out)
+    except ValueError as error:
+        usage_error(args, str(error))
 
 
 def check_breakpoint(root, name, ops_only):
@@ -156,7 +172,9 @@ def model_root(path, digit, index):
     if digit is None:
         digit = model.classes[0]
     output_index(model, digit)              # a clear error for an unknown digit
-    return digit_loss(model, pick_test_image(digit, index), digit)
+    pixels = pick_test_image(digit, index)
+    check_forward(model, pixels, f"test image {index} of {digit}")
+    return digit_loss(model, pixels, digit)
 
 
 def digit_loss(model, pixels, label):

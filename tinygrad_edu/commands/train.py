@@ -6,22 +6,29 @@ measures accuracy on the test split (other writers). The main example::
     tinygrad-edu train --classes 0 1 2 3 --per-class 20 --hidden 16 16 \\
         --out out/model.json --metrics out/metrics.json
 
-Invalid arguments print a usage message and exit with code 2; a run that
-diverges (NaN loss) exits with code 1 and saves nothing.
+Invalid arguments (an output path that cannot or must not be written
+included) print a usage message and exit with code 2 before any work. A run
+that diverges (see ``training.DivergenceWatch``) exits with code 1 and leaves
+the old model file alone; ``--save-diverged`` writes the diverged model
+beside it. If stdout is closed (``| head``), training goes on quietly and
+still saves the model.
 """
 
 import json
 import math
 import time
 
-from .arguments import (check_output_path, digit, fraction, non_negative_int,
-                        positive_float, positive_int, remember_parser,
-                        runtime_failure, usage_error)
+from pathlib import Path
+
+from .arguments import (check_output_paths, digit, fraction, non_negative_int,
+                        positive_float, positive_int, print_while_read,
+                        remember_parser, runtime_failure, usage_error)
 from .plot import check_plot_path, draw_curves
 from ..learn.digits import load_digits
 from ..learn.nn import ACTIVATIONS, MLP
 from ..output import OutputError, write_atomically
-from ..learn.serialize import save_model
+from ..learn.serialize import (MAX_LAYERS, MAX_WEIGHTS, architecture_problem,
+                               save_model)
 from ..fast.engines import ENGINES
 from ..learn.losses import LOSSES
 from ..learn.training import DEFAULT_LR, TrainingDiverged, train
@@ -86,6 +93,10 @@ def add_arguments(parser):
     parser.add_argument("--metrics", metavar="FILE",
                         help="also write a JSON summary (accuracies, losses, "
                              "epochs, seconds) for scripts")
+    parser.add_argument("--save-diverged", action="store_true",
+                        help="if training diverges, save the model anyway, "
+                             "beside --out as NAME.diverged.json (the --out "
+                             "file is never replaced by a diverged model)")
     parser.add_argument("--quiet", action="store_true",
                         help="no progress bar (the per-epoch lines still print)")
     add_watch_arguments(parser)
@@ -119,11 +130,13 @@ def run(args):
         usage_error(args, f"argument --classes: a digit is listed twice: {classes}")
     if len(classes) < 2:
         usage_error(args, "argument --classes: give at least two digits to tell apart")
-    check_output_path(args, args.out, "--out")      # before the long work
-    if args.metrics:
-        check_output_path(args, args.metrics, "--metrics")
-    if args.report:
-        check_output_path(args, args.report, "--report")
+    problem = architecture_problem(64, [*args.hidden, len(classes)])
+    if problem:
+        usage_error(args, f"argument --hidden: {problem} (limits: {MAX_LAYERS} "
+                          f"layers, {MAX_WEIGHTS:,} weights)")
+    check_output_paths(args, [(args.out, "--out"), (args.metrics, "--metrics"),
+                              (diverged_path(args), "--save-diverged"),
+                              (args.report, "--report")])
     if args.plot:
         check_plot_path(args, args.plot, "--plot")
     try:
@@ -136,10 +149,10 @@ def run(args):
                 seed=args.seed, classes=classes)
     lr = args.lr if args.lr is not None else DEFAULT_LR[args.optimizer]
     watcher, server = start_watching(args, model, train_data, test_data, lr)
-    print(f"training {model} on {len(train_data[0])} images of digits "
-          f"{' '.join(map(str, classes))}; testing on {len(test_data[0])} images "
-          f"by other writers")
     step_losses = watcher.step_losses if watcher else []
+    print_while_read(f"training {model} on {len(train_data[0])} images of digits "
+                     f"{' '.join(map(str, classes))}; testing on "
+                     f"{len(test_data[0])} images by other writers")
     started = time.perf_counter()
     try:
         result = train(model, train_data, test_data, epochs=args.epochs,
@@ -148,11 +161,12 @@ def run(args):
                        weight_decay=args.weight_decay, schedule=args.schedule,
                        loss=args.loss, seed=args.seed, engine=ENGINES[args.engine],
                        progress=False if args.quiet else None,
+                       log=print_while_read,
                        on_step=(watcher.on_step if watcher else
                                 lambda report: step_losses.append(report.loss)),
                        on_epoch=watcher.on_epoch if watcher else None)
     except TrainingDiverged as error:
-        return runtime_failure(args, f"{error} Nothing was saved.")
+        return runtime_failure(args, f"{error} {save_diverged(args, model)}")
     seconds = time.perf_counter() - started
 
     metrics = result.metrics()
@@ -172,12 +186,13 @@ def run(args):
             draw_curves(metrics, args.plot)
     except OutputError as error:                 # e.g. the disk filled up
         return runtime_failure(args, str(error))
-    print(f"test accuracy {metrics['test_accuracy']:.1%} "
-          f"(train {metrics['train_accuracy']:.1%}) after {args.epochs} epochs "
-          f"in {seconds:.1f} s; model saved to {args.out}"
-          + (f", metrics to {args.metrics}" if args.metrics else "")
-          + (f", report to {args.report}" if args.report else "")
-          + (f", curves to {args.plot}" if args.plot else ""), flush=True)
+    print_while_read(f"test accuracy {metrics['test_accuracy']:.1%} "
+                     f"(train {metrics['train_accuracy']:.1%}) after "
+                     f"{args.epochs} epochs in {seconds:.1f} s; model saved to "
+                     f"{args.out}" + (f", metrics to {args.metrics}"
+                                      if args.metrics else "")
+                     + (f", report to {args.report}" if args.report else "")
+                     + (f", curves to {args.plot}" if args.plot else ""))
     if server:
         keep_serving(server)
     return 0
@@ -222,6 +237,30 @@ def keep_serving(server):
         server.stop()
 
 
+def diverged_path(args):
+    """Where ``--save-diverged`` writes: ``model.json`` -> ``model.diverged.json``."""
+    if not args.save_diverged:
+        return None
+    out = Path(args.out)
+    return out.with_name(f"{out.stem}.diverged{out.suffix or '.json'}")
+
+
+def save_diverged(args, model):
+    """Save the diverged model if asked; say what happened to the files."""
+    kept = (f"{args.out} was left as it was." if Path(args.out).exists()
+            else f"{args.out} was not written.")
+    if not args.save_diverged:
+        return f"Nothing was saved: {kept} (--save-diverged keeps the diverged model.)"
+    try:
+        path = save_model(model, diverged_path(args), info={"diverged": True})
+    except OutputError as error:
+        return f"{kept} The diverged model could not be saved: {error}"
+    except ValueError:                           # NaN or infinite weights
+        return (f"{kept} The diverged model was not saved either: its weights "
+                f"are no longer finite numbers.")
+    return f"{kept} The diverged model was saved to {path}."
+
+
 def save_outputs(model, metrics, model_path, metrics_path):
     """Save the model (with the metrics but the history and the step losses
     as its ``info``) and, if asked, the metrics as JSON."""
@@ -229,4 +268,8 @@ def save_outputs(model, metrics, model_path, metrics_path):
             if key not in ("history", "step_loss")}
     save_model(model, model_path, info=info)
     if metrics_path:
-        write_atomically(metrics_path, json.dumps(metrics, indent=1) + "\n")
+        try:
+            write_atomically(metrics_path, json.dumps(metrics, indent=1) + "\n")
+        except OutputError as error:
+            raise OutputError(f"the model was saved to {model_path}, but the "
+                              f"metrics were not: {error}") from None

@@ -35,7 +35,7 @@ import operator
 
 import numpy as np
 
-from ..engine import Op, _stable_sigmoid, defined_ops
+from ..engine import Op, _cos, _sin, _stable_sigmoid, defined_ops
 
 __all__ = ["TABLE", "NOT_REPLAYED", "WORDS", "SYMBOLS", "POWER", "row_for",
            "row_name", "array_rules"]
@@ -81,6 +81,21 @@ TABLE = {row.name: row for row in [
        array_derivatives=(lambda x, out: np.where(x > 0, 1.0, np.where(x <= 0, 0.0, x)),)),
     Op("abs", abs, (lambda x, out: 1.0 if x > 0 else (-1.0 if x < 0 else 0.0),),
        array_derivatives=(lambda x, out: np.sign(x),)),
+    Op("sqrt", math.sqrt, (lambda x, out: 0.5 / out,), array_forward=np.sqrt),
+    Op("sin", _sin, (lambda x, out: _cos(x),), array_forward=np.sin,
+       array_derivatives=(lambda x, out: np.cos(x),)),
+    Op("cos", _cos, (lambda x, out: -_sin(x),), array_forward=np.cos,
+       array_derivatives=(lambda x, out: -np.sin(x),)),
+    # clamp(x, min, max): the result is one of the three; it gets the gradient
+    Op("clamp", lambda x, lo, hi: lo if x < lo else (hi if x > hi else x),
+       (lambda x, lo, hi, out: 0.0 if x < lo or x > hi else 1.0,
+        lambda x, lo, hi, out: 1.0 if x < lo else 0.0,
+        lambda x, lo, hi, out: 1.0 if x > hi else 0.0),
+       array_forward=lambda x, lo, hi: np.where(x < lo, lo, np.where(x > hi, hi, x)),
+       array_derivatives=(
+           lambda x, lo, hi, out: np.where((x < lo) | (x > hi), 0.0, 1.0),
+           lambda x, lo, hi, out: np.where(x < lo, 1.0, 0.0),
+           lambda x, lo, hi, out: np.where(x > hi, 1.0, 0.0))),
     # Ops on lists of operands.
     Op("sum", sum, (1.0,), array_forward=lambda xs: xs.sum(axis=-2), lists=1),
     Op("dot", _dot, (lambda w, x, out: x, lambda w, x, out: w),

@@ -59,7 +59,7 @@ def compile_loss(model, loss="mse", example=None):
     """Trace ``loss(model(x), y)`` for one example and return it as a :class:`Tape`.
 
     ``model`` is an :class:`~tinygrad_edu.MLP` (anything with ``nin``,
-    ``parameters()`` and ``__call__`` on a list of Values). ``loss`` is
+    ``parameters()`` and ``outputs()`` returning a list of Values). ``loss`` is
     ``"mse"`` (to the one-hot target, as in the article) or
     ``"cross_entropy"``. ``example`` is an optional ``(x, label)`` to trace
     with; the tape does not depend on it, since it is exact for any input.
@@ -77,7 +77,7 @@ def compile_loss(model, loss="mse", example=None):
     x_values = [Value(float(v), f"x.{i}") for i, v in enumerate(x_numbers)]
     if len(x_values) != nin:
         raise ValueError(f"the model takes {nin} inputs, the example has {len(x_values)}")
-    outputs = list(model(x_values))
+    outputs = model.outputs(x_values)
     _check_label(label, len(outputs))
     y_values = [Value(v, f"y.{i}") for i, v in enumerate(one_hot(label, len(outputs)))]
     root = _LOSSES[loss](outputs, y_values)

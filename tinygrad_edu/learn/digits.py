@@ -23,7 +23,7 @@ import zlib
 from functools import lru_cache
 from pathlib import Path
 
-from ..output import write_atomically
+from ..output import refuse_non_regular, write_atomically
 
 __all__ = ["load_digits", "digit_to_text", "draw_digit", "write_grey_png",
            "DigitsDataError", "DATA_DIR", "IMAGE_SIZE", "NUM_PIXELS"]
@@ -44,6 +44,26 @@ class DigitsDataError(Exception):
 # Reading the files
 # ----------------------------------------------------------------------
 
+# The shipped files hold about 0.6 MB of text each; a file that unpacks to
+# more than this is refused before it fills the memory (a "gzip bomb").
+MAX_TEXT_BYTES = 50_000_000
+
+
+def _fix_hint(path):
+    """How to repair a bad data file: reinstall for the shipped files, check
+    your own files otherwise."""
+    if Path(path).resolve().parent == DATA_DIR:
+        return "The file is corrupt: reinstall tinygrad_edu to restore it."
+    return ("Check this file: it must be an optdigits file, gzipped CSV of 64 "
+            "pixels 0..16 and a label 0..9 per line.")
+
+
+def _whole_number(field):
+    """The int in ``field`` if it is plain ASCII digits ("3", "16"), else None.
+    ``int()`` alone would also take " 3 " and "0_0"."""
+    return int(field) if field.isascii() and field.isdigit() and len(field) <= 2 else None
+
+
 def _parse_line(line, line_number, path):
     """One CSV line -> (64 raw pixels, label), or a DigitsDataError."""
     fields = line.split(",")
@@ -51,19 +71,18 @@ def _parse_line(line, line_number, path):
         raise DigitsDataError(
             f"{path}, line {line_number}: expected {NUM_PIXELS + 1} "
             f"comma-separated numbers (64 pixels and a label), found "
-            f"{len(fields)}. The file is corrupt: reinstall tinygrad_edu.")
-    try:
-        numbers = [int(field) for field in fields]
-    except ValueError:
+            f"{len(fields)}. {_fix_hint(path)}")
+    numbers = [_whole_number(field) for field in fields]
+    if None in numbers:
+        bad = fields[numbers.index(None)]
         raise DigitsDataError(
-            f"{path}, line {line_number}: found something that is not a "
-            f"whole number. The file is corrupt: reinstall tinygrad_edu."
-        ) from None
+            f"{path}, line {line_number}: {bad!r} is not a whole number "
+            f"written with the digits 0-9 only. {_fix_hint(path)}")
     pixels, label = numbers[:NUM_PIXELS], numbers[NUM_PIXELS]
     if not all(0 <= p <= MAX_PIXEL for p in pixels) or label not in DIGITS:
         raise DigitsDataError(
             f"{path}, line {line_number}: pixels must be 0..16 and the label "
-            f"0..9. The file is corrupt: reinstall tinygrad_edu.")
+            f"0..9. {_fix_hint(path)}")
     return pixels, label
 
 
@@ -71,25 +90,36 @@ def read_digits_file(path):
     """Read one gzipped optdigits CSV file: a list of (raw pixels, label).
 
     Raises ``DigitsDataError`` naming the file (and line) if it is missing,
-    not gzip, or holds a line that is not 64 pixels and a label.
+    not gzip, larger than ``MAX_TEXT_BYTES`` once unpacked, or holds a line
+    that is not 64 pixels and a label.
     """
     path = Path(path)
     if not path.is_file():
+        shipped = path.resolve().parent == DATA_DIR
         raise DigitsDataError(
-            f"the digits file {path} is missing. It ships with the package; "
-            f"reinstall tinygrad_edu (pip install -e .) to restore it.")
+            f"the digits file {path} is missing. "
+            + ("It ships with the package; reinstall tinygrad_edu "
+               "(pip install -e .) to restore it." if shipped else
+               f"Put {path.name} in {path.parent}, or leave out data_dir to "
+               f"use the digits that ship with tinygrad_edu."))
     try:
-        with gzip.open(path, "rt", encoding="ascii") as file:
-            lines = file.read().splitlines()
+        with gzip.open(path, "rb") as file:
+            raw = file.read(MAX_TEXT_BYTES + 1)
+        if len(raw) > MAX_TEXT_BYTES:
+            raise DigitsDataError(
+                f"the digits file {path} unpacks to more than "
+                f"{MAX_TEXT_BYTES:,} bytes, far more than the digits data "
+                f"holds; it is not an optdigits file. {_fix_hint(path)}")
+        lines = raw.decode("ascii").splitlines()
     except (OSError, EOFError, UnicodeDecodeError, zlib.error) as error:
         raise DigitsDataError(
-            f"cannot read the digits file {path} ({error}). It is damaged: "
-            f"reinstall tinygrad_edu to restore it.") from None
+            f"cannot read the digits file {path} ({error}). "
+            f"{_fix_hint(path)}") from None
     examples = [_parse_line(line, number, path)
                 for number, line in enumerate(lines, start=1) if line.strip()]
     if not examples:
-        raise DigitsDataError(f"the digits file {path} holds no images; "
-                              f"reinstall tinygrad_edu to restore it.")
+        raise DigitsDataError(f"the digits file {path} holds no images. "
+                              f"{_fix_hint(path)}")
     return examples
 
 
@@ -223,18 +253,45 @@ def write_grey_png(path, rows):
     return write_atomically(path, png)
 
 
+PICTURE_FORMATS = (".png", ".svg")
+
+
+def _greys(pixels):
+    """Each pixel as a grey level 0..255: dark ink (0) on white paper (255)."""
+    return [255 - round(255 * p) for p in pixels]
+
+
+def digit_svg(pixels, scale=16):
+    """The digit as SVG text: one grey square per pixel."""
+    side = IMAGE_SIZE * scale
+    squares = [f'<rect x="{i % IMAGE_SIZE}" y="{i // IMAGE_SIZE}" width="1" '
+               f'height="1" fill="rgb({g},{g},{g})"/>'
+               for i, g in enumerate(_greys(pixels))]
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{side}" '
+            f'height="{side}" viewBox="0 0 {IMAGE_SIZE} {IMAGE_SIZE}" '
+            f'shape-rendering="crispEdges">\n' + "\n".join(squares) + "\n</svg>\n")
+
+
 def draw_digit(pixels, path, scale=16):
-    """Save the digit as a PNG picture: dark ink on white, each pixel a square.
+    """Save the digit as a PNG or SVG picture (by the name's ending): dark
+    ink on white, each pixel a square.
 
     ``scale`` is the side of each square in screen pixels (16 gives 128x128).
-    Returns the path written.
+    Returns the path written. Other endings raise ValueError.
     """
     pixels = _check_pixels(pixels)
     if isinstance(scale, bool) or not isinstance(scale, int) or scale < 1:
         raise ValueError(f"scale must be a positive whole number, got {scale!r}")
+    refuse_non_regular(path)            # "it is a folder" before "no ending"
+    suffix = Path(path).suffix.lower()
+    if suffix not in PICTURE_FORMATS:
+        raise ValueError(f"a digit picture is saved as .png or .svg, not "
+                         f"{suffix or 'a name without an ending'}: {path}")
+    if suffix == ".svg":
+        return write_atomically(path, digit_svg(pixels, scale))
     rows = []
     for r in range(IMAGE_SIZE):
-        grey = [255 - round(255 * p) for p in pixels[r * IMAGE_SIZE:(r + 1) * IMAGE_SIZE]]
+        grey = _greys(pixels[r * IMAGE_SIZE:(r + 1) * IMAGE_SIZE])
         row = [g for g in grey for _ in range(scale)]
         rows.extend([row] * scale)
     return write_grey_png(path, rows)

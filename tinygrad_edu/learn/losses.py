@@ -11,7 +11,9 @@ __all__ = ["mse", "softmax", "log_sum_exp", "cross_entropy", "accuracy",
 
 
 def _as_list(outputs, what):
-    outputs = list(outputs)
+    """The outputs as a non-empty list; a single Value (what a network with
+    one output neuron returns) counts as a list of one."""
+    outputs = [outputs] if isinstance(outputs, Value) else list(outputs)
     if not outputs:
         raise ValueError(f"{what} needs at least one output, got an empty list")
     return outputs
@@ -125,7 +127,7 @@ def accuracy(outputs_per_example, labels):
 
 def predicted_class(outputs):
     """The index of the largest output (Values or plain numbers)."""
-    numbers = [float(o) for o in outputs]
+    numbers = [float(o) for o in _as_list(outputs, "predicted_class")]
     return max(range(len(numbers)), key=numbers.__getitem__)
 
 
@@ -139,6 +141,7 @@ def _cross_entropy_loss(outputs, target):
 
 
 def _mse_loss(outputs, target):
+    outputs = _as_list(outputs, "mse")
     return mse(outputs, one_hot(target, len(outputs)))
 
 

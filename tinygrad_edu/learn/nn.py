@@ -7,6 +7,12 @@ bias, and applies an activation function:
 
 A layer is a row of neurons that all read the same inputs; an MLP is layers in
 sequence, each reading the outputs of the one before.
+
+What a call returns, as in micrograd: a layer or network whose last layer has
+one neuron returns that neuron's single Value (so ``score = model(x)`` and
+``(1 + -y * score).relu()`` read as the formula does); with more neurons it
+returns a list of Values. Code that wants a list whatever the width (the
+losses, the tape, the pictures) calls ``outputs(x)``, which always returns one.
 """
 
 import math
@@ -146,8 +152,25 @@ class Neuron(Module):
         return f"Neuron({len(self.w)}, {self.activation!r})"
 
 
+def _single_or_list(outputs):
+    """One Value for one output (as micrograd returns), else the list."""
+    return outputs[0] if len(outputs) == 1 else outputs
+
+
+def _as_input_list(x):
+    """The inputs as a list of Values; one Value counts as a list of one."""
+    if isinstance(x, Value):
+        return [x]
+    # Plain numbers become Values here, once, rather than once per neuron.
+    return [v if isinstance(v, Value) else Value(v) for v in x]
+
+
 class Layer(Module):
-    """``nout`` neurons reading the same ``nin`` inputs. Always returns a list."""
+    """``nout`` neurons reading the same ``nin`` inputs.
+
+    A call returns a list of ``nout`` Values, or the Value itself when
+    ``nout`` is 1; ``outputs(x)`` always returns the list.
+    """
 
     def __init__(self, nin, nout, activation="relu", rng=None, name=""):
         _check_positive_int(nout, "the number of neurons in a layer")
@@ -156,10 +179,13 @@ class Layer(Module):
         self.neurons = [Neuron(nin, activation, rng, f"{prefix}neurons.{j}")
                         for j in range(nout)]
 
-    def __call__(self, x):
-        # Plain numbers become Values here, once, rather than once per neuron.
-        x = [v if isinstance(v, Value) else Value(v) for v in x]
+    def outputs(self, x):
+        """Each neuron's output, as a list (even for one neuron)."""
+        x = _as_input_list(x)
         return [neuron(x) for neuron in self.neurons]
+
+    def __call__(self, x):
+        return _single_or_list(self.outputs(x))
 
     def named_parameters(self):
         return [(f"neurons.{j}.{name}", p)
@@ -183,10 +209,16 @@ class MLP(Module):
     ``classes=[3, 7]`` output 0 means "3". It defaults to 0, 1, 2, ...
     (one per output). Training and saving keep it with the model.
 
+    Calling the network returns a list of Values, one per output, or, when
+    the last layer has a single neuron, that one Value (as micrograd's MLP
+    does). ``outputs(x)`` always returns the list.
+
     >>> net = MLP(2, [3, 1], seed=0)
     >>> [len(layer.neurons) for layer in net.layers]
     [3, 1]
-    >>> len(net([1.0, -1.0]))
+    >>> net([1.0, -1.0])
+    Value(data=0.2419, grad=0, op='+')
+    >>> len(net.outputs([1.0, -1.0]))
     1
     """
 
@@ -212,16 +244,21 @@ class MLP(Module):
             self.layers.append(
                 Layer(widths[i], widths[i + 1], act, rng, f"layers.{i}"))
 
+    def outputs(self, x):
+        """The last layer's outputs, as a list (even for one output)."""
+        return self.forward_all(x)[-1]
+
     def __call__(self, x):
-        for layer in self.layers:
-            x = layer(x)
-        return x
+        return _single_or_list(self.outputs(x))
 
     def forward_all(self, x):
-        """The activations of every layer, input first: [x, h1, h2, ..., out]."""
-        activations = [list(x)]
+        """The activations of every layer, input first: [x, h1, h2, ..., out].
+
+        Each entry is a list, whatever the layer's width.
+        """
+        activations = [_as_input_list(x)]
         for layer in self.layers:
-            activations.append(layer(activations[-1]))
+            activations.append(layer.outputs(activations[-1]))
         return activations
 
     def named_parameters(self):

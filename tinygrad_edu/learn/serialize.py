@@ -25,13 +25,17 @@ the old model file is intact.
 
 import json
 import math
+import re
+import stat
 from pathlib import Path
 
+from .losses import LOSSES
 from .nn import MLP, _check_classes
 from ..output import write_atomically
 
 __all__ = ["save_model", "load_model", "load_weights", "ModelFileError",
-           "FORMAT_NAME", "FORMAT_VERSION"]
+           "FORMAT_NAME", "FORMAT_VERSION", "MAX_WEIGHTS", "MAX_LAYERS",
+           "architecture_problem"]
 
 FORMAT_NAME = "tinygrad_edu.mlp"
 FORMAT_VERSION = 1
@@ -64,23 +68,102 @@ def save_model(model, path, info=None):
     return write_atomically(path, text)
 
 
+# Limits, generous for this project (the default digits model has 6,570
+# weights in 3 layers), so a damaged or hostile file fails at once with a
+# clear message instead of filling the memory or running for hours.
+MAX_WEIGHTS = 1_000_000          # weights and biases in all
+MAX_LAYERS = 50                  # layers of neurons (hidden ones and the output)
+MAX_DEPTH = 10                   # nesting of [ ] and { } (a model file needs 3)
+MAX_FILE_BYTES = 100 * MAX_WEIGHTS   # about 100 characters per weight at most
+MAX_INT_DIGITS = 18              # integers beyond this are not sizes or weights
+
+
+def architecture_problem(nin, sizes):
+    """Why ``MLP(nin, sizes)`` is beyond this project's limits, or None.
+
+    Only whole numbers are accepted (``4.0`` is not a layer size), at most
+    ``MAX_LAYERS`` layers and ``MAX_WEIGHTS`` weights; nothing is allocated.
+    """
+    if not _is_count(nin):
+        return f"nin must be a positive whole number, got {nin!r}"
+    if not isinstance(sizes, list) or not sizes:
+        return f"sizes must be a non-empty list of whole numbers, got {sizes!r}"
+    for size in sizes:
+        if not _is_count(size):
+            return f"every layer size must be a positive whole number, got {size!r}"
+    if len(sizes) > MAX_LAYERS:
+        return (f"{len(sizes)} layers is more than the limit of {MAX_LAYERS}")
+    count = parameter_count(nin, sizes)
+    if count > MAX_WEIGHTS:
+        return (f"{count:,} weights is more than the limit of {MAX_WEIGHTS:,}")
+    return None
+
+
+class _BigInteger:
+    """An integer too long to be a size or a weight, kept as its text so the
+    checks can name where it was."""
+
+    def __init__(self, text):
+        self.text = text
+
+    def __repr__(self):
+        return f"an integer of {len(self.text.lstrip('-'))} digits"
+
+
+def _read_int(text):
+    return _BigInteger(text) if len(text.lstrip("-")) > MAX_INT_DIGITS else int(text)
+
+
 def _refuse_constant(name):
     raise ValueError(f"{name} is not a number a model file may hold")
 
 
-def read_model_file(path):
-    """Read and check a model file; return its dict. Errors: ModelFileError."""
-    path = Path(path)
-    if not path.is_file():
+def _nesting_depth(text):
+    """How deeply ``[`` and ``{`` nest in JSON ``text``, counted without
+    recursion (``json`` itself would hit Python's recursion limit)."""
+    without_strings = re.sub(r'"(?:[^"\\]|\\.)*"', "", text)
+    depth = deepest = 0
+    for bracket in re.findall(r"[\[\]{}]", without_strings):
+        depth += 1 if bracket in "[{" else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def _check_is_file(path):
+    """A model file must be a regular file: a folder, FIFO or device is named
+    as such (and a FIFO is never opened, which could wait forever)."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
         raise ModelFileError(
             f"no model file at {path}; train one first, e.g. "
-            f"tinygrad-edu train --out {path}")
+            f"tinygrad-edu train --out {path}") from None
+    except OSError as error:
+        raise ModelFileError(f"cannot read {path}: {error.strerror or error}") from None
+    if stat.S_ISDIR(mode):
+        raise ModelFileError(f"{path} is a folder, not a model file; give the "
+                             f"path of the .json file inside it")
+    if not stat.S_ISREG(mode):
+        raise ModelFileError(f"{path} is not a regular file (it is a FIFO, a "
+                             f"device or a socket); give a model file saved by "
+                             f"'tinygrad-edu train'")
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise ModelFileError(
+            f"{path} is {path.stat().st_size:,} bytes, more than a model within "
+            f"the limit of {MAX_WEIGHTS:,} weights can be ({MAX_FILE_BYTES:,} "
+            f"bytes); it is not a tinygrad_edu model file")
+
+
+def _parse_json(text, path):
+    depth = _nesting_depth(text)
+    if depth > MAX_DEPTH:
+        raise ModelFileError(
+            f"{path} is not a model file: its JSON is nested {depth} levels "
+            f"deep, and a model file is nested at most {MAX_DEPTH}")
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise ModelFileError(f"cannot read {path}: {error}") from None
-    try:
-        data = json.loads(text, parse_constant=_refuse_constant)
+        return json.loads(text, parse_constant=_refuse_constant, parse_int=_read_int)
+    except RecursionError:          # cannot happen after the depth check; be safe
+        raise ModelFileError(f"{path} is nested too deeply to be a model file") from None
     except ValueError as error:
         looks_cut_off = (text.lstrip().startswith("{")
                          and not text.rstrip().endswith("}"))
@@ -89,14 +172,26 @@ def read_model_file(path):
         raise ModelFileError(
             f"{path} is not a readable model file: {hint} ({error}). "
             f"Train or copy the model again.") from None
+
+
+def read_model_file(path):
+    """Read and check a model file; return its dict. Errors: ModelFileError."""
+    path = Path(path)
+    _check_is_file(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ModelFileError(f"cannot read {path}: {error}") from None
+    data = _parse_json(text, path)
     if not isinstance(data, dict) or data.get("format") != FORMAT_NAME:
         raise ModelFileError(
             f"{path} is JSON but not a tinygrad_edu model file (it has no "
             f"\"format\": \"{FORMAT_NAME}\"); did you pass the metrics file "
             f"or another program's file?")
-    if data.get("version") != FORMAT_VERSION:
+    version = data.get("version")
+    if type(version) is not int or version != FORMAT_VERSION:   # True == 1 too
         raise ModelFileError(
-            f"{path} is model format version {data.get('version')!r}, but "
+            f"{path} is model format version {version!r}, but "
             f"this tinygrad_edu reads version {FORMAT_VERSION}; upgrade "
             f"tinygrad_edu or retrain the model")
     for key, kind in (("config", dict), ("classes", list), ("weights", dict)):
@@ -104,13 +199,35 @@ def read_model_file(path):
             raise ModelFileError(
                 f"{path} is damaged: its {key!r} entry is missing or is not a "
                 f"{kind.__name__}")
+    if not isinstance(data.get("info", {}), dict):
+        raise ModelFileError(f"{path} is damaged: its 'info' entry is not a "
+                             f"dict (it is {type(data['info']).__name__})")
+    loss = data.get("info", {}).get("loss")
+    if loss is not None and not (isinstance(loss, str) and loss in LOSSES):
+        raise ModelFileError(
+            f"{path} says it was trained with the loss {loss!r}, which this "
+            f"tinygrad_edu does not know (it knows {', '.join(sorted(LOSSES))})")
+    _check_architecture(data["config"], path)
     _check_finite_weights(data["weights"], path)
     return data
 
 
+def _check_architecture(config, path):
+    problem = architecture_problem(config.get("nin"), config.get("sizes"))
+    if problem:
+        raise ModelFileError(
+            f"{path} is damaged or beyond this project's limits: {problem} "
+            f"(limits: {MAX_LAYERS} layers, {MAX_WEIGHTS:,} weights)")
+
+
 def _check_finite_weights(weights, path):
-    """Refuse a weight like ``1e400``, which JSON reads as infinity."""
+    """Refuse a weight like ``1e400`` (which JSON reads as infinity) or a
+    401-digit integer, naming it."""
     for name, number in weights.items():
+        if isinstance(number, _BigInteger):
+            raise ModelFileError(
+                f"{path} is damaged: the weight {name} is {number!r}, too large "
+                f"for a float; train or copy the model again")
         if (isinstance(number, (int, float)) and not isinstance(number, bool)
                 and not math.isfinite(number)):
             raise ModelFileError(
@@ -133,10 +250,7 @@ def _check_weight_count(data, path):
     """Compare the weights with the architecture before building anything, so
     a damaged config (``sizes: [2, 1000000000]``) fails at once."""
     config = data["config"]
-    nin, sizes = config.get("nin"), config.get("sizes")
-    if not (_is_count(nin) and isinstance(sizes, list) and sizes
-            and all(_is_count(size) for size in sizes)):
-        return                  # MLP(...) itself says what is wrong
+    nin, sizes = config["nin"], config["sizes"]
     expected, found = parameter_count(nin, sizes), len(data["weights"])
     if expected != found:
         raise ModelFileError(

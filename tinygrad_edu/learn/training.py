@@ -32,7 +32,7 @@ from .optim import SGD, Adam
 
 __all__ = ["train", "evaluate", "TrainingDiverged", "TrainingResult", "StepReport",
            "batch_loss_and_grads", "VALUES", "ValueGraphEngine", "as_engine",
-           "ProgressBar"]
+           "DivergenceWatch", "progress_bar"]
 
 
 # ----------------------------------------------------------------------
@@ -172,42 +172,142 @@ def evaluate(model, data, loss="cross_entropy"):
 # ----------------------------------------------------------------------
 
 class TrainingDiverged(ArithmeticError):
-    """The loss or a weight became NaN or infinite: the steps were too big."""
+    """Training went wrong: a number overflowed, the loss ran far above where
+    it started, or it stopped moving with the accuracy at chance.
 
-    def __init__(self, epoch, step, steps_per_epoch, what, lr):
-        self.epoch, self.step, self.lr = epoch, step, lr
-        super().__init__(
-            f"training diverged at epoch {epoch}, step {step} of "
-            f"{steps_per_epoch}: {what}. The weights grew until the numbers "
-            f"overflowed; this usually means the learning rate ({lr:g}) is too "
-            f"big. Try a smaller one (e.g. lr={lr / 10:g}, --lr {lr / 10:g}), "
-            f"a bigger batch, or the tanh activation.")
-
-
-class ProgressBar:
-    """A one-line progress bar on stderr, redrawn in place.
-
-    It draws nothing when ``enabled`` is False (the default when stderr is
-    not a terminal, e.g. in a log file or under a test runner).
+    ``epoch``, ``loss`` (the loss when it was noticed), ``lr`` and
+    ``suggested_lr`` (a learning rate to try) are kept for programs.
     """
 
-    def __init__(self, total, label="", stream=None, enabled=None, width=24):
-        self.total, self.label, self.width = total, label, width
-        self.stream = stream if stream is not None else sys.stderr
-        self.enabled = (self.stream.isatty() if enabled is None else enabled)
+    def __init__(self, epoch, what, lr, loss, suggested_lr=None, step=None,
+                 steps_per_epoch=None):
+        self.epoch, self.step, self.lr, self.loss = epoch, step, lr, loss
+        self.suggested_lr = lr / 10 if suggested_lr is None else suggested_lr
+        where = f"epoch {epoch}"
+        if step is not None:
+            where += f", step {step} of {steps_per_epoch}"
+        smaller = self.suggested_lr < lr
+        cause = ("the learning rate is probably too big" if smaller
+                 else "the learning rate may be too small")
+        super().__init__(
+            f"training diverged at {where} (loss {loss:.6g}): {what}; {cause} "
+            f"(lr {lr:g}). Try a {'smaller' if smaller else 'larger'} one, "
+            f"--lr {self.suggested_lr:g} (lr={self.suggested_lr:g} in Python)"
+            + (", a bigger batch, or the tanh activation." if smaller else "."))
 
-    def update(self, done, note=""):
-        if not self.enabled:
+
+# When a run counts as diverged (besides a NaN or infinite number): its loss
+# is LOSS_GROWTH_LIMIT times the first batch's loss at the end of an epoch,
+# or STEP_GROWTH_LIMIT times it on any one batch (stopped at once); or, for
+# STUCK_EPOCHS epochs in a row, the training accuracy stays within
+# STUCK_MARGIN of chance while the loss moves by less than STUCK_LOSS_CHANGE
+# of itself; or a run of at least STUCK_EPOCHS epochs ends with the training
+# accuracy within STUCK_MARGIN of chance. A healthy run's loss falls below its start within an epoch, so
+# these never fire at the default settings or the documented learning rates.
+LOSS_GROWTH_LIMIT = 10
+STEP_GROWTH_LIMIT = 1000
+# Growth is measured from the first batch's loss, but from no less than this:
+# a trained model trained further starts near 0, and its loss may wobble.
+LOSS_GROWTH_FLOOR = 1.0
+STUCK_EPOCHS = 3
+STUCK_MARGIN = 0.05
+STUCK_LOSS_CHANGE = 0.05
+
+
+class DivergenceWatch:
+    """Looks at each step's loss and each epoch's measurements, and raises
+    ``TrainingDiverged`` when the run has gone wrong (see the limits above)."""
+
+    def __init__(self, n_classes, lr, default_lr, steps_per_epoch):
+        self.chance = 1 / n_classes
+        self.lr, self.default_lr = lr, default_lr
+        self.steps_per_epoch = steps_per_epoch
+        self.start_loss = None
+        self.epochs = []
+
+    def stop(self, epoch, what, loss, suggested_lr=None, step=None):
+        """The ``TrainingDiverged`` to raise (the caller raises it)."""
+        return TrainingDiverged(epoch, what, self.lr, loss, suggested_lr, step,
+                                self.steps_per_epoch if step else None)
+
+    def step(self, epoch, step, batch_loss):
+        if not math.isfinite(batch_loss):
+            raise self.stop(epoch, "the loss became NaN or infinite "
+                                    "(the weights grew until the numbers overflowed)",
+                             batch_loss, step=step)
+        if self.start_loss is None:
+            self.start_loss = batch_loss
+        elif batch_loss > STEP_GROWTH_LIMIT * self._reference():
+            raise self.stop(epoch, f"the loss grew to over {STEP_GROWTH_LIMIT} "
+                                    f"times its start ({self._reference():.4g})",
+                             batch_loss, step=step)
+
+    def epoch(self, stats):
+        epoch, loss = stats["epoch"], stats["train_loss"]
+        for key in ("train_loss", "test_loss"):
+            if stats.get(key) is not None and not math.isfinite(stats[key]):
+                raise self.stop(epoch, f"the {key.replace('_', ' ')} after the "
+                                       f"epoch is NaN or infinite", stats[key])
+        if loss > LOSS_GROWTH_LIMIT * self._reference():
+            raise self.stop(epoch, f"the training loss grew to over "
+                                    f"{LOSS_GROWTH_LIMIT} times its start "
+                                    f"({self._reference():.4g})", loss)
+        self.epochs.append((loss, stats["train_accuracy"]))
+        recent = self.epochs[-STUCK_EPOCHS:]
+        if len(recent) == STUCK_EPOCHS and self._stuck(recent):
+            raise self.stop(
+                epoch, f"for {STUCK_EPOCHS} epochs the loss has not moved and "
+                       f"the training accuracy ({stats['train_accuracy']:.1%}) "
+                       f"is no better than chance ({self.chance:.1%})",
+                loss, suggested_lr=self._stuck_suggestion())
+
+    def _reference(self):
+        """The loss that growth is measured from."""
+        return max(self.start_loss, LOSS_GROWTH_FLOOR)
+
+    def finish(self):
+        """At the end of a run of at least ``STUCK_EPOCHS`` epochs: a model
+        whose training accuracy is still at chance has learnt nothing."""
+        if len(self.epochs) < STUCK_EPOCHS:
             return
-        filled = round(self.width * done / self.total)
-        bar = "#" * filled + "." * (self.width - filled)
-        self.stream.write(f"\r{self.label} [{bar}] {done}/{self.total} {note}")
-        self.stream.flush()
+        loss, accuracy = self.epochs[-1]
+        if accuracy <= self.chance + STUCK_MARGIN:
+            raise self.stop(
+                len(self.epochs), f"after {len(self.epochs)} epochs the training "
+                                  f"accuracy ({accuracy:.1%}) is no better than "
+                                  f"chance ({self.chance:.1%})",
+                loss, suggested_lr=self._stuck_suggestion())
 
-    def close(self):
-        if self.enabled:                 # wipe the line for the epoch summary
-            self.stream.write("\r" + " " * (self.width + len(self.label) + 40) + "\r")
-            self.stream.flush()
+    def _stuck(self, recent):
+        losses = [loss for loss, _ in recent]
+        at_chance = all(accuracy <= self.chance + STUCK_MARGIN for _, accuracy in recent)
+        still = max(losses) - min(losses) <= STUCK_LOSS_CHANGE * abs(sum(losses) / len(losses))
+        return at_chance and still
+
+    def _stuck_suggestion(self):
+        """Stuck with a big rate: the neurons died, go smaller. With a rate
+        below the default: the steps are too small, try the default."""
+        return self.default_lr if self.lr < self.default_lr else self.lr / 10
+
+
+def _progress_enabled(progress):
+    """Draw progress bars? ``progress`` if given; else only where someone
+    watches: a terminal on stderr, or a Jupyter notebook."""
+    if progress is not None:
+        return bool(progress)
+    from tqdm.auto import tqdm as auto_tqdm
+    if any(kind.__module__ == "tqdm.notebook" for kind in auto_tqdm.__mro__):
+        return True                             # tqdm.auto found a notebook
+    stream = sys.stderr
+    return bool(stream is not None and hasattr(stream, "isatty") and stream.isatty())
+
+
+def progress_bar(total, description, enabled):
+    """A tqdm progress bar for one epoch (a widget in a notebook); it draws
+    nothing when ``enabled`` is False and wipes itself when closed."""
+    from tqdm.auto import tqdm
+    return tqdm(total=total, desc=description, unit="step", leave=False,
+                disable=not enabled, dynamic_ncols=True)
 
 
 @dataclass
@@ -311,8 +411,12 @@ def train(model, train_data, test_data=None, *, epochs=10, batch_size=8,
     * After every epoch, loss and accuracy on the training data and on
       ``test_data`` (if given) are measured and, if ``log`` is not None,
       printed as one line.
-    * A NaN or infinite loss or weight raises ``TrainingDiverged`` naming the
-      epoch and step.
+    * A run that goes wrong raises ``TrainingDiverged`` naming the epoch,
+      the loss and a learning rate to try: a NaN or infinite loss or weight,
+      a loss far above where it started, or a loss stuck with the accuracy
+      at chance (see ``DivergenceWatch`` for the limits).
+    * ``progress``: True or False to show per-epoch progress bars (tqdm) or
+      not; None (the default) shows them only on a terminal or in a notebook.
     * ``on_step(report)`` and ``on_epoch(stats)``, if given, are called after
       every step and every epoch, to watch the training (the live page of
       ``tinygrad-edu train --live`` does): see :class:`StepReport`; ``stats``
@@ -331,6 +435,7 @@ def train(model, train_data, test_data=None, *, epochs=10, batch_size=8,
     loss_function(loss)
     engine = as_engine(engine)
     parameters = model.parameters()
+    optimizer_name = optimizer if isinstance(optimizer, str) else ""
     if isinstance(optimizer, str):
         lr = DEFAULT_LR.get(optimizer, 0.01) if lr is None else lr
         optimizer = _make_optimizer(optimizer, parameters, lr, momentum, weight_decay)
@@ -341,58 +446,57 @@ def train(model, train_data, test_data=None, *, epochs=10, batch_size=8,
     order = list(range(len(images)))
     steps_per_epoch = math.ceil(len(images) / batch_size)
     total_steps = epochs * steps_per_epoch
+    watch = DivergenceWatch(len(model.classes), base_lr,
+                            DEFAULT_LR.get(optimizer_name, base_lr), steps_per_epoch)
+    show_progress = _progress_enabled(progress)
     result = TrainingResult()
     started = time.perf_counter()
     for epoch in range(1, epochs + 1):
         rng.shuffle(order)
-        bar = ProgressBar(steps_per_epoch, f"epoch {epoch}/{epochs}",
-                          enabled=progress)
-        for step in range(1, steps_per_epoch + 1):
-            batch = order[(step - 1) * batch_size:step * batch_size]
-            optimizer.lr = learning_rate_at((epoch - 1) * steps_per_epoch + step - 1,
-                                            total_steps, base_lr, schedule)
-            try:
+        with progress_bar(steps_per_epoch, f"epoch {epoch}/{epochs}",
+                          show_progress) as bar:
+            for step in range(1, steps_per_epoch + 1):
+                batch = order[(step - 1) * batch_size:step * batch_size]
+                optimizer.lr = learning_rate_at(
+                    (epoch - 1) * steps_per_epoch + step - 1, total_steps,
+                    base_lr, schedule)
                 xs, ys = [images[i] for i in batch], [targets[i] for i in batch]
-                batch_loss = engine.batch_loss_and_grads(model, xs, ys, loss)
-            except NUMERIC_ERRORS as error:
-                bar.close()
-                raise TrainingDiverged(epoch, step, steps_per_epoch,
-                                       f"a number overflowed ({error})",
-                                       base_lr) from error
-            if not math.isfinite(batch_loss):
-                bar.close()
-                raise TrainingDiverged(epoch, step, steps_per_epoch,
-                                       f"the loss became {batch_loss}", base_lr)
-            optimizer.step()
-            if not _all_finite(parameters):
-                bar.close()
-                raise TrainingDiverged(epoch, step, steps_per_epoch,
-                                       "a weight became NaN or infinite", base_lr)
-            bar.update(step, f"loss {batch_loss:.4f}")
-            if on_step is not None:
-                on_step(StepReport(epoch, step, steps_per_epoch, batch_loss,
-                                   optimizer.lr, xs, ys))
-        bar.close()
+                batch_loss = _one_step(engine, model, optimizer, parameters,
+                                       xs, ys, loss)
+                watch.step(epoch, step, batch_loss)
+                bar.set_postfix_str(f"loss {batch_loss:.4f}", refresh=False)
+                bar.update(1)
+                if on_step is not None:
+                    on_step(StepReport(epoch, step, steps_per_epoch, batch_loss,
+                                       optimizer.lr, xs, ys))
         try:
             stats = _measure(model, epoch, (images, labels), test_data, loss,
-                             time.perf_counter() - started,
-                             engine.evaluate)
+                             time.perf_counter() - started, engine.evaluate)
         except NUMERIC_ERRORS as error:
-            raise TrainingDiverged(epoch, steps_per_epoch, steps_per_epoch,
-                                   f"measuring the loss after the epoch "
-                                   f"overflowed ({error})", base_lr) from error
-        for key in ("train_loss", "test_loss"):
-            if stats[key] is not None and not math.isfinite(stats[key]):
-                raise TrainingDiverged(epoch, steps_per_epoch, steps_per_epoch,
-                                       f"the {key.replace('_', ' ')} after the "
-                                       f"epoch is {stats[key]}", base_lr)
+            raise watch.stop(epoch, f"measuring the loss after the epoch "
+                                     f"overflowed ({error})", math.inf) from error
+        watch.epoch(stats)
         result.history.append(stats)
         if log is not None:
             log(_epoch_line(result.history[-1], epochs))
         if on_epoch is not None:
             on_epoch(result.history[-1])
+    watch.finish()
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _one_step(engine, model, optimizer, parameters, xs, targets, loss):
+    """One optimizer step on one batch; returns the batch's loss (NaN if a
+    number overflowed or a weight stopped being finite)."""
+    try:
+        batch_loss = engine.batch_loss_and_grads(model, xs, targets, loss)
+    except NUMERIC_ERRORS:
+        return math.nan
+    if not math.isfinite(batch_loss):
+        return batch_loss
+    optimizer.step()
+    return batch_loss if _all_finite(parameters) else math.nan
 
 
 def _measure(model, epoch, train_data, test_data, loss, seconds, evaluate=evaluate):

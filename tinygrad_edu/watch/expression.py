@@ -16,9 +16,10 @@ names it. The text is never passed to ``eval``, ``exec`` or ``compile``.
 """
 
 import ast
+import math
 import numbers
 
-from ..engine import Value
+from ..engine import Value, topological_order
 
 __all__ = ["parse_expression", "parse_with_variables", "parse_assignments",
            "ExpressionError", "FUNCTIONS"]
@@ -31,6 +32,9 @@ FUNCTIONS = {
     "sigmoid": Value.sigmoid,
     "relu": Value.relu,
     "abs": Value.abs,
+    "sqrt": Value.sqrt,
+    "sin": Value.sin,
+    "cos": Value.cos,
 }
 
 # Python operator node -> what it does to two Values.
@@ -68,7 +72,7 @@ def parse_expression(text, variables=None):
     >>> parse_expression("__import__('os')", {})
     Traceback (most recent call last):
       ...
-    tinygrad_edu.watch.expression.ExpressionError: cannot call '__import__': the functions allowed are abs, exp, log, relu, sigmoid, tanh
+    tinygrad_edu.watch.expression.ExpressionError: cannot call '__import__': the functions allowed are abs, cos, exp, log, relu, sigmoid, sin, sqrt, tanh
     """
     root, _ = parse_with_variables(text, variables)
     return root
@@ -98,7 +102,19 @@ def parse_with_variables(text, variables=None):
         raise ExpressionError(f"cannot compute {_short(text)}: {error}") from None
     if not isinstance(result, Value):      # a formula of numbers only
         result = Value(result)
+    _check_finite(result, text)
     return result, leaves
+
+
+def _check_finite(root, text):
+    """Refuse a formula whose result, or any step on the way, is inf or NaN:
+    printing ``out = nan`` would be a silent wrong answer."""
+    for value in topological_order(root):
+        if not math.isfinite(value.data):
+            raise ExpressionError(
+                f"cannot compute {_short(text)}: a step gives {value.data} "
+                f"(a number beyond the float range, about 1.8e308, or an "
+                f"undefined one such as inf - inf); use smaller numbers")
 
 
 def parse_assignments(items):
@@ -121,6 +137,10 @@ def parse_assignments(items):
             raise ExpressionError(
                 f"cannot read {item!r}: {number.strip()!r} is not a number"
             ) from None
+        if not math.isfinite(values[name]):
+            raise ExpressionError(
+                f"cannot read {item!r}: {number.strip()} is not a finite "
+                f"number (floats reach about 1.8e308)")
     return values
 
 
@@ -175,7 +195,15 @@ class _Builder:
         if isinstance(number, bool) or not isinstance(number, numbers.Real):
             raise ExpressionError(
                 f"{number!r} is not allowed in a formula: only plain numbers are")
-        return float(number)
+        try:
+            number = float(number)
+        except OverflowError:
+            number = float("inf")
+        if not math.isfinite(number):
+            raise ExpressionError(
+                "a number in the formula is too large for a float (the "
+                "limit is about 1.8e308)")
+        return number
 
     def _build_Name(self, node):
         if node.id in self.leaves:
@@ -197,12 +225,25 @@ class _Builder:
         raise ExpressionError(f"{_describe(node)} is not allowed in a formula")
 
     def _build_BinOp(self, node):
+        # "a + b + c + ..." is a chain nested to the left, as deep as it is
+        # long; walk down it in a loop, not by recursion, so a sum of
+        # hundreds of terms is fine.
+        chain = []
+        while isinstance(node, ast.BinOp):
+            chain.append(node)
+            node = node.left
+        result = self.build(node)
+        for link in reversed(chain):
+            result = self._combine(link, result, self.build(link.right))
+        return result
+
+    def _combine(self, node, left, right):
+        """Apply the operator of ``node`` to ``left`` and ``right``."""
         operation = _BINARY.get(type(node.op))
         if operation is None:
             raise ExpressionError(
                 f"the operator {_describe(node.op)} is not allowed; use "
                 f"{' '.join(_BINARY_SYMBOLS.values())}")
-        left, right = self.build(node.left), self.build(node.right)
         if not isinstance(left, Value) and not isinstance(right, Value):
             return self._numbers_only(operation, left, right)
         if not isinstance(left, Value):

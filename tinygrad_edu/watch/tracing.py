@@ -258,6 +258,10 @@ class BackwardStep:
     def __str__(self):
         return self.format()
 
+    def _repr_pretty_(self, printer, cycle):
+        """IPython and Jupyter show the step as ``print`` does, not as a dataclass."""
+        printer.text(self.format())
+
 
 def backward_steps(root, stop_at=None):
     """Run backprop from ``root`` one step at a time, yielding a :class:`BackwardStep`.
