@@ -16,7 +16,8 @@ TINY = ["train", "--classes", "0", "1", "--per-class", "6", "--hidden", "4",
 def metrics_file(tmp_path_factory):
     folder = tmp_path_factory.mktemp("plot")
     assert main([*TINY, "--out", str(folder / "model.json"), "--metrics",
-                 str(folder / "metrics.json"), "--plot", str(folder / "curves.png")]) == 0
+                 str(folder / "metrics.json"), "--plot", str(folder / "curves.png"),
+                 "--report", str(folder / "report.html")]) == 0
     return folder / "metrics.json"
 
 
@@ -52,3 +53,14 @@ def test_plot_refuses_what_it_cannot_draw(tmp_path, capsys):
     assert ".png or .svg" in usage_error(["plot", str(not_json), "--out", "x.gif"],
                                          capsys, "plot")
     assert ".png or .svg" in usage_error([*TINY, "--plot", "x.jpg"], capsys, "train")
+
+
+def test_report_without_live_holds_every_epoch(metrics_file):
+    """--report alone: no server, the same events, ending with the end event."""
+    from tinygrad_edu.web.page import unpack_data
+    events = unpack_data((metrics_file.parent / "report.html").read_text())["events"]
+    metrics = json.loads(metrics_file.read_text())
+    assert [e["type"] for e in events][0] == "start" and events[-1]["type"] == "end"
+    epochs = [e for e in events if e["type"] == "epoch"]
+    assert [e["test_accuracy"] for e in epochs] == [h["test_accuracy"]
+                                                    for h in metrics["history"]]

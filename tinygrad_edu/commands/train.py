@@ -220,7 +220,7 @@ def start_watching(args, model, train_data, test_data, lr):
             server = LiveServer(watcher.log, args.host, args.port).start()
         except ServeError as error:
             usage_error(args, f"argument --live: {error}")
-        print(f"live: {server.url}", flush=True)
+        print_while_read(f"live: {server.url}")
     watcher.start()
     return watcher, server
 
@@ -228,11 +228,11 @@ def start_watching(args, model, train_data, test_data, lr):
 def keep_serving(server):
     """Serve the finished training's page until Ctrl-C."""
     try:
-        print(f"the page stays at {server.url} until you press Ctrl-C", flush=True)
+        print_while_read(f"the page stays at {server.url} until you press Ctrl-C")
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
-        print("stopped the live page", flush=True)
+        print_while_read("stopped the live page")
     finally:
         server.stop()
 
