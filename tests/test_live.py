@@ -178,6 +178,22 @@ def test_a_late_client_gets_the_history(finished):
     assert again == finished.events
 
 
+def test_a_browser_that_reconnects_gets_only_what_it_missed(finished):
+    """EventSource sends the last id it saw (Last-Event-ID) when it reconnects."""
+    host, port = finished.url.split("//")[1].rstrip("/").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=DEADLINE)
+    connection.request("GET", "/events", headers={"Last-Event-ID": "2"})
+    response = connection.getresponse()
+    lines = []
+    while len(lines) < 2:
+        line = response.fp.readline().decode("utf-8")
+        if line.startswith(("id: ", "data: ")):
+            lines.append(line.strip())
+    connection.close()
+    assert lines[0] == "id: 3"
+    assert json.loads(lines[1][len("data: "):]) == finished.events[3]
+
+
 def test_only_the_page_and_the_stream_are_served(finished):
     assert status_of(finished.url, "/../../etc/passwd") == 404
     assert status_of(finished.url, "/live.js") == 404
