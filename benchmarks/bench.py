@@ -1,6 +1,6 @@
 """How fast is tinygrad_edu? One command: ``python benchmarks/bench.py``.
 
-The workload (issue 7): a 64-16-16-10 ReLU MLP, a batch of 32 digits, mean
+The workload: a 64-16-16-10 ReLU MLP, a batch of 32 digits, mean
 squared error to the one-hot label; one step is zero-grad + forward +
 backward + an SGD update. Every contender starts from the same weights and
 data, and its gradients are checked against the plain engine's *before* any
@@ -10,14 +10,27 @@ per round, so a busy machine slows them all alike) and the medians compared.
 Contenders:
 
 * micrograd 0.1.0 (``pip install micrograd==0.1.0``, the ``bench`` extra);
-* our plain engine (a Value graph per example: the readable one);
+* our plain engine (a Value graph per example: the readable one), twice:
+  written as a user writes it (``[Value(p) for p in x]``, ``loss = loss +
+  d * d``) and with the library's fused helpers (``mse``, which sums with
+  ``vsum``);
 * the pure-Python tape replay (trace once, replay over flat lists);
+* the generated Python (``tape.to_python()``: the same program written out
+  as one straight-line function, compiled once);
 * the numpy tape replay (the same tape, each slot a vector over the batch),
   at batch 32 and at batch 1024;
 * a hand-written numpy MLP (matrix products written by hand): the ceiling.
 
+Like with like: the numpy contenders get their batches as arrays made before
+the timing (so neither is charged for turning lists into arrays), both keep
+their weights in arrays and step them there, and BLAS runs on **one thread**
+(set in the environment before numpy is imported) for every figure. Each
+figure is the median of the rounds with the range (min-max) beside it, and
+each ratio the median of the round-by-round ratios.
+
 It also reports Values per example, peak memory per example (tracemalloc)
-and the time and memory of backward through a chain of 1,000,000 operations.
+and the build and backward time and peak memory of chains of 250,000,
+500,000 and 1,000,000 operations (backward should stay linear).
 
 ``--quick`` takes fewer rounds. Exit status 2 if micrograd is missing.
 """
@@ -34,6 +47,14 @@ import sys
 import time
 import tracemalloc
 
+# One BLAS/OpenMP thread for every figure, set before numpy is imported (the
+# libraries read these when they load): the ceiling is then a property of
+# the code, not of how idle the other core happened to be.
+ONE_THREAD = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+              "BLIS_NUM_THREADS")
+for _name in ONE_THREAD:
+    os.environ[_name] = "1"
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))        # run from a checkout too
 
@@ -43,6 +64,7 @@ from tinygrad_edu import MLP, Value, mse, one_hot, vsum  # noqa: E402
 from tinygrad_edu.learn.digits import load_digits         # noqa: E402
 from tinygrad_edu.fast.traced_losses import compile_loss  # noqa: E402
 from tinygrad_edu.fast.numpy_replay import NumpyTape     # noqa: E402
+from tinygrad_edu.fast.python_source import CompiledTape  # noqa: E402
 
 SIZES = [16, 16, 10]
 BATCH = 32
@@ -87,7 +109,9 @@ class ValueGraphStep:
 
 
 class PlainEngine(ValueGraphStep):
-    name = "tinygrad_edu plain engine"
+    """Our engine with the library's fused helpers: ``mse`` sums with ``vsum``."""
+
+    name = "plain engine, fused helpers"
 
     def __init__(self, model):
         self.model = model
@@ -99,6 +123,23 @@ class PlainEngine(ValueGraphStep):
             outputs = self.model([Value(v) for v in x])
             losses.append(mse(outputs, one_hot(label, len(outputs))))
         return vsum(losses) / len(losses)
+
+
+class PlainEngineUserStyle(PlainEngine):
+    """Our engine as a user writes the loss: one ``+`` at a time."""
+
+    name = "plain engine, user-style"
+
+    def loss(self, xs, labels):
+        total = Value(0.0)
+        for x, label in zip(xs, labels):
+            outputs = self.model([Value(p) for p in x])
+            loss = Value(0.0)
+            for o, t in zip(outputs, one_hot(label, len(outputs))):
+                d = o - t
+                loss = loss + d * d
+            total = total + loss / len(outputs)
+        return total / len(xs)
 
 
 class Micrograd(ValueGraphStep):
@@ -144,29 +185,42 @@ class TapeReplay:
         return self._grads
 
 
-class NumpyReplay:
-    name = "numpy tape replay"
+class GeneratedPython(TapeReplay):
+    name = "generated Python (to_python)"
 
     def __init__(self, model):
         self.params = model.parameters()
+        self.tape = CompiledTape(compile_loss(model, "mse"))
+        self._grads = None
+
+
+class NumpyReplay:
+    """The numpy replay, its weights in one vector stepped there (as training does)."""
+
+    name = "numpy tape replay"
+    arrays = True                       # takes its batches as arrays
+
+    def __init__(self, model):
         self.tape = NumpyTape(compile_loss(model, "mse"))
+        self.weights = np.array([p.data for p in self.tape.tape.params])
+        self.constants = np.array(self.tape.tape.constants, dtype=float)
         self._grads = None
 
     def step(self, xs, labels):
-        loss, grads = self.tape.batch_gradients(xs, labels)
-        self._grads = grads.tolist()
-        for p, g in zip(self.params, self._grads):
-            p.data -= LR * g
+        uniform = np.concatenate((self.weights, self.constants))
+        loss, self._grads = self.tape.batch_gradients(xs, labels, uniform)
+        self.weights -= LR * self._grads
         return loss
 
     def grads(self):
-        return self._grads
+        return self._grads.tolist()
 
 
 class HandNumpy:
     """A 64-16-16-10 ReLU MLP with mean squared error, written with matrices."""
 
     name = "hand-written numpy MLP"
+    arrays = True                       # takes its batches as arrays
 
     def __init__(self, model):
         self.W, self.b = [], []
@@ -176,7 +230,7 @@ class HandNumpy:
         self._grads = None
 
     def step(self, xs, labels):
-        X = np.asarray(xs, dtype=float)
+        X = xs
         n = X.shape[0]
         Y = np.zeros((n, self.W[-1].shape[0]))
         Y[np.arange(n), labels] = 1.0
@@ -220,23 +274,30 @@ def max_difference(a, b):
     return max(abs(x - y) for x, y in zip(a, b))
 
 
-def check_gradients(reference, others, xs, labels, tolerance,
-                    reference_name="plain engine"):
-    """Run one step of each from the same weights; the gradients must agree."""
-    reference.step(xs, labels)
+def form_for(contender, lists, arrays):
+    """The batches in the form ``contender`` takes (arrays for the numpy ones)."""
+    return arrays if getattr(contender, "arrays", False) else lists
+
+
+def check_gradients(reference, others, batch, tolerance):
+    """Run one step of each from the same weights; the gradients must agree.
+
+    ``batch`` is a pair (as lists, as arrays) of the same examples.
+    """
+    reference.step(*form_for(reference, *batch))
     expected = reference.grads()
     for other in others:
-        other.step(xs, labels)
+        other.step(*form_for(other, *batch))
         diff = max_difference(expected, other.grads())
         status = "ok" if diff <= tolerance else "MISMATCH"
-        print(f"  gradients of {other.name:<28} vs {reference_name}: max |diff| "
+        print(f"  gradients of {other.name:<30} vs {reference.name}: max |diff| "
               f"{diff:.1e}  {status}")
         if diff > tolerance:
             sys.exit(f"{other.name} gives different gradients; not timing it")
 
 
 def time_alternately(contenders, batches, rounds):
-    """Seconds per example for each contender: the median of ``rounds`` steps.
+    """Seconds per example of each of ``rounds`` steps, for each contender.
 
     Each contender is charged for freeing its own garbage. micrograd's
     graphs are reference cycles (each node's ``_backward`` closure refers to
@@ -262,7 +323,22 @@ def time_alternately(contenders, batches, rounds):
                 baseline = time.perf_counter() - collected
                 own_garbage = max(0.0, (collected - stepped) - baseline)
             times[c.name].append((stepped - start + own_garbage) / len(xs))
-    return {name: statistics.median(ts) for name, ts in times.items()}
+    return times
+
+
+def median(times):
+    return statistics.median(times)
+
+
+def round_ratios(numerators, denominators):
+    """a / b round by round: both ran in the same round, on the same machine state."""
+    return [a / b for a, b in zip(numerators, denominators)]
+
+
+def as_arrays(batches):
+    """The same batches as (float array, int array) pairs, made before timing."""
+    return [(np.asarray(xs, dtype=float), np.asarray(labels, dtype=np.intp))
+            for xs, labels in batches]
 
 
 def peak_memory_per_example(contender, xs, labels):
@@ -288,17 +364,22 @@ def nodes_per_example(make_loss, children, xs, labels, n_params):
 
 
 def deep_chain(n):
-    """Backward through ``n`` chained operations: (seconds, peak MB)."""
+    """A chain of ``n`` multiplications: (build seconds, backward seconds, peak MB).
+
+    Timed once without tracemalloc (which slows allocation), then built and
+    run again under tracemalloc for the peak memory of building + backward.
+    """
     gc.collect()
+    start = time.perf_counter()
     x = Value(1.0, "x")
     y = x
     for _ in range(n):
         y = y * 1.0000001
-    start = time.perf_counter()
+    built = time.perf_counter()
     y.backward()
-    seconds = time.perf_counter() - start
+    done = time.perf_counter()
     assert abs(x.grad - 1.0000001 ** n) < 1e-6 * x.grad
-    del y
+    del x, y
     gc.collect()
     tracemalloc.start()
     x = Value(1.0, "x")
@@ -308,7 +389,7 @@ def deep_chain(n):
     y.backward()
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    return seconds, peak / 1e6
+    return built - start, done - built, peak / 1e6
 
 
 def micrograd_deep_chain(MValue, n):
@@ -338,6 +419,12 @@ def machine_description():
             f"numpy {np.__version__}")
 
 
+def spread(times, scale=1.0):
+    """'median (min-max)' of per-example times, formatted."""
+    ts = sorted(t * scale for t in times)
+    return f"{format_time(median(ts))} ({format_time(ts[0])}-{format_time(ts[-1])})"
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true",
@@ -351,6 +438,8 @@ def main(argv=None):
     rounds = args.rounds or (5 if args.quick else 15)
 
     print(f"machine: {machine_description()}")
+    print(f"BLAS/OpenMP threads: 1 ({', '.join(ONE_THREAD)} set to 1 before "
+          f"numpy is imported)")
     print(f"workload: MLP 64-{'-'.join(map(str, SIZES))} ReLU, MSE to one-hot, "
           f"batch {BATCH}, zero-grad + forward + backward + SGD step")
     images, labels = load_digits("train")
@@ -368,83 +457,97 @@ def main(argv=None):
 
     small = batches_of(BATCH, n_batches)
     big = batches_of(BIG_BATCH, 3)
+    small_arrays, big_arrays = as_arrays(small), as_arrays(big)
 
     def fresh():
         return MLP(64, SIZES, activation="relu", seed=0)
 
-    plain = PlainEngine(fresh())
-    micro = Micrograd(fresh(), MValue, MMLP)
-    tape = TapeReplay(fresh())
-    fast = NumpyReplay(fresh())
-    hand = HandNumpy(fresh())
+    def contenders():
+        return [Micrograd(fresh(), MValue, MMLP), PlainEngineUserStyle(fresh()),
+                PlainEngine(fresh()), TapeReplay(fresh()), GeneratedPython(fresh()),
+                NumpyReplay(fresh()),
+                HandNumpy(fresh())]
+
+    def batches_for(group, lists, arrays):
+        return {c.name: form_for(c, lists, arrays) for c in group}
 
     print("\nchecking gradients on the first batch (same weights, same data):")
-    check_gradients(plain, [micro, tape, fast, hand], *small[0], tolerance=1e-12)
+    micro, user, fused, *rest = contenders()
+    check_gradients(fused, [micro, user, *rest], (small[0], small_arrays[0]),
+                    tolerance=1e-12)
 
     print(f"\ntiming {rounds} alternating rounds at batch {BATCH} ...")
-    # fresh copies, since the checked step moved every contender's weights
-    plain, micro, tape, fast, hand = (PlainEngine(fresh()),
-                                      Micrograd(fresh(), MValue, MMLP),
-                                      TapeReplay(fresh()), NumpyReplay(fresh()),
-                                      HandNumpy(fresh()))
-    contenders = [micro, plain, tape, fast, hand]
-    per_example = time_alternately(contenders, {c.name: small for c in contenders},
-                                   rounds)
+    group = contenders()          # fresh weights: the checked step moved them
+    times = time_alternately(group, batches_for(group, small, small_arrays), rounds)
     print(f"timing {rounds * 4} alternating rounds at batch {BIG_BATCH} "
           f"(numpy only) ...")
-    big_fast, big_hand = NumpyReplay(fresh()), HandNumpy(fresh())
-    check_gradients(HandNumpy(fresh()), [NumpyReplay(fresh())], *big[0],
-                    tolerance=1e-12, reference_name="hand-written numpy")
-    big_times = time_alternately([big_fast, big_hand],
-                                 {big_fast.name: big, big_hand.name: big},
+    check_gradients(HandNumpy(fresh()), [NumpyReplay(fresh())],
+                    (big[0], big_arrays[0]), tolerance=1e-12)
+    big_group = [NumpyReplay(fresh()), HandNumpy(fresh())]
+    big_times = time_alternately(big_group, batches_for(big_group, big, big_arrays),
                                  rounds * 4)
+    ceiling_32 = round_ratios(times[NumpyReplay.name], times[HandNumpy.name])
+    ceiling_1024 = round_ratios(big_times[NumpyReplay.name], big_times[HandNumpy.name])
 
+    micro, user, fused = group[0], group[1], group[2]
     nodes = {
         micro.name: nodes_per_example(
             micro.loss, lambda v: v._prev, *small[0], len(micro.params)),
-        plain.name: nodes_per_example(
-            plain.loss, lambda v: v.parents, *small[0], len(plain.params)),
+        user.name: nodes_per_example(
+            user.loss, lambda v: v.parents, *small[0], len(user.params)),
+        fused.name: nodes_per_example(
+            fused.loss, lambda v: v.parents, *small[0], len(fused.params)),
     }
-    memory = {c.name: peak_memory_per_example(c, *small[1])
-              for c in [micro, plain, tape, fast, hand]}
+    memory = {c.name: peak_memory_per_example(c, *form_for(c, small, small_arrays)[1])
+              for c in group}
 
-    base = per_example[micro.name]
-    print(f"\n{'batch ' + str(BATCH):<32}{'per example':>14}{'vs micrograd':>15}"
+    print(f"\n{'batch ' + str(BATCH) + ', per example':<32}"
+          f"{'median (min-max)':>28}{'vs micrograd':>14}"
           f"{'nodes/example':>15}{'peak mem/example':>18}")
-    for c in contenders:
-        t = per_example[c.name]
+    for c in group:
+        ratio = median(round_ratios(times[micro.name], times[c.name]))
         node_text = f"{nodes[c.name]:.0f}" if c.name in nodes else "-"
-        print(f"{c.name:<32}{format_time(t):>14}{base / t:>14.0f}x"
+        print(f"{c.name:<32}{spread(times[c.name]):>28}{ratio:>13.0f}x"
               f"{node_text:>15}{memory[c.name] / 1024:>15.1f} kB")
-    ratio = big_times[big_fast.name] / big_times[big_hand.name]
-    print(f"\n{'batch ' + str(BIG_BATCH):<32}{'per example':>14}"
-          f"{'vs micrograd':>15}{'vs hand numpy':>15}")
-    for c in (big_fast, big_hand):
-        t = big_times[c.name]
-        print(f"{c.name:<32}{format_time(t):>14}{base / t:>14.0f}x"
-              f"{t / big_times[big_hand.name]:>14.2f}x")
+    print(f"\n{'batch ' + str(BIG_BATCH) + ', per example':<32}"
+          f"{'median (min-max)':>28}{'vs hand numpy':>15}")
+    for c in big_group:
+        ratio = median(round_ratios(big_times[c.name], big_times[HandNumpy.name]))
+        print(f"{c.name:<32}{spread(big_times[c.name]):>28}{ratio:>14.2f}x")
 
-    print(f"\nbackward through a chain of {args.chain:,} multiplications ...")
-    seconds, peak_mb = deep_chain(args.chain)
-    print(f"  tinygrad_edu: {seconds:.2f} s, peak memory {peak_mb:.0f} MB "
-          f"(build + backward), no recursion limit")
-    old_limit = sys.getrecursionlimit()
+    print(f"\nbackward through chains of multiplications (build, backward, "
+          f"peak memory of both):")
+    for n in (args.chain // 4, args.chain // 2, args.chain):
+        build, backward, peak_mb = deep_chain(n)
+        print(f"  {n:>9,} ops: build {build:5.2f} s, backward {backward:5.2f} s "
+              f"({backward / n * 1e9:.0f} ns per op), peak memory {peak_mb:4.0f} MB")
     print(f"  micrograd, chain of 10,000: "
-          f"{micrograd_deep_chain(MValue, 10_000)} (recursion limit {old_limit})")
+          f"{micrograd_deep_chain(MValue, 10_000)} (recursion limit "
+          f"{sys.getrecursionlimit()})")
 
     if not args.quick:
         train_figures()
 
-    print("\nsummary:")
-    print(f"  plain engine        {base / per_example[plain.name]:6.0f}x micrograd")
-    print(f"  pure-Python tape    {base / per_example[tape.name]:6.0f}x micrograd")
-    print(f"  numpy tape (b=1024) {base / big_times[big_fast.name]:6.0f}x micrograd, "
-          f"{ratio:.2f}x the hand-written numpy MLP's time per example")
+    def ratio_text(name):
+        ratios = round_ratios(times[micro.name], times[name])
+        return (f"{median(ratios):6.0f}x micrograd "
+                f"(rounds {min(ratios):.0f}-{max(ratios):.0f}x)")
+
+    print("\nsummary (medians of the round-by-round ratios of this run, their "
+          "range in brackets; BLAS on 1 thread):")
+    print(f"  plain engine, user-style    {ratio_text(user.name)}")
+    print(f"  plain engine, fused helpers {ratio_text(fused.name)}")
+    print(f"  pure-Python tape            {ratio_text(TapeReplay.name)}")
+    print(f"  generated Python            {ratio_text(GeneratedPython.name)}")
+    print(f"  numpy replay / hand numpy   batch {BATCH}: "
+          f"{median(ceiling_32):.2f}x ({min(ceiling_32):.2f}-{max(ceiling_32):.2f}), "
+          f"batch {BIG_BATCH}: {median(ceiling_1024):.2f}x "
+          f"({min(ceiling_1024):.2f}-{max(ceiling_1024):.2f}) (round by round)")
     return 0
 
 
-# What issue 7 asks of ``tinygrad-edu train`` on all ten digits: >= 96% test
-# accuracy in under 60 s, with the command's defaults.
+# ``tinygrad-edu train`` on all ten digits, in this process (the whole-process
+# comparison with scikit-learn and PyTorch is benchmarks/full_digits.py).
 
 def train_figures():
     """Run ``tinygrad-edu train`` with its defaults on the full digits."""

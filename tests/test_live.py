@@ -161,13 +161,15 @@ def test_the_events_carry_the_numbers_of_the_metrics_file(finished):
 def test_the_epoch_events_agree_with_themselves(finished):
     """The confusion matrix counts the test accuracy the loop measured;
     the weights have the network's shape."""
-    for event in (e for e in finished.events if e["type"] == "epoch"):
+    pictures = [e for e in finished.events if "confusion" in e]
+    assert pictures[-1] is finished.events[-1]          # the end event has them all
+    for event in pictures:
         confusion = event["confusion"]
         right = sum(confusion[i][i] for i in range(len(confusion)))
         assert right / sum(map(sum, confusion)) == pytest.approx(event["test_accuracy"])
         assert [len(layer) for layer in event["weights"]] == [6, 3]
         assert all(len(row) == 64 + 1 for row in event["weights"][0])
-    last = [e for e in finished.events if e["type"] == "epoch"][-1]
+    last = finished.events[-1]
     assert len(last["details"]) == 3 and len(last["details"][0]["loss_saliency"]) == 64
     steps = finished.events[-1]["steps"]         # the texts, one list per pick
     assert len(steps) == 3 and all(title and text for title, text in steps[0])

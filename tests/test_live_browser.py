@@ -56,8 +56,9 @@ def paced_training(tmp_path):
     train_data = load_digits("train", classes=[0, 1, 2], per_class=8)
     test_data = load_digits("test", classes=[0, 1, 2])
     report = tmp_path / "report.html"
+    # budget=1: the pictures' numbers with every epoch, however short it is
     watcher = TrainingWatcher(model, train_data, test_data, epochs=EPOCHS,
-                              batch_size=4, report=report)
+                              batch_size=4, report=report, budget=1.0)
     server = LiveServer(watcher.log, "127.0.0.1", 0).start()
 
     pace = {"pause": PAUSE}

@@ -16,17 +16,27 @@ numpy     replays the traced program over the whole batch with numpy  fastest
 Each model's tape is compiled on first use and kept while the model lives
 (its parameters are made once, when it is built; ``load_state_dict`` and the
 optimizers change their numbers, which every replay reads afresh).
+
+In a training run (``start_steps``) the tape engines go one step further:
+the weights live in one flat numpy vector for the whole run, stepped by the
+optimizer's vector form (:mod:`tinygrad_edu.fast.vector_optim`), and are
+written back into the model's Values after every epoch and at the end, so
+pictures, saving and measuring see them. The training images become one
+array once, instead of once per batch.
 """
 
 import weakref
+
+import numpy as np
 
 from ..learn.losses import predicted_class
 from ..learn.training import VALUES, evaluate
 from .numpy_replay import NumpyTape
 from .traced_losses import compile_loss
+from .vector_optim import vector_form
 
-__all__ = ["ENGINES", "TapeEngine", "NumpyEngine", "tape_gradient_fn",
-           "tape_for"]
+__all__ = ["ENGINES", "TapeEngine", "NumpyEngine", "VectorSteps", "NumpySteps",
+           "tape_gradient_fn", "tape_for"]
 
 _compiled = weakref.WeakKeyDictionary()      # model -> {(backend, loss): tape}
 
@@ -56,10 +66,97 @@ def tape_gradient_fn(model, loss="mse", backend="numpy"):
     return tape_for(model, loss, backend).accumulate_batch
 
 
+class VectorSteps:
+    """Steps 2 and 3 of a training run over one flat vector of weights.
+
+    The training loop's counterpart is ``training.ValueSteps``; this one
+    keeps the weights in ``self.weights`` (a numpy vector in the order of
+    ``model.parameters()``) and writes them into the Values at ``sync()``.
+    An optimizer without a vector form is still honoured: its ``step()``
+    runs on the Values, and the vector is read back from them.
+    """
+
+    def __init__(self, engine, tape, optimizer, batch_gradients, images, targets,
+                 storage=None):
+        self.engine = engine
+        self._arrays = {}            # (id, length) -> (data set, as an array)
+        self.params = tape.params
+        self.optimizer = optimizer
+        self.batch_gradients = batch_gradients      # (weights, xs, targets) -> loss, grads
+        self.images = images
+        self.targets = targets
+        # ``storage``: a longer vector whose first entries are the weights
+        # (the numpy replay's parameters-then-constants vector), else its own.
+        if storage is None:
+            storage = np.empty(len(self.params))
+        self.weights = storage[:len(self.params)]
+        self.weights[:] = [p.data for p in self.params]
+        self.rule = vector_form(optimizer, self.params)
+        self.grads = None
+
+    def gradients(self, batch):
+        """The batch's mean loss; its gradients wait in ``self.grads`` for ``update``."""
+        loss, self.grads = self.batch_gradients(
+            self.weights, self.images[batch], self.targets[batch])
+        return loss
+
+    def update(self):
+        if self.rule is not None:
+            self.rule.step(self.weights, self.grads)
+            return
+        self.sync()                   # an optimizer of its own: step the Values
+        for p, g in zip(self.params, self.grads.tolist()):
+            p.grad = g
+        self.optimizer.step()
+        self.weights[:] = [p.data for p in self.params]
+
+    def weights_finite(self):
+        return bool(np.isfinite(self.weights).all())
+
+    def sync(self):
+        """Write the weights (and the optimizer's state) into the model and optimizer."""
+        for p, w in zip(self.params, self.weights.tolist()):
+            p.data = w
+        if self.rule is not None:
+            self.rule.write_back()
+
+
+class NumpySteps(VectorSteps):
+    """``VectorSteps`` for the numpy replay, which also measures each epoch."""
+
+    def evaluate(self, model, data, loss="cross_entropy"):
+        """The engine's ``evaluate``, with each data set made an array once per run.
+
+        The loop measures the same training and test images after every
+        epoch; they do not change during a run.
+        """
+        images, labels = data
+        key = (id(images), len(images))
+        if key not in self._arrays:
+            self._arrays[key] = (images, np.asarray(images, dtype=float))
+        return self.engine.evaluate(model, (self._arrays[key][1], labels), loss)
+
+
+def _as_arrays(images, targets):
+    return np.asarray(images, dtype=float), np.asarray(targets, dtype=np.intp)
+
+
 class TapeEngine:
     """Replays the traced program one example at a time, in pure Python."""
 
     name = "tape"
+
+    def start_steps(self, model, optimizer, loss, images, targets):
+        """The training loop's steps, with the weights in one vector (see ``VectorSteps``)."""
+        tape = tape_for(model, loss, "python")
+
+        def batch_gradients(weights, xs, batch_targets):
+            mean_loss, grads = tape.batch_gradients(xs.tolist(), batch_targets.tolist(),
+                                                    weights.tolist())
+            return mean_loss, np.array(grads)
+
+        return VectorSteps(self, tape, optimizer, batch_gradients,
+                           *_as_arrays(images, targets))
 
     def batch_loss_and_grads(self, model, xs, targets, loss="cross_entropy"):
         """Set each parameter's ``grad`` to d(mean batch loss)/d(parameter); return the loss."""
@@ -81,6 +178,18 @@ class NumpyEngine(TapeEngine):
 
     name = "numpy"
 
+    def start_steps(self, model, optimizer, loss, images, targets):
+        """The training loop's steps, with the weights in one vector (see ``VectorSteps``)."""
+        fast = tape_for(model, loss, "numpy")
+        tape = fast.tape
+        uniform = np.array([0.0] * tape.n_params + list(tape.constants))
+
+        def batch_gradients(weights, xs, batch_targets):    # weights: uniform's head
+            return fast.batch_gradients(xs, batch_targets, uniform)
+
+        return NumpySteps(self, tape, optimizer, batch_gradients,
+                          *_as_arrays(images, targets), storage=uniform)
+
     def batch_loss_and_grads(self, model, xs, targets, loss="cross_entropy"):
         """Set each parameter's ``grad`` to d(mean batch loss)/d(parameter); return the loss."""
         fast = tape_for(model, loss, "numpy")
@@ -98,10 +207,21 @@ class NumpyEngine(TapeEngine):
             return evaluate(model, data, loss)       # it explains what is wrong
         targets = [index_of[label] for label in labels]
         losses, outputs = tape_for(model, loss, "numpy").losses_and_outputs(images, targets)
-        correct = sum(predicted_class(row) == target
-                      for row, target in zip(outputs.tolist(), targets))
+        correct = _count_correct(outputs, targets)
         return {"loss": float(losses.sum()) / len(images),
                 "accuracy": correct / len(images)}
+
+
+def _count_correct(outputs, targets):
+    """How many rows of ``outputs`` (examples x classes) pick their target.
+
+    ``argmax`` takes the first of equal largest outputs, as ``predicted_class``
+    does; with a NaN among the outputs we leave it to ``predicted_class``.
+    """
+    if np.isfinite(outputs).all():
+        return int((outputs.argmax(axis=1) == np.asarray(targets)).sum())
+    return sum(predicted_class(row) == target
+               for row, target in zip(outputs.tolist(), targets))
 
 
 TAPE = TapeEngine()

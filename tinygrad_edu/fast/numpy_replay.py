@@ -18,14 +18,25 @@ Two more steps make it fast, and neither changes a single number:
    their weights as rows gives a 16 x 64 matrix ``W``, and the layer is
    ``W @ X``, with ``X`` the 64 x batch block of inputs.
 
+3. **A bias joins its matrix product.** A neuron's ``t1 = t0 + w[2]`` adds
+   its bias to the dot product and nothing else reads ``t0``; so the group of
+   a layer's dots and the group of its bias additions run as one step,
+   ``W @ X + b``, and ``t0`` is never stored.
+
 Slots that are the same for every example (parameters and constants) are
 kept in one vector ``uniform``; slots that vary (inputs, targets and
-temporaries) are the rows of a ``slots x batch`` matrix ``varying``.
+temporaries) are the rows of a ``rows x batch`` matrix ``varying``.
 Gradients mirror this: a varying slot's gradient is a row with one number per
 example, a parameter's gradient is summed over the batch.
+
+The rows are numbered for the replay, not as the tape numbers its slots:
+each group writes one block of rows, in order (so a layer's outputs are one
+slice, read by the next layer without gathering), and the two matrices are
+made once for each batch size and reused (a replay allocates no big array
+of its own each step).
 """
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 import numpy as np
 
@@ -50,7 +61,7 @@ class _Operand:
     the same for every example), ``varying`` (one row per slot), or ``mixed``.
     """
 
-    def __init__(self, tape, slots):
+    def __init__(self, tape, slots, row_of):
         self.slots = np.asarray(slots, dtype=np.intp)
         uniform = self.slots < tape.input_start
         if uniform.all():
@@ -59,7 +70,9 @@ class _Operand:
             self.kind = "varying"
         else:
             self.kind = "mixed"
-        self.rows = self.slots - tape.input_start         # rows of `varying`
+        # rows of `varying` (row_of: slot - input_start -> row; -1 for uniform slots)
+        self.rows = np.where(uniform, -1,
+                             row_of[np.maximum(self.slots - tape.input_start, 0)])
         self.uniform_mask = uniform
         flat = self.slots.ravel()
         self.unique = len(np.unique(flat)) == flat.size   # safe for `+=`
@@ -122,47 +135,81 @@ class _Group:
     local derivatives work on the stacked operands of the whole group.
     """
 
-    def __init__(self, tape, instructions):
+    def __init__(self, tape, instructions, row_of, biases=None):
         first = instructions[0]
         self.row = first.row
         self.constants = () if first.exponent is None else (first.exponent,)
         self.forward_rule, self.derivatives = array_rules(self.row)
-        self.out = _Operand(tape, [ins.out for ins in instructions])
-        self.needs_grad = any(tape.needs_grad[ins.out] for ins in instructions)
-        self.matmul = False
+        # A fused bias (see _fused_biases): the group writes ``dot + bias``
+        # into the slots of the bias additions; the dots' own slots are unused.
+        outs = [ins.out for ins in instructions] if biases is None else [
+            add.out for add, _ in biases]
+        self.bias = None if biases is None else _Operand(
+            tape, [bias for _, bias in biases], row_of)
+        self.out = _Operand(tape, outs, row_of)
+        self.needs_grad = any(tape.needs_grad[out] for out in outs)
+        self.matmul = _is_matmul(tape, instructions)
         if self.row.lists == 2:
             weights, inputs = zip(*(dot_sides(ins.args) for ins in instructions))
-            w = _Operand(tape, weights)
-            # One matrix product when every row reads the same input list.
-            self.matmul = (all(row == inputs[0] for row in inputs)
-                           and w.kind == "uniform")
-            self.args = [w, _Operand(tape, inputs[0] if self.matmul else inputs)]
+            w = _Operand(tape, weights, row_of)
+            self.args = [w, _Operand(tape, inputs[0] if self.matmul else inputs,
+                                     row_of)]
         elif self.row.lists == 1:
-            self.args = [_Operand(tape, [ins.args for ins in instructions])]
+            self.args = [_Operand(tape, [ins.args for ins in instructions], row_of)]
         else:
-            self.args = [_Operand(tape, [ins.args[k] for ins in instructions])
+            self.args = [_Operand(tape, [ins.args[k] for ins in instructions], row_of)
                          for k in range(len(first.args))]
         self.arg_grad = [any(tape.needs_grad[s] for s in arg.slots.ravel().tolist())
                          for arg in self.args]
+        self.bias_grad = biases is not None and any(
+            tape.needs_grad[bias] for _, bias in biases)
 
     def _rows(self):
         return self.out.span if self.out.span is not None else self.out.rows
+
+    def describe(self, tape):
+        """What this step computes, in the tape's names (for ``NumpyTape.format``)."""
+        if self.matmul:
+            w, x = self.args
+            bias = "" if self.bias is None else f" + {_names(tape, self.bias.slots)}"
+            return (f"W @ {_names(tape, x.slots)}{bias}    # W: {w.slots.shape[0]} x "
+                    f"{w.slots.shape[1]} weights, a row per neuron")
+        operands = []
+        for arg in self.args:
+            if arg.slots.ndim == 1:
+                operands.append(_names(tape, arg.slots))
+            elif arg.slots.shape[0] == 1:                # one list (sum, max, dot)
+                operands.append(_names(tape, arg.slots[0]))
+            else:
+                operands.append(f"each of {arg.slots.shape[0]} lists like "
+                                f"{_names(tape, arg.slots[0])}")
+        extra = f", {self.constants[0]!r}" if self.constants else ""
+        return f"{self.row.name}({', '.join(operands)}{extra})"
 
     # -- forward ----------------------------------------------------------
 
     def forward(self, uniform, varying):
         operands = [arg.read(uniform, varying) for arg in self.args]
-        if self.matmul:      # the dot row's rule for the whole layer: W @ X
+        rows = self._rows()
+        if self.matmul and isinstance(rows, slice):
+            # the dot row's rule for the whole layer, W @ X, straight into its rows
+            result = np.matmul(operands[0][..., 0], operands[1], out=varying[rows])
+        elif self.matmul:
             result = operands[0][..., 0] @ operands[1]          # (n, batch)
         else:
             result = self.forward_rule(*operands, *self.constants)
-        varying[self._rows()] = result
+        if self.bias is not None:
+            result += self.bias.read(uniform, varying)          # + b, row by row
+        if not (self.matmul and isinstance(rows, slice)):
+            varying[rows] = result
 
     # -- backward ---------------------------------------------------------
 
     def backward(self, uniform, varying, grad_uniform, grad_varying):
         rows = self._rows()
         g = grad_varying[rows]                                   # (n, batch)
+        if self.bias_grad:                       # d(dot + b)/db = 1
+            self.bias.add_grad(g, grad_uniform, grad_varying)
         operands = [arg.read(uniform, varying) for arg in self.args]
         if self.matmul:
             self._matmul_backward(operands, g, grad_uniform, grad_varying)
@@ -175,8 +222,11 @@ class _Group:
                 continue                         # (max: no gradient)
             local = (derivative(*operands, *self.constants, out)
                      if callable(derivative) else derivative)
-            amount = np.broadcast_to(local * g, np.broadcast_shapes(
-                arg.slots.shape + g.shape[-1:], g.shape))
+            amount = local * g
+            shape = arg.slots.shape + g.shape[-1:]
+            if amount.shape != shape:            # e.g. a constant derivative, or
+                amount = np.broadcast_to(         # a list's shared gradient
+                    amount, np.broadcast_shapes(shape, g.shape))
             arg.add_grad(amount, grad_uniform, grad_varying)
 
     def _matmul_backward(self, operands, g, grad_uniform, grad_varying):
@@ -186,6 +236,57 @@ class _Group:
             w_arg.add_grad((g @ x.T)[..., None], grad_uniform, grad_varying)
         if self.arg_grad[1]:
             x_arg.add_grad(w[..., 0].T @ g, grad_uniform, grad_varying)
+
+
+def _names(tape, slots, most=4):
+    """Slots as the tape names them: ``x[0:64]``, ``t7``, ``[t2, t5, ..., t47] (16)``."""
+    slots = [int(s) for s in slots]
+    if len(slots) == 1:
+        return tape._operand_text(slots[0])
+    text = tape._list_text(slots)
+    if not text.startswith("[") or len(slots) <= most:
+        return text
+    first, second, last = (tape._operand_text(s) for s in (slots[0], slots[1], slots[-1]))
+    return f"[{first}, {second}, ..., {last}] ({len(slots)})"
+
+
+def _is_matmul(tape, instructions):
+    """Are these dots one matrix product? Every row reads the same inputs, with weights."""
+    if instructions[0].row.lists != 2:
+        return False
+    weights, inputs = zip(*(dot_sides(ins.args) for ins in instructions))
+    return (all(row == inputs[0] for row in inputs)
+            and all(s < tape.input_start for row in weights for s in row))
+
+
+def _fused_biases(tape, groups):
+    """For each group that is a matrix product followed by a bias: its additions.
+
+    Returns {index of the group: [(add instruction, bias slot) per dot]} and
+    takes those additions out of their own groups. A dot's addition is fused
+    when it adds a parameter or constant to the dot and nothing else reads
+    the dot's result (nor is it the loss or an output).
+    """
+    reads = Counter(a for ins in tape.instructions for a in ins.args)
+    keep = set(tape.outputs) | {tape.root}
+    bias_of = {}                                  # dot's slot -> (add, bias slot)
+    for ins in tape.instructions:
+        if ins.op == "add":
+            for k in (0, 1):
+                dot_slot, bias = ins.args[k], ins.args[1 - k]
+                if (bias < tape.input_start and reads[dot_slot] == 1
+                        and dot_slot not in keep and dot_slot >= tape.temp_start):
+                    bias_of[dot_slot] = (ins, bias)
+                    break
+    fused = {}
+    for i, instructions in enumerate(groups):
+        if _is_matmul(tape, instructions) and all(
+                ins.out in bias_of for ins in instructions):
+            fused[i] = [bias_of[ins.out] for ins in instructions]
+    taken = {id(add) for biases in fused.values() for add, _ in biases}
+    for instructions in groups:
+        instructions[:] = [ins for ins in instructions if id(ins) not in taken]
+    return fused
 
 
 def _group_key(tape, ins):
@@ -222,14 +323,62 @@ class NumpyTape:
             lv = 1 + max((level[a] for a in ins.args), default=0)
             level[ins.out] = lv
             by_level[lv][_group_key(tape, ins)].append(ins)
-        self.groups = [_Group(tape, instructions)
-                       for lv in sorted(by_level)
-                       for instructions in by_level[lv].values()]
+        groups = [instructions for lv in sorted(by_level)
+                  for instructions in by_level[lv].values()]
+        fused = _fused_biases(tape, groups)
+        row_of = self._layout(groups, fused)
+        self.groups = [_Group(tape, instructions, row_of, fused.get(i))
+                       for i, instructions in enumerate(groups) if instructions]
         self.levels = len(by_level)
-        n_varying = tape.n_slots - tape.input_start
-        self._n_varying = n_varying
-        self._root_row = tape.root - tape.input_start
-        self._output_rows = np.array(tape.outputs) - tape.input_start
+        self._n_rows = tape.n_inputs + tape.n_targets + sum(
+            len(instructions) for instructions in groups)
+        self._root_row = int(row_of[tape.root - tape.input_start])
+        self._output_rows = row_of[np.array(tape.outputs, dtype=np.intp) - tape.input_start]
+        self._buffers = {}             # batch size -> (values, gradients)
+
+    def _layout(self, groups, fused):
+        """Row of ``varying`` for each varying slot (slot - input_start -> row).
+
+        Inputs and targets first, as the tape has them; then each group's
+        outputs as one block, group after group.
+        """
+        tape = self.tape
+        row_of = np.full(tape.n_slots - tape.input_start, -1, dtype=np.intp)
+        row_of[:tape.n_inputs + tape.n_targets] = np.arange(tape.n_inputs + tape.n_targets)
+        next_row = tape.n_inputs + tape.n_targets
+        for i, instructions in enumerate(groups):
+            outs = ([add.out for add, _ in fused[i]] if i in fused
+                    else [ins.out for ins in instructions])
+            for out in outs:
+                row_of[out - tape.input_start] = next_row
+                next_row += 1
+        return row_of
+
+    def _buffer(self, batch):
+        """The (values, gradients) matrices for a batch of this size, made once."""
+        if batch not in self._buffers:
+            self._buffers[batch] = (np.zeros((self._n_rows, batch)),
+                                    np.zeros((self._n_rows, batch)))
+        return self._buffers[batch]
+
+    def format(self):
+        """The replay's program: one line per numpy step, in the tape's names.
+
+        Each step computes a block of the tape's temporaries for the whole
+        batch at once: ``W @ X + b`` for a layer (a matrix product with its
+        bias), ``relu(...)`` for a block of activations, and so on.
+        """
+        tape = self.tape
+        lines = [f"# numpy replay: {tape.description or 'tape'}",
+                 f"# {len(tape.instructions)} instructions in {len(self.groups)} "
+                 f"steps; each name holds one number per example"]
+        for group in self.groups:
+            lines.append(f"{_names(tape, group.out.slots)} = {group.describe(tape)}")
+        lines.append(f"loss = {tape.slot_name(tape.root)}")
+        return "\n".join(lines)
+
+    def __str__(self):
+        return self.format()
 
     def __repr__(self):
         return (f"<NumpyTape: {len(self.tape.instructions)} instructions in "
@@ -240,7 +389,12 @@ class NumpyTape:
         return np.array([p.data for p in tape.params] + tape.constants, dtype=float)
 
     def forward(self, xs, labels=None, uniform=None):
-        """Run the program for a batch; return (uniform, varying) slot values."""
+        """Run the program for a batch; return (uniform, varying) slot values.
+
+        ``varying`` (one row per varying slot, in the replay's own order) is
+        the replay's buffer: the next replay of a batch of the same size
+        writes over it.
+        """
         tape = self.tape
         xs = np.asarray(xs, dtype=float)
         if xs.ndim != 2 or xs.shape[1] != tape.n_inputs:
@@ -248,7 +402,7 @@ class NumpyTape:
                              f"got {xs.shape}")
         batch = xs.shape[0]
         uniform = self._uniform() if uniform is None else uniform
-        varying = np.zeros((self._n_varying, batch))
+        varying = self._buffer(batch)[0]
         varying[:tape.n_inputs] = xs.T
         if tape.n_targets:
             labels = np.asarray(labels, dtype=np.intp)
@@ -258,6 +412,7 @@ class NumpyTape:
             if batch and (labels.min() < 0 or labels.max() >= tape.n_targets):
                 raise ValueError(f"labels must be from 0 to {tape.n_targets - 1}")
             first_target_row = tape.target_start - tape.input_start
+            varying[first_target_row:first_target_row + tape.n_targets] = 0.0
             varying[first_target_row + labels, np.arange(batch)] = 1.0   # one-hot
         with np.errstate(all="ignore"):      # inf/nan show in the loss instead
             for group in self.groups:
@@ -269,14 +424,19 @@ class NumpyTape:
         _, varying = self.forward(xs, labels)
         return varying[self._root_row].copy(), varying[self._output_rows].T.copy()
 
-    def batch_gradients(self, xs, labels=None):
-        """The mean loss over the batch and d(mean loss)/d(each parameter) (an array)."""
-        uniform, varying = self.forward(xs, labels)
+    def batch_gradients(self, xs, labels=None, uniform=None):
+        """The mean loss over the batch and d(mean loss)/d(each parameter) (an array).
+
+        ``uniform`` (the parameters, then the constants, as one array) defaults
+        to the parameters' current ``data``.
+        """
+        uniform, varying = self.forward(xs, labels, uniform)
         batch = varying.shape[1]
         if batch == 0:
             raise ValueError("the batch is empty")
         grad_uniform = np.zeros_like(uniform)
-        grad_varying = np.zeros_like(varying)
+        grad_varying = self._buffer(batch)[1]
+        grad_varying.fill(0.0)
         grad_varying[self._root_row] = 1.0 / batch            # d(mean)/d(loss_i)
         with np.errstate(all="ignore"):
             for group in reversed(self.groups):

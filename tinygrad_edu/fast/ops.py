@@ -77,8 +77,9 @@ TABLE = {row.name: row for row in [
     # relu: 0 where x <= 0, else x, so a NaN stays NaN (and so does its slope)
     Op("relu", lambda x: 0.0 if x <= 0 else x,
        (lambda x, out: 1.0 if x > 0 else (0.0 if x <= 0 else x),),
-       array_forward=lambda x: np.where(x <= 0, 0.0, x),
-       array_derivatives=(lambda x, out: np.where(x > 0, 1.0, np.where(x <= 0, 0.0, x)),)),
+       # (np.maximum keeps a NaN; heaviside is 1 for x > 0, 0 for x <= 0, NaN for NaN)
+       array_forward=lambda x: np.maximum(x, 0.0),
+       array_derivatives=(lambda x, out: np.heaviside(x, 0.0),)),
     Op("abs", abs, (lambda x, out: 1.0 if x > 0 else (-1.0 if x < 0 else 0.0),),
        array_derivatives=(lambda x, out: np.sign(x),)),
     Op("sqrt", math.sqrt, (lambda x, out: 0.5 / out,), array_forward=np.sqrt),

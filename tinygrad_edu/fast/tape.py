@@ -60,6 +60,7 @@ from ..engine import _exact_text, dot_sides, topological_order
 from ..learn.losses import one_hot
 from .ops import POWER, SYMBOLS, row_for, row_name
 from .python_replay import compile_programs, run_backward, run_forward
+from .python_source import CompiledTape, python_source
 
 __all__ = ["Tape", "Instruction"]
 
@@ -192,9 +193,10 @@ class Tape:
 
     # -- replay, one example at a time, in pure Python ------------------
 
-    def load_parameters(self):
-        """Copy the parameters' current ``data`` into the slot list."""
-        self._values[:self.n_params] = [p.data for p in self.params]
+    def load_parameters(self, weights=None):
+        """Copy the parameters' current ``data`` (or ``weights``) into the slot list."""
+        self._values[:self.n_params] = (
+            [p.data for p in self.params] if weights is None else weights)
         self._values[self.n_params:self.input_start] = self.constants
 
     def forward(self, x, label=None, load_parameters=True):
@@ -238,12 +240,13 @@ class Tape:
         loss = self.forward(x, label)
         return loss, self.backward()
 
-    def batch_gradients(self, xs, labels=None):
+    def batch_gradients(self, xs, labels=None, weights=None):
         """The mean loss over a batch and its gradient for each parameter.
 
         Each example is replayed forward and backward in turn; the gradients
         add up in one flat list (with seed 1/batch, so they are those of the
-        mean loss).
+        mean loss). ``weights`` (a list of floats) defaults to the
+        parameters' current ``data``.
         """
         n = len(xs)
         if labels is None:
@@ -251,7 +254,7 @@ class Tape:
         if n == 0 or n != len(labels):
             raise ValueError(f"a batch needs as many labels as examples, got "
                              f"{len(xs)} examples and {len(labels)} labels")
-        self.load_parameters()
+        self.load_parameters(weights)
         self._grads[:] = repeat(0.0, self.n_slots)
         total = 0.0
         for x, label in zip(xs, labels):
@@ -269,6 +272,21 @@ class Tape:
         for p, g in zip(self.params, grads):
             p.grad += g
         return loss
+
+    # -- the program as Python --------------------------------------------
+
+    def to_python(self):
+        """The program as the source of one straight-line Python function.
+
+        What a compiler would write for this tape: each instruction one line
+        of plain Python, forward then backward. Print it to read it;
+        ``compile_python()`` runs it (:mod:`~tinygrad_edu.fast.python_source`).
+        """
+        return python_source(self)
+
+    def compile_python(self):
+        """The :meth:`to_python` function compiled, with a batch loop: a ``CompiledTape``."""
+        return CompiledTape(self)
 
     # -- reading the program ---------------------------------------------
 

@@ -10,13 +10,19 @@ Only the parameters it was given are touched.
 
 The learning rate is the attribute ``lr``; the training loop may change it
 between steps (a schedule).
+
+Each update rule is written once, as a function of plain numbers
+(``sgd_update``, ``adam_update``): ``step()`` applies it to one weight at a
+time, and the fast engines apply the very same function to a whole numpy
+vector of weights at once (:mod:`tinygrad_edu.fast.vector_optim`), which gives
+the same numbers to the last bit.
 """
 
 import math
 
 from ..engine import Value
 
-__all__ = ["Optimizer", "SGD", "Adam"]
+__all__ = ["Optimizer", "SGD", "Adam", "sgd_update", "adam_update"]
 
 
 def _check_rate(number, what, low=0.0, high=math.inf, low_inclusive=False):
@@ -80,9 +86,20 @@ class SGD(Optimizer):
 
     def step(self):
         for i, p in enumerate(self.parameters):
-            g = p.grad + self.weight_decay * p.data
-            self.velocity[i] = self.momentum * self.velocity[i] + g
-            p.data -= self.lr * self.velocity[i]
+            p.data, self.velocity[i] = sgd_update(
+                p.data, p.grad, self.velocity[i],
+                self.lr, self.momentum, self.weight_decay)
+
+
+def sgd_update(w, g, velocity, lr, momentum, weight_decay):
+    """SGD's rule for a weight ``w`` with gradient ``g``: (new w, new velocity).
+
+    Plain arithmetic, so ``w``, ``g`` and ``velocity`` may be floats or
+    numpy arrays of the same shape (one entry per weight).
+    """
+    g = g + weight_decay * w
+    velocity = momentum * velocity + g
+    return w - lr * velocity, velocity
 
 
 class Adam(Optimizer):
@@ -117,12 +134,29 @@ class Adam(Optimizer):
 
     def step(self):
         self.t += 1
-        correction1 = 1.0 - self.beta1 ** self.t
-        correction2 = 1.0 - self.beta2 ** self.t
+        settings = self.settings()
+        m, v = self.m, self.v
         for i, p in enumerate(self.parameters):
-            g = p.grad + self.weight_decay * p.data
-            self.m[i] = self.beta1 * self.m[i] + (1.0 - self.beta1) * g
-            self.v[i] = self.beta2 * self.v[i] + (1.0 - self.beta2) * g * g
-            m_hat = self.m[i] / correction1
-            v_hat = self.v[i] / correction2
-            p.data -= self.lr * m_hat / (math.sqrt(v_hat) + self.eps)
+            p.data, m[i], v[i] = adam_update(p.data, p.grad, m[i], v[i], *settings,
+                                             sqrt=math.sqrt)
+
+    def settings(self):
+        """This step's numbers for ``adam_update``: lr, betas, eps, weight decay
+        and the two bias corrections ``1 - beta ** t``."""
+        return (self.lr, self.beta1, self.beta2, self.eps, self.weight_decay,
+                1.0 - self.beta1 ** self.t, 1.0 - self.beta2 ** self.t)
+
+
+def adam_update(w, g, m, v, lr, beta1, beta2, eps, weight_decay,
+                correction1, correction2, sqrt):
+    """Adam's rule for a weight ``w`` with gradient ``g``: (new w, new m, new v).
+
+    Plain arithmetic, so the numbers may be floats (with ``sqrt=math.sqrt``)
+    or numpy arrays (with ``sqrt=numpy.sqrt``), one entry per weight.
+    """
+    g = g + weight_decay * w
+    m = beta1 * m + (1.0 - beta1) * g
+    v = beta2 * v + (1.0 - beta2) * g * g
+    m_hat = m / correction1
+    v_hat = v / correction2
+    return w - lr * m_hat / (sqrt(v_hat) + eps), m, v

@@ -13,13 +13,15 @@ Three pieces, each usable alone:
              every epoch is always sent), now and then with the batch's
              digits and the network's guesses;
   ``epoch``  the training loop's measurements after the epoch (train and
-             test loss and accuracy), the network's weights, the test
-             confusion matrix, the test digits it gets most wrong and, for the
-             digits to pick, the saliency maps and the numbers of the
-             backprop steps (not after every epoch: see the budget below);
-  ``end``    the final figures, the CPU time spent making events during
-             training (``cpu_seconds``), and the steps' explanations for
-             the digits to pick.
+             test loss and accuracy) and, while a budget of CPU time allows
+             (see :class:`TrainingWatcher`), the network's weights, the
+             test confusion matrix, the test digits it gets most wrong and,
+             for the digits to pick, the saliency maps and the numbers of
+             the backprop steps;
+  ``end``    the final figures, all of the above for the trained network,
+             the CPU time spent making events during training
+             (``cpu_seconds``), and the steps' explanations for the digits
+             to pick.
 
   Every number is computed here, in Python, from the training loop's model:
   the page only draws them.
@@ -54,7 +56,7 @@ MAX_STEP_EVENTS_PER_SECOND = 20
 BATCH_EVENTS_PER_SECOND = 4      # steps that also carry the batch's digits
 STREAM_PAUSE = 0.2               # seconds between two sends of the stream
 WORST_SHOWN = 12                 # test digits it gets most wrong, per epoch
-DETAIL_BUDGET = 0.05             # share of the training CPU time for making events
+DETAIL_BUDGET = 0.05             # share of the training's CPU time for making events
 
 
 def _round(number, digits=4):
@@ -128,15 +130,18 @@ class TrainingWatcher:
     ``clock`` (seconds, for the throttle) and ``cpu_clock`` (the training
     thread's CPU seconds, for the budget) are for tests.
 
-    The work of making events is counted (``cpu_seconds``): the saliency
-    and steps' numbers of the picks, the dearest part, are made after the
-    first and the last epoch, and in between only while all of it stays
-    under ``DETAIL_BUDGET`` of the training's CPU time so far.
+    The work of making events is counted (``cpu_seconds``). An epoch event
+    always carries the loop's measurements; the pictures' numbers (weights,
+    confusion matrix, worst digits) and then the picks' details come with it
+    only while all the work so far stays under ``budget`` (a share) of the
+    training thread's CPU time. The end event carries them all, for the
+    trained network, made after training.
     """
 
     def __init__(self, model, train_data, test_data, *, epochs, batch_size,
                  loss="cross_entropy", settings=None, log=None, report=None,
-                 picks=10, clock=time.monotonic, cpu_clock=time.thread_time):
+                 picks=10, budget=DETAIL_BUDGET, clock=time.monotonic,
+                 cpu_clock=time.thread_time):
         self.model, self.loss = model, loss
         self.test_images, self.test_labels = test_data
         self.epochs = epochs
@@ -144,10 +149,11 @@ class TrainingWatcher:
         self.log = log if log is not None else EventLog()
         self.report = report
         self.clock, self.cpu_clock = clock, cpu_clock
+        self.budget = budget
         self.step_losses = []            # every step's loss, for metrics.json
         self._last_step_event = self._last_batch_event = -math.inf
         self.cpu_seconds = 0.0           # CPU time spent making events
-        self._cpu_started = None
+        self._cpu_started = None         # set by start(), in the training's thread
         index_of = {label: i for i, label in enumerate(model.classes)}
         self.test_targets = [index_of[label] for label in self.test_labels]
         self.picks = _pick_digits(self.test_labels, model.classes, picks)
@@ -156,7 +162,8 @@ class TrainingWatcher:
     # -- the events ---------------------------------------------------------
 
     def start(self):
-        """Publish the ``start`` event (call it before training)."""
+        """Publish the ``start`` event (call it before training, in the
+        thread that trains: the budget counts that thread's CPU time)."""
         self._cpu_started = self.cpu_clock()
         model = self.model
         self.log.publish({
@@ -182,34 +189,52 @@ class TrainingWatcher:
                  "t": len(self.step_losses), "loss": report.loss, "lr": report.lr}
         if now - self._last_batch_event >= 1 / BATCH_EVENTS_PER_SECOND:
             self._last_batch_event = now
+            if report.sync is not None:
+                report.sync()                   # the weights the loop has now
             event["batch"] = self._batch(report.images, report.targets)
         self.log.publish(event)
         self.cpu_seconds += self.cpu_clock() - began
 
     def on_epoch(self, stats):
-        """The training loop's ``on_epoch``: publish what the epoch changed."""
+        """The training loop's ``on_epoch``: publish the epoch's measurements
+        and, while the budget allows, the pictures' numbers."""
         began = self.cpu_clock()
-        event = {"type": "epoch", **stats, "t": len(self.step_losses),
-                 "weights": self._weights()}
-        event.update(self._test_results())
-        elapsed = began - (self._cpu_started if self._cpu_started is not None else began)
-        if (stats["epoch"] in (1, self.epochs)
-                or self.cpu_seconds < DETAIL_BUDGET * elapsed):
-            event["details"] = [self.details(i) for i in self.picks]
+        event = {"type": "epoch", **stats, "t": len(self.step_losses)}
+        if self._within_budget(began):
+            event.update(self._pictures())
+            if self._within_budget(self.cpu_clock(), began):
+                event["details"] = [self.details(i) for i in self.picks]
         self.log.publish(event)
         self._write_report()
         self.cpu_seconds += self.cpu_clock() - began
 
+    def _within_budget(self, now, began=None):
+        """Has making events so far (up to ``now``) taken less than
+        ``budget`` of the training thread's CPU time?"""
+        if self._cpu_started is None:
+            self._cpu_started = now              # start() was not called
+        spent = self.cpu_seconds + (now - began if began is not None else 0.0)
+        return spent < self.budget * (now - self._cpu_started)
+
     def finish(self, metrics):
-        """Publish the ``end`` event: the final figures and, for each pick,
-        the four steps' titles and paragraphs (as ``tinygrad-edu explain``
-        writes them; drawn after training, as they take a moment)."""
+        """Publish the ``end`` event: the final figures, the pictures' numbers
+        and the picks' details for the trained network, and for each pick
+        the steps' titles and paragraphs (as ``tinygrad-edu explain`` writes
+        them). Made after training, so they do not slow it."""
         keys = ("test_accuracy", "train_accuracy", "test_loss", "train_loss",
                 "epochs", "seconds")
-        self.log.publish({"type": "end", **{k: metrics.get(k) for k in keys},
-                          "cpu_seconds": round(self.cpu_seconds, 3),
-                          "steps": self._explanations()})
+        event = {"type": "end", **{k: metrics.get(k) for k in keys},
+                 "epoch": metrics.get("epochs"),
+                 "cpu_seconds": round(self.cpu_seconds, 3)}
+        event.update(self._pictures())
+        event["details"] = [self.details(i) for i in self.picks]
+        event["steps"] = self._explanations()
+        self.log.publish(event)
         self._write_report()
+
+    def _pictures(self):
+        """The network's weights, the test confusion matrix and worst digits."""
+        return {"weights": self._weights(), **self._test_results()}
 
     # -- what the events carry -----------------------------------------------
 

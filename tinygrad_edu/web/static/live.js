@@ -115,6 +115,7 @@ const live = {
   steps: [],          // every "step" event
   epochs: [],         // every "epoch" event
   batch: null,        // the latest step event carrying a batch
+  picture: null,      // the latest event carrying the weights, confusion matrix and worst digits
   details: null,      // the latest epoch event carrying the pick details
   explanations: null, // the four steps' texts (sent after the last epoch)
   end: null,
@@ -137,11 +138,14 @@ function handle(event) {
     if (event.batch) live.batch = event;
   } else if (event.type === "epoch") {
     live.epochs.push(event);
-    if (event.details) live.details = event;
   } else if (event.type === "end") {
     live.end = event;
     live.explanations = event.steps;
   }
+  // Not every epoch brings the pictures' numbers (they cost time to make);
+  // the end event brings them for the trained network.
+  if (event.type !== "start" && event.weights) live.picture = event;
+  if (event.details) live.details = event;
 }
 
 // -- what each panel draws ----------------------------------------------
@@ -188,8 +192,8 @@ function drawCurves() {
 
 /** The network as the article draws it: columns of neurons, weights as lines. */
 function drawNetwork() {
-  // Before the first epoch ends, the weights the network started with.
-  const lastEpoch = live.epochs[live.epochs.length - 1] || (live.start && {epoch: 0, weights: live.start.weights});
+  // Until an epoch brings new ones, the weights the network started with.
+  const lastEpoch = live.picture || (live.start && {epoch: 0, weights: live.start.weights});
   if (!lastEpoch || live.drawnWeightsEpoch === lastEpoch.epoch) return;
   const svg = document.getElementById("network");
   const sizes = live.start.sizes;
@@ -255,7 +259,7 @@ function drawBatch() {
 }
 
 function drawConfusion() {
-  const lastEpoch = live.epochs[live.epochs.length - 1];
+  const lastEpoch = live.picture;
   const table = document.getElementById("confusion");
   if (!lastEpoch || !lastEpoch.confusion || table.dataset.epoch === String(lastEpoch.epoch)) return;
   const classes = live.start.classes;
@@ -279,7 +283,7 @@ function drawConfusion() {
 }
 
 function drawWorst() {
-  const lastEpoch = live.epochs[live.epochs.length - 1];
+  const lastEpoch = live.picture;
   const box = document.getElementById("worst");
   if (!lastEpoch || !lastEpoch.worst || box.dataset.epoch === String(lastEpoch.epoch)) return;
   box.replaceChildren(...lastEpoch.worst.map(d =>
