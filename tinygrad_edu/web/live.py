@@ -56,7 +56,7 @@ MAX_STEP_EVENTS_PER_SECOND = 20
 BATCH_EVENTS_PER_SECOND = 4      # steps that also carry the batch's digits
 STREAM_PAUSE = 0.2               # seconds between two sends of the stream
 WORST_SHOWN = 12                 # test digits it gets most wrong, per epoch
-DETAIL_BUDGET = 0.05             # share of the training's CPU time for making events
+DETAIL_BUDGET = 0.08             # share of the training's CPU time for making events
 
 
 def _round(number, digits=4):
@@ -131,8 +131,8 @@ class TrainingWatcher:
     thread's CPU seconds, for the budget) are for tests.
 
     The work of making events is counted (``cpu_seconds``). An epoch event
-    always carries the loop's measurements; the pictures' numbers (weights,
-    confusion matrix, worst digits) and then the picks' details come with it
+    always carries the loop's measurements; the weights, then the test
+    confusion matrix and worst digits, then the picks' details come with it
     only while all the work so far stays under ``budget`` (a share) of the
     training thread's CPU time. The end event carries them all, for the
     trained network, made after training.
@@ -200,10 +200,11 @@ class TrainingWatcher:
         and, while the budget allows, the pictures' numbers."""
         began = self.cpu_clock()
         event = {"type": "epoch", **stats, "t": len(self.step_losses)}
-        if self._within_budget(began):
-            event.update(self._pictures())
-            if self._within_budget(self.cpu_clock(), began):
-                event["details"] = [self.details(i) for i in self.picks]
+        # Cheapest first: the weights, the test results, the picks' details.
+        for add in (self._add_weights, self._add_test_results, self._add_details):
+            if not self._within_budget(self.cpu_clock(), began):
+                break
+            add(event)
         self.log.publish(event)
         self._write_report()
         self.cpu_seconds += self.cpu_clock() - began
@@ -226,15 +227,20 @@ class TrainingWatcher:
         event = {"type": "end", **{k: metrics.get(k) for k in keys},
                  "epoch": metrics.get("epochs"),
                  "cpu_seconds": round(self.cpu_seconds, 3)}
-        event.update(self._pictures())
-        event["details"] = [self.details(i) for i in self.picks]
+        for add in (self._add_weights, self._add_test_results, self._add_details):
+            add(event)
         event["steps"] = self._explanations()
         self.log.publish(event)
         self._write_report()
 
-    def _pictures(self):
-        """The network's weights, the test confusion matrix and worst digits."""
-        return {"weights": self._weights(), **self._test_results()}
+    def _add_weights(self, event):
+        event["weights"] = self._weights()
+
+    def _add_test_results(self, event):
+        event.update(self._test_results())
+
+    def _add_details(self, event):
+        event["details"] = [self.details(i) for i in self.picks]
 
     # -- what the events carry -----------------------------------------------
 

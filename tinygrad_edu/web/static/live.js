@@ -115,7 +115,8 @@ const live = {
   steps: [],          // every "step" event
   epochs: [],         // every "epoch" event
   batch: null,        // the latest step event carrying a batch
-  picture: null,      // the latest event carrying the weights, confusion matrix and worst digits
+  picture: null,      // the latest event carrying the weights
+  tests: null,        // the latest event carrying the confusion matrix and worst digits
   details: null,      // the latest epoch event carrying the pick details
   explanations: null, // the four steps' texts (sent after the last epoch)
   end: null,
@@ -145,6 +146,7 @@ function handle(event) {
   // Not every epoch brings the pictures' numbers (they cost time to make);
   // the end event brings them for the trained network.
   if (event.type !== "start" && event.weights) live.picture = event;
+  if (event.confusion) live.tests = event;
   if (event.details) live.details = event;
 }
 
@@ -259,7 +261,7 @@ function drawBatch() {
 }
 
 function drawConfusion() {
-  const lastEpoch = live.picture;
+  const lastEpoch = live.tests;
   const table = document.getElementById("confusion");
   if (!lastEpoch || !lastEpoch.confusion || table.dataset.epoch === String(lastEpoch.epoch)) return;
   const classes = live.start.classes;
@@ -283,7 +285,7 @@ function drawConfusion() {
 }
 
 function drawWorst() {
-  const lastEpoch = live.picture;
+  const lastEpoch = live.tests;
   const box = document.getElementById("worst");
   if (!lastEpoch || !lastEpoch.worst || box.dataset.epoch === String(lastEpoch.epoch)) return;
   box.replaceChildren(...lastEpoch.worst.map(d =>
