@@ -282,6 +282,8 @@ function drawConfusion() {
   table.replaceChildren(TG.el("tr", {}, [TG.el("th"), ...classes.map(label => TG.el("th", {text: String(label)}))]),
                         ...rows);
   table.dataset.epoch = lastEpoch.epoch;
+  document.querySelector("#confusion-panel small").textContent =
+    `(rows: the right digit; columns: the guess; after epoch ${lastEpoch.epoch})`;
 }
 
 function drawWorst() {
@@ -291,6 +293,8 @@ function drawWorst() {
   box.replaceChildren(...lastEpoch.worst.map(d =>
     digitFigure(d.ink, `${d.label}→${d.guess}`, d.label !== d.guess)));
   box.dataset.epoch = lastEpoch.epoch;
+  document.querySelector("#worst-panel small").textContent =
+    `(right digit → guess; after epoch ${lastEpoch.epoch})`;
 }
 
 function drawPicks() {
