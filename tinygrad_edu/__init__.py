@@ -19,8 +19,8 @@ tinygrad_edu import Value`` needs no third-party package.
 
 import importlib
 
-from .engine import (Value, chain_rule_step, dot, is_grad_enabled, no_grad,
-                     register_display, start_backward,
+from .engine import (Value, chain_rule_step, define_op, dot, is_grad_enabled,
+                     no_grad, register_display, start_backward,
                      topological_order, vsum)
 from .learn.losses import accuracy, cross_entropy, log_sum_exp, mse, one_hot, softmax
 from .learn.nn import MLP, Layer, Module, Neuron
@@ -75,6 +75,6 @@ def __dir__():
 
 __all__ = [
     "Value", "no_grad", "is_grad_enabled", "vsum", "dot", "topological_order",
-    "start_backward", "chain_rule_step", "Module", "Neuron", "Layer", "MLP", "mse", "softmax",
+    "start_backward", "chain_rule_step", "define_op", "Module", "Neuron", "Layer", "MLP", "mse", "softmax",
     "cross_entropy", "log_sum_exp", "accuracy", "one_hot", *_LAZY_NAMES,
 ]

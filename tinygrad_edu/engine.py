@@ -22,6 +22,10 @@ Read this file top to bottom; it is written as a chapter.
    (``backward_steps``) call the very same function, so stepping through
    backprop by hand and calling ``backward()`` cannot disagree.
 
+4. An operation is a forward rule and a local derivative per operand, so
+   :func:`define_op` lets you add one of your own from exactly those two
+   things (the last section of this file).
+
 Design notes a reader may wonder about
 ---------------------------------------
 * Local derivatives are numbers stored on the node, not closures. A closure that
@@ -173,7 +177,11 @@ class Value:
     """
 
     __slots__ = ("data", "grad", "op", "parents", "local_grads", "label", "id",
-                 "is_parameter", "exponent", "__weakref__")
+                 "is_parameter", "__weakref__")
+
+    # The constant n of ``x ** n``: a number on the Values ``**`` makes (see
+    # _Power below), None on every other Value.
+    exponent = None
 
     def __init__(self, data, label="", *misplaced, parameter=False, op="",
                  parents=(), local_grads=()):
@@ -187,7 +195,6 @@ class Value:
         # pictures and the trace read it; the arithmetic does not care.
         self.is_parameter = parameter
         self.id = next(_next_id)
-        self.exponent = None        # the constant n of ``x ** n`` (see __pow__)
         if _recording.get():
             self.parents = tuple(parents)
             self.local_grads = tuple(local_grads)
@@ -274,8 +281,8 @@ class Value:
         out = _power(x, n)
         # d(x^n)/dx = n * x^(n-1)
         local = 0.0 if n == 0 else n * _power(x, n - 1)
-        out = Value(out, op=f"**{_exact_text(n)}", parents=(self,),
-                    local_grads=(local,))
+        out = _Power(out, op=f"**{_exact_text(n)}", parents=(self,),
+                     local_grads=(local,))
         out.exponent = n            # kept as a number too, for the fast paths
         return out
 
@@ -469,6 +476,16 @@ class Value:
         """Set ``grad`` to 0 on this Value and every Value behind it."""
         for value in topological_order(self):
             value.grad = 0.0
+
+
+class _Power(Value):
+    """The Value of ``x ** n`` with a constant ``n``, which it keeps in ``exponent``.
+
+    (Only these Values have room for an exponent, so the others stay as small
+    as they were.)
+    """
+
+    __slots__ = ("exponent",)
 
 
 def _check_power(x, n):
@@ -714,8 +731,10 @@ class Op(NamedTuple):
     lists: int = 0
 
 
-_DEFINED_OPS = {}               # name -> Op, for each define_op() call
-_RESERVED_NAMES = {"neg", "sum", "dot", "max"}     # ops without a Value method
+_DEFINED_OPS = {}               # name -> the function define_op() returned
+# Names of built-in ops that are not Value methods (the fast paths' table
+# calls + - * / ** add, sub, mul, div, pow).
+_RESERVED_NAMES = {"neg", "sum", "dot", "max", "add", "sub", "mul", "div", "pow"}
 
 
 def define_op(name, forward, derivatives, *, array_forward=None,
@@ -738,13 +757,12 @@ def define_op(name, forward, derivatives, *, array_forward=None,
     if not (isinstance(name, str) and name.isidentifier()):
         raise ValueError(f"an op's name must be a word like 'softplus', got {name!r}")
     if hasattr(Value, name) or name in _RESERVED_NAMES:
-        raise ValueError(f"{name!r} is a built-in operation; choose another name")
+        raise ValueError(f"{name!r} is taken (a built-in operation or a Value "
+                         f"attribute); choose another name")
     derivatives = tuple(derivatives)
     if not callable(forward) or not derivatives:
         raise TypeError(f"define_op({name!r}) needs a forward function and a "
                         f"tuple of derivatives, one per operand")
-    _DEFINED_OPS[name] = Op(name, forward, derivatives, array_forward,
-                            array_derivatives)
 
     def apply(*operands):
         if len(operands) != len(derivatives):
@@ -759,9 +777,12 @@ def define_op(name, forward, derivatives, *, array_forward=None,
 
     apply.__name__ = apply.__qualname__ = name
     apply.__doc__ = f"The operation {name!r}, made by define_op."
+    apply.op = Op(name, forward, derivatives, array_forward, array_derivatives)
+    _DEFINED_OPS[name] = apply
     return apply
 
 
 def defined_ops():
-    """The operations added with :func:`define_op`, by name (a copy)."""
+    """The operations made with :func:`define_op`, by name: each is the
+    function that applies it, with its rules as an :class:`Op` in ``.op``."""
     return dict(_DEFINED_OPS)

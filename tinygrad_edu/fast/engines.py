@@ -145,6 +145,7 @@ class TapeEngine:
     """Replays the traced program one example at a time, in pure Python."""
 
     name = "tape"
+    backend = "python"
 
     def start_steps(self, model, optimizer, loss, images, targets):
         """The training loop's steps, with the weights in one vector (see ``VectorSteps``)."""
@@ -160,9 +161,11 @@ class TapeEngine:
 
     def batch_loss_and_grads(self, model, xs, targets, loss="cross_entropy"):
         """Set each parameter's ``grad`` to d(mean batch loss)/d(parameter); return the loss."""
-        tape = tape_for(model, loss, "python")
-        mean_loss, grads = tape.batch_gradients(xs, targets)
-        for p, g in zip(tape.params, grads):
+        replay = tape_for(model, loss, self.backend)
+        mean_loss, grads = replay.batch_gradients(xs, targets)
+        if not isinstance(grads, list):
+            grads = grads.tolist()          # numpy's array, as Python floats
+        for p, g in zip(replay.params, grads):
             p.grad = g
         return mean_loss
 
@@ -177,6 +180,7 @@ class NumpyEngine(TapeEngine):
     """Replays the traced program over a whole batch at once, with numpy."""
 
     name = "numpy"
+    backend = "numpy"
 
     def start_steps(self, model, optimizer, loss, images, targets):
         """The training loop's steps, with the weights in one vector (see ``VectorSteps``)."""
@@ -189,14 +193,6 @@ class NumpyEngine(TapeEngine):
 
         return NumpySteps(self, tape, optimizer, batch_gradients,
                           *_as_arrays(images, targets), storage=uniform)
-
-    def batch_loss_and_grads(self, model, xs, targets, loss="cross_entropy"):
-        """Set each parameter's ``grad`` to d(mean batch loss)/d(parameter); return the loss."""
-        fast = tape_for(model, loss, "numpy")
-        mean_loss, grads = fast.batch_gradients(xs, targets)
-        for p, g in zip(fast.tape.params, grads.tolist()):
-            p.grad = g
-        return mean_loss
 
     def evaluate(self, model, data, loss="cross_entropy"):
         """Mean loss and accuracy, as ``training.evaluate``: the data set is one batch."""

@@ -163,6 +163,9 @@ class _Group:
                          for arg in self.args]
         self.bias_grad = biases is not None and any(
             tape.needs_grad[bias] for _, bias in biases)
+        # Constant derivatives (+ - neg sum) need neither the operands nor the result.
+        self.reads_operands = any(callable(d) for d, wanted in
+                                  zip(self.derivatives, self.arg_grad) if wanted)
 
     def _rows(self):
         return self.out.span if self.out.span is not None else self.out.rows
@@ -210,13 +213,16 @@ class _Group:
         g = grad_varying[rows]                                   # (n, batch)
         if self.bias_grad:                       # d(dot + b)/db = 1
             self.bias.add_grad(g, grad_uniform, grad_varying)
-        operands = [arg.read(uniform, varying) for arg in self.args]
+        operands = out = None
+        if self.reads_operands:
+            operands = [arg.read(uniform, varying) for arg in self.args]
+            out = varying[rows]
         if self.matmul:
             self._matmul_backward(operands, g, grad_uniform, grad_varying)
             return
-        out = varying[rows]
         if self.row.lists:                # a list runs along axis -2
-            out, g = out[:, None, :], g[:, None, :]
+            g = g[:, None, :]
+            out = out[:, None, :] if out is not None else None
         for arg, wants, derivative in zip(self.args, self.arg_grad, self.derivatives):
             if not wants or (not callable(derivative) and derivative == 0.0):
                 continue                         # (max: no gradient)
@@ -380,6 +386,11 @@ class NumpyTape:
     def __str__(self):
         return self.format()
 
+    @property
+    def params(self):
+        """The model's parameter Values, in the order of the gradients."""
+        return self.tape.params
+
     def __repr__(self):
         return (f"<NumpyTape: {len(self.tape.instructions)} instructions in "
                 f"{len(self.groups)} groups on {self.levels} levels>")
@@ -448,6 +459,6 @@ class NumpyTape:
     def accumulate_batch(self, xs, labels):
         """Add the mean loss's gradients into each parameter's ``grad``; return the loss."""
         loss, grads = self.batch_gradients(xs, labels)
-        for p, g in zip(self.tape.params, grads.tolist()):
+        for p, g in zip(self.params, grads.tolist()):
             p.grad += g
         return loss

@@ -2,7 +2,8 @@
 
 To add an operation: (1) write its method in ``engine.py``, the forward rule
 and the derivative side by side, as the others are; (2) add one row to
-``TABLE`` below, named as the engine names the op; (3) run
+``TABLE`` below, named as the engine names the op (a row whose name is not a
+Value method also goes in the engine's ``_RESERVED_NAMES``); (3) run
 ``tests/test_op_table.py``, which fails until the engine and the table have the
 same ops and agree on every value and derivative. The tapes need nothing else.
 
@@ -19,6 +20,9 @@ Each row is an :class:`~tinygrad_edu.engine.Op`:
 * ``derivatives``: one entry per operand, a function ``d(*operands, out)``
   that gives d(out)/d(operand), or a constant number (``0.0`` passes no
   gradient back at all);
+* :class:`Operand` ``(k)`` is a derivative that *is* operand ``k``, as
+  d(a*b)/da = b; it is a function like the others, and says so plainly
+  enough that the Python replay reads the operand instead of calling it;
 * for ``sum`` and ``max`` the one operand is a list, for ``dot`` the two
   operands are lists (``lists`` = 1 or 2); in the array form a list is an
   array with the list along the second-to-last axis (``axis=-2``);
@@ -37,8 +41,8 @@ import numpy as np
 
 from ..engine import Op, _cos, _sin, _stable_sigmoid, defined_ops
 
-__all__ = ["TABLE", "NOT_REPLAYED", "WORDS", "SYMBOLS", "POWER", "row_for",
-           "row_name", "array_rules"]
+__all__ = ["TABLE", "NOT_REPLAYED", "WORDS", "SYMBOLS", "POWER", "Operand",
+           "row_for", "row_name", "array_rules"]
 
 # The engine writes these ops as symbols; the table and the tape use words.
 WORDS = {"+": "add", "-": "sub", "*": "mul", "/": "div"}
@@ -47,6 +51,25 @@ SYMBOLS = {word: symbol for symbol, word in WORDS.items()}
 # The row of ``x ** n`` with a constant exponent (the engine names such a
 # Value's op after its exponent, "**2" or "**0.5", and keeps n in ``exponent``).
 POWER = "pow"
+
+
+class Operand:
+    """The derivative that is operand number ``index`` itself: d(a*b)/da = b.
+
+    >>> Operand(1)(2.0, 3.0, 6.0)            # (a, b, out) -> b
+    3.0
+    """
+
+    __slots__ = ("index",)
+
+    def __init__(self, index):
+        self.index = index
+
+    def __call__(self, *operands_and_out):
+        return operands_and_out[self.index]
+
+    def __repr__(self):
+        return f"Operand({self.index})"
 
 
 def _sigmoid_array(x):
@@ -64,9 +87,9 @@ TABLE = {row.name: row for row in [
     #  name     forward            derivatives: d/d(first operand), d/d(second)
     Op("add", operator.add, (1.0, 1.0)),
     Op("sub", operator.sub, (1.0, -1.0)),
-    Op("mul", operator.mul, (lambda a, b, out: b, lambda a, b, out: a)),
+    Op("mul", operator.mul, (Operand(1), Operand(0))),         # b and a
     Op("div", operator.truediv, (lambda a, b, out: 1.0 / b,
-                               lambda a, b, out: -a / b ** 2)),
+                               lambda a, b, out: -out / b)),     # -(a/b)/b, as the engine
     Op("neg", operator.neg, (-1.0,)),
     Op(POWER, operator.pow, (lambda x, n, out: 0.0 if n == 0 else n * x ** (n - 1),)),
     Op("exp", math.exp, (lambda x, out: out,), array_forward=np.exp),
@@ -99,7 +122,7 @@ TABLE = {row.name: row for row in [
            lambda x, lo, hi, out: np.where(x > hi, 1.0, 0.0))),
     # Ops on lists of operands.
     Op("sum", sum, (1.0,), array_forward=lambda xs: xs.sum(axis=-2), lists=1),
-    Op("dot", _dot, (lambda w, x, out: x, lambda w, x, out: w),
+    Op("dot", _dot, (Operand(1), Operand(0)),                  # x and w
        array_forward=lambda w, x: (w * x).sum(axis=-2), lists=2),
     # The shift of the stable log-sum-exp: the largest logit, as a constant.
     Op("max", max, (0.0,), array_forward=lambda xs: xs.max(axis=-2), lists=1),
@@ -119,7 +142,9 @@ def row_for(name):
 
     Raises ValueError naming the op if there is none.
     """
-    row = TABLE.get(name) or defined_ops().get(name)
+    row = TABLE.get(name)
+    if row is None and name in defined_ops():
+        row = defined_ops()[name].op
     if row is None:
         why = NOT_REPLAYED.get(name, "it is neither in the table nor made "
                                      "with define_op")

@@ -2,17 +2,19 @@
 
 When a :class:`~tinygrad_edu.fast.tape.Tape` is built, each instruction is
 turned, once, into a :class:`ForwardStep` (the row's forward rule and where its
-operands are) and into one :class:`BackwardStep` for each operand that wants a
-gradient (the row's local derivative for that operand, and where to add it).
-The two loops below then only read slots, call rules and add: every rule comes
-from :mod:`tinygrad_edu.fast.ops`, none is written here.
+operands are) and, if it passes a gradient back, a :class:`BackwardStep` (the
+row's local derivatives for the operands that want a gradient, and where to
+add them; a dot has one per side). The two loops below then only read slots, call rules and add:
+every rule comes from :mod:`tinygrad_edu.fast.ops`, none is written here.
 
 A step's ``kind`` says how its operands are read:
 
 * ``ONE``, ``TWO``, ``MANY``: one, two or more slots, ``rule(v[a], v[b])``;
 * ``EXPONENT``: one slot and the constant exponent, ``rule(v[a], n)``;
 * ``LIST``: a list of slots (``sum``, ``max``), ``rule([v[s] for s in a])``;
-* ``DOT``: two lists of slots (a dot's two sides);
+* ``DOT``: two lists of slots (a dot's two sides); a derivative that is an
+  :class:`~tinygrad_edu.fast.ops.Operand` becomes its index, so the backward
+  loop reads that side's values instead of calling a function;
 * backward only, ``CONSTANT`` and ``CONSTANT_LIST``: the derivatives are
   numbers (``+ - neg sum``), ``g[a] += d * go``.
 
@@ -25,7 +27,7 @@ from itertools import repeat
 from typing import Any, NamedTuple
 
 from ..engine import dot_sides
-from .ops import POWER
+from .ops import POWER, Operand
 
 __all__ = ["ForwardStep", "BackwardStep", "compile_programs", "run_forward",
            "run_backward"]
@@ -48,7 +50,10 @@ class BackwardStep(NamedTuple):
 
     ``da`` and ``db`` are the row's local derivatives for the operands ``a``
     and ``b``, or None where that operand wants no gradient. For ``MANY``,
-    ``a`` is the tuple of operand slots and ``b`` the derivatives.
+    ``a`` is the tuple of operand slots and ``b`` the derivatives. A dot
+    has a step per side that wants a gradient: ``a`` is the side (a
+    ListOperand), ``b`` its slice (or None) and ``da`` its derivative (or,
+    for an Operand, that operand's index).
     """
 
     kind: int
@@ -64,7 +69,7 @@ class ListOperand(NamedTuple):
 
     read: Any         # slot values -> the values of the list
     slots: tuple
-    span: Any         # (start, stop) when the slots lie side by side, else None
+    span: Any         # a slice when the slots lie side by side, else None
 
 
 def _reader(slots, made):
@@ -77,7 +82,8 @@ def _reader(slots, made):
     if slots not in made:
         start, stop = slots[0], slots[0] + len(slots)
         if slots == tuple(range(start, stop)):
-            read, span = operator.itemgetter(slice(start, stop)), (start, stop)
+            span = slice(start, stop)
+            read = operator.itemgetter(span)
         else:
             read, span = operator.itemgetter(*slots), None     # (2+ slots here)
         made[slots] = ListOperand(read, slots, span)
@@ -107,20 +113,24 @@ def _wants(operand, needs_grad):
     return needs_grad[operand]
 
 
-def _backward_step(ins, needs_grad, made):
-    """The BackwardStep of one instruction, or None if it passes nothing back."""
+def _backward_steps(ins, needs_grad, made):
+    """The BackwardSteps of one instruction: one, one per dot side, or none."""
     kind, a, b, operands = _operands(ins, made)
     wanted = [d if _wants(operand, needs_grad) and not (d == 0.0 and kind == LIST)
               else None for operand, d in zip(operands, ins.row.derivatives)]
     if all(d is None for d in wanted):
-        return None                      # e.g. max: it passes no gradient back
+        return []                        # e.g. max: it passes no gradient back
     if kind != MANY and not any(callable(d) for d in wanted):
         kind = CONSTANT_LIST if kind == LIST else CONSTANT   # + - neg sum: numbers
     else:                                # (mixed: a number becomes a function)
         wanted = [d if d is None or callable(d) else _constant(d) for d in wanted]
     if kind == MANY:
-        return BackwardStep(MANY, ins.out, a, tuple(wanted), None, None)
-    return BackwardStep(kind, ins.out, a, b, *wanted, *[None] * (2 - len(wanted)))
+        return [BackwardStep(MANY, ins.out, a, tuple(wanted), None, None)]
+    if kind == DOT:             # a step per side: the side, its slice, its derivative
+        return [BackwardStep(DOT, ins.out, side, side.span, d.index if isinstance(d, Operand)
+                             else d, None)
+                for side, d in zip((a, b), wanted) if d is not None]
+    return [BackwardStep(kind, ins.out, a, b, *wanted, *[None] * (2 - len(wanted)))]
 
 
 def _constant(number):
@@ -137,15 +147,13 @@ def compile_programs(instructions, needs_grad):
             a, b = a.read, (b.read if b is not None else None)
         forward.append(ForwardStep(kind, ins.row.forward, ins.out, a, b))
         if needs_grad[ins.out]:
-            step = _backward_step(ins, needs_grad, made)
-            if step is not None:
-                backward.append(step)
-    backward.reverse()
-    return forward, backward
+            backward.append(_backward_steps(ins, needs_grad, made))
+    backward.reverse()                   # (an instruction's own steps keep their order)
+    return forward, [step for steps in backward for step in steps]
 
 
 def run_forward(program, v, lists):
-    """Run the forward steps over the slot values ``v`` (a list of floats).
+    """Run the forward steps (as plain tuples) over the slot values ``v`` (floats).
 
     The operand lists a dot or sum reads are kept in ``lists[out]``, for the
     backward pass to use without reading them again. Every slot is written
@@ -174,7 +182,8 @@ def run_forward(program, v, lists):
 
 
 def run_backward(program, v, g, lists):
-    """Run the backward steps: add each operand's share of ``g[out]`` into ``g``.
+    """Run the backward steps (as plain tuples): add each operand's share of
+    ``g[out]`` into ``g``.
 
     ``v`` and ``lists`` are as the last :func:`run_forward` left them. A slot
     whose gradient is exactly 0 passes nothing on (as the engine's
@@ -184,13 +193,13 @@ def run_backward(program, v, g, lists):
         go = g[out]
         if go == 0.0:
             continue
-        if kind == DOT:
-            ws, xs = lists[out]
-            o = v[out]
-            if da is not None:
-                _add_into(g, a, da(ws, xs, o), go)
-            if db is not None:
-                _add_into(g, b, db(ws, xs, o), go)
+        if kind == DOT:                  # one side of a dot: a = the side, b = its slice
+            operands = lists[out]                        # (ws, xs)
+            local = operands[da] if da.__class__ is int else da(*operands, v[out])
+            if b is not None:                            # side by side: one slice
+                g[b] = [gs + dl * go for gs, dl in zip(g[b], local)]
+            else:
+                _add_into(g, a, local, go)
         elif kind == CONSTANT:
             if da is not None:
                 g[a] += da * go
@@ -219,10 +228,9 @@ def run_backward(program, v, g, lists):
 
 def _add_into(g, target, local_derivatives, go):
     """g[s] += local * go for each slot s of ``target`` (a slice when side by side)."""
-    if target.span is not None:
-        start, stop = target.span
-        g[start:stop] = [gs + local * go
-                         for gs, local in zip(g[start:stop], local_derivatives)]
+    span = target.span
+    if span is not None:
+        g[span] = [gs + local * go for gs, local in zip(g[span], local_derivatives)]
     else:
         for s, local in zip(target.slots, local_derivatives):
             g[s] += local * go

@@ -70,8 +70,9 @@ class Instruction:
 
     ``op`` names the row of the op table (:mod:`.ops`) that replays it
     (``add``, ``relu``, ``dot``, an op made with define_op, ...) and ``row``
-    is that row; for ``pow`` the constant exponent is in ``exponent``. A dot's ``args`` are its two sides,
-    weights then inputs (see :func:`~tinygrad_edu.engine.dot_sides`).
+    is that row; for ``pow`` the constant exponent is in ``exponent``. A
+    dot's ``args`` are its two sides, weights then inputs (see
+    :func:`~tinygrad_edu.engine.dot_sides`).
     """
 
     __slots__ = ("op", "out", "args", "exponent", "row")
@@ -120,8 +121,12 @@ class Tape:
         self.needs_grad = list(needs_grad)
         self.loss = loss
         self.description = description
-        self._forward_program, self._backward_program = compile_programs(
+        # The steps the replay runs, with named fields (python_replay), and
+        # the same as plain tuples for its loops: Python unpacks those fastest.
+        self.forward_steps, self.backward_steps = compile_programs(
             self.instructions, self.needs_grad)
+        self._forward_program = [tuple(step) for step in self.forward_steps]
+        self._backward_program = [tuple(step) for step in self.backward_steps]
         self._values = [0.0] * self.n_slots
         self._grads = [0.0] * self.n_slots
         self._lists = [None] * self.n_slots     # a dot's or sum's operand lists

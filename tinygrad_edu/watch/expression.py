@@ -19,7 +19,7 @@ import ast
 import math
 import numbers
 
-from ..engine import Value, topological_order
+from ..engine import Value, defined_ops, topological_order
 
 __all__ = ["parse_expression", "parse_with_variables", "parse_assignments",
            "ExpressionError", "FUNCTIONS"]
@@ -261,16 +261,20 @@ class _Builder:
                 f"{_describe(node.func)} cannot be called: only "
                 f"{', '.join(sorted(FUNCTIONS))} can")
         name = node.func.id
-        if name not in FUNCTIONS:
+        if name in defined_ops():        # an operation made with define_op
+            function, arity = defined_ops()[name], len(defined_ops()[name].op.derivatives)
+        elif name in FUNCTIONS:
+            function, arity = FUNCTIONS[name], 1
+        else:
             raise ExpressionError(
                 f"cannot call {name!r}: the functions allowed are "
                 f"{', '.join(sorted(FUNCTIONS))}")
-        if node.keywords or len(node.args) != 1:
-            raise ExpressionError(f"{name}() takes exactly one argument, as in {name}(x)")
-        argument = self.build(node.args[0])
-        if not isinstance(argument, Value):
-            argument = Value(argument)
-        return FUNCTIONS[name](argument)
+        if node.keywords or len(node.args) != arity:
+            count = "one argument" if arity == 1 else f"{arity} arguments"
+            raise ExpressionError(f"{name}() takes exactly {count}, as in "
+                                  f"{name}({', '.join(['x'] * arity)})")
+        arguments = [self.build(arg) for arg in node.args]
+        return function(*[a if isinstance(a, Value) else Value(a) for a in arguments])
 
 
 def _short(text, limit=60):
