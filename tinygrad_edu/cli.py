@@ -11,7 +11,7 @@ import sys
 
 # Subcommand modules, in the order ``--help`` lists them.
 COMMAND_MODULES = ["train", "predict", "graph", "explain", "step", "export",
-                   "exercise", "check"]
+                   "exercise", "check", "plot"]
 
 
 def _load_commands():

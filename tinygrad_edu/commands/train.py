@@ -15,13 +15,15 @@ still saves the model.
 """
 
 import json
+import math
 import time
 
 from pathlib import Path
 
-from .arguments import (check_output_paths, digit, fraction, positive_float,
-                        positive_int, print_while_read, remember_parser,
-                        runtime_failure, usage_error)
+from .arguments import (check_output_paths, digit, fraction, non_negative_int,
+                        positive_float, positive_int, print_while_read,
+                        remember_parser, runtime_failure, usage_error)
+from .plot import check_plot_path, draw_curves
 from ..learn.digits import load_digits
 from ..learn.nn import ACTIVATIONS, MLP
 from ..output import OutputError, write_atomically
@@ -30,6 +32,7 @@ from ..learn.serialize import (MAX_LAYERS, MAX_WEIGHTS, architecture_problem,
 from ..fast.engines import ENGINES
 from ..learn.losses import LOSSES
 from ..learn.training import DEFAULT_LR, TrainingDiverged, train
+from ..web.live import DEFAULT_PORT, LiveServer, ServeError, TrainingWatcher
 
 NAME = "train"
 HELP = "train an MLP on the handwritten digits and save it as JSON"
@@ -96,7 +99,29 @@ def add_arguments(parser):
                              "file is never replaced by a diverged model)")
     parser.add_argument("--quiet", action="store_true",
                         help="no progress bar (the per-epoch lines still print)")
+    add_watch_arguments(parser)
     remember_parser(parser)
+
+
+def add_watch_arguments(parser):
+    """--live, --host, --port, --report and --plot: ways to watch the training."""
+    parser.add_argument("--live", action="store_true",
+                        help="show the training on a page in the browser "
+                             "(curves, weights, digits); the page stays "
+                             "until Ctrl-C")
+    parser.add_argument("--port", type=non_negative_int, default=DEFAULT_PORT,
+                        metavar="N",
+                        help=f"port of the --live page (default: {DEFAULT_PORT}; "
+                             f"0 picks a free one)")
+    parser.add_argument("--host", default="127.0.0.1", metavar="HOST",
+                        help="address the --live page listens on (default: "
+                             "127.0.0.1, this computer only)")
+    parser.add_argument("--report", metavar="FILE.html",
+                        help="write the page as one self-contained HTML file, "
+                             "rewritten after every epoch")
+    parser.add_argument("--plot", metavar="FILE",
+                        help="draw the loss and accuracy curves to FILE "
+                             "(.png or .svg; needs matplotlib)")
 
 
 def run(args):
@@ -110,7 +135,10 @@ def run(args):
         usage_error(args, f"argument --hidden: {problem} (limits: {MAX_LAYERS} "
                           f"layers, {MAX_WEIGHTS:,} weights)")
     check_output_paths(args, [(args.out, "--out"), (args.metrics, "--metrics"),
-                              (diverged_path(args), "--save-diverged")])
+                              (diverged_path(args), "--save-diverged"),
+                              (args.report, "--report")])
+    if args.plot:
+        check_plot_path(args, args.plot, "--plot")
     try:
         train_data = load_digits("train", classes=classes, per_class=args.per_class,
                                  seed=args.seed)
@@ -120,6 +148,8 @@ def run(args):
     model = MLP(64, [*args.hidden, len(classes)], activation=args.activation,
                 seed=args.seed, classes=classes)
     lr = args.lr if args.lr is not None else DEFAULT_LR[args.optimizer]
+    watcher, server = start_watching(args, model, train_data, test_data, lr)
+    step_losses = watcher.step_losses if watcher else []
     print_while_read(f"training {model} on {len(train_data[0])} images of digits "
                      f"{' '.join(map(str, classes))}; testing on "
                      f"{len(test_data[0])} images by other writers")
@@ -131,7 +161,10 @@ def run(args):
                        weight_decay=args.weight_decay, schedule=args.schedule,
                        loss=args.loss, seed=args.seed, engine=ENGINES[args.engine],
                        progress=False if args.quiet else None,
-                       log=print_while_read)
+                       log=print_while_read,
+                       on_step=(watcher.on_step if watcher else
+                                lambda report: step_losses.append(report.loss)),
+                       on_epoch=watcher.on_epoch if watcher else None)
     except TrainingDiverged as error:
         return runtime_failure(args, f"{error} {save_diverged(args, model)}")
     seconds = time.perf_counter() - started
@@ -142,17 +175,66 @@ def run(args):
                    activation=args.activation, optimizer=args.optimizer, lr=lr,
                    loss=args.loss, batch_size=args.batch_size, seed=args.seed,
                    engine=args.engine, train_images=len(train_data[0]),
-                   test_images=len(test_data[0]))
+                   test_images=len(test_data[0]),
+                   steps_per_epoch=math.ceil(len(train_data[0]) / args.batch_size),
+                   step_loss=step_losses)
     try:
         save_outputs(model, metrics, args.out, args.metrics)
+        if watcher:
+            watcher.finish(metrics)
+        if args.plot:
+            draw_curves(metrics, args.plot)
     except OutputError as error:                 # e.g. the disk filled up
         return runtime_failure(args, str(error))
     print_while_read(f"test accuracy {metrics['test_accuracy']:.1%} "
                      f"(train {metrics['train_accuracy']:.1%}) after "
                      f"{args.epochs} epochs in {seconds:.1f} s; model saved to "
                      f"{args.out}" + (f", metrics to {args.metrics}"
-                                      if args.metrics else ""))
+                                      if args.metrics else "")
+                     + (f", report to {args.report}" if args.report else "")
+                     + (f", curves to {args.plot}" if args.plot else ""))
+    if server:
+        keep_serving(server)
     return 0
+
+
+def start_watching(args, model, train_data, test_data, lr):
+    """The watcher and the live server that --live and --report ask for.
+
+    The server binds its port before training starts (a port in use is a
+    usage error) and its address is printed on a line of its own.
+    """
+    if not (args.live or args.report):
+        return None, None
+    settings = {key: getattr(args, key) for key in
+                ("hidden", "activation", "epochs", "batch_size", "optimizer",
+                 "schedule", "loss", "seed", "engine")}
+    settings.update(lr=lr, train_images=len(train_data[0]),
+                    test_images=len(test_data[0]))
+    watcher = TrainingWatcher(model, train_data, test_data, epochs=args.epochs,
+                              batch_size=args.batch_size, loss=args.loss,
+                              settings=settings, report=args.report)
+    server = None
+    if args.live:
+        try:
+            server = LiveServer(watcher.log, args.host, args.port).start()
+        except ServeError as error:
+            usage_error(args, f"argument --live: {error}")
+        print_while_read(f"live: {server.url}")
+    watcher.start()
+    return watcher, server
+
+
+def keep_serving(server):
+    """Serve the finished training's page until Ctrl-C."""
+    try:
+        print_while_read(f"the page stays at {server.url} until you press Ctrl-C")
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        print_while_read("stopped the live page")
+    finally:
+        server.stop()
 
 
 def diverged_path(args):
@@ -180,9 +262,10 @@ def save_diverged(args, model):
 
 
 def save_outputs(model, metrics, model_path, metrics_path):
-    """Save the model (with the metrics but the history as its ``info``) and,
-    if asked, the metrics as JSON."""
-    info = {key: metrics[key] for key in metrics if key != "history"}
+    """Save the model (with the metrics but the history and the step losses
+    as its ``info``) and, if asked, the metrics as JSON."""
+    info = {key: metrics[key] for key in metrics
+            if key not in ("history", "step_loss")}
     save_model(model, model_path, info=info)
     if metrics_path:
         try:

@@ -32,7 +32,7 @@ from ..engine import no_grad, vsum
 from .losses import loss_function, predicted_class
 from .optim import SGD, Adam
 
-__all__ = ["train", "evaluate", "TrainingDiverged", "TrainingResult",
+__all__ = ["train", "evaluate", "TrainingDiverged", "TrainingResult", "StepReport",
            "batch_loss_and_grads", "VALUES", "ValueGraphEngine", "ValueSteps",
            "as_engine",
            "DivergenceWatch", "progress_bar"]
@@ -368,6 +368,27 @@ def progress_bar(total, description, enabled):
 
 
 @dataclass
+class StepReport:
+    """What ``train(..., on_step=...)`` hears after each step.
+
+    ``images`` and ``targets`` are the batch just learned from (targets are
+    output indices, see ``model.classes``); ``loss`` is its mean loss before
+    the step, ``lr`` the learning rate the step used. The fast engines keep
+    the weights outside the model during an epoch: call ``sync()`` before
+    reading the model's weights (it writes the current ones in).
+    """
+
+    epoch: int
+    step: int
+    steps_per_epoch: int
+    loss: float
+    lr: float
+    images: list
+    targets: list
+    sync: object = None
+
+
+@dataclass
 class TrainingResult:
     """What ``train`` measured: one dict per epoch, and the time it took."""
 
@@ -433,7 +454,7 @@ DEFAULT_LR = {"adam": 0.01, "sgd": 0.1}
 def train(model, train_data, test_data=None, *, epochs=10, batch_size=8,
           optimizer="adam", lr=None, momentum=0.9, weight_decay=0.0,
           schedule="cosine", loss="cross_entropy", seed=0, engine="values",
-          progress=None, log=print):
+          progress=None, log=print, on_step=None, on_epoch=None):
     """Train ``model`` on ``train_data = (images, labels)``; return a TrainingResult.
 
     * Labels are mapped to outputs by ``model.classes`` (so a model with
@@ -456,6 +477,10 @@ def train(model, train_data, test_data=None, *, epochs=10, batch_size=8,
       at chance (see ``DivergenceWatch`` for the limits).
     * ``progress``: True or False to show per-epoch progress bars (tqdm) or
       not; None (the default) shows them only on a terminal or in a notebook.
+    * ``on_step(report)`` and ``on_epoch(stats)``, if given, are called after
+      every step and every epoch, to watch the training (the live page of
+      ``tinygrad-edu train --live`` does): see :class:`StepReport`; ``stats``
+      is the epoch's entry of the history.
     """
     images, labels = _check_data(train_data, "the training data")
     _check_input_sizes(images, model, "the training data")
@@ -502,6 +527,10 @@ def train(model, train_data, test_data=None, *, epochs=10, batch_size=8,
                 watch.step(epoch, step, batch_loss)
                 bar.set_postfix_str(f"loss {batch_loss:.4f}", refresh=False)
                 bar.update(1)
+                if on_step is not None:
+                    on_step(StepReport(epoch, step, steps_per_epoch, batch_loss,
+                                       optimizer.lr, [images[i] for i in batch],
+                                       [targets[i] for i in batch], steps.sync))
         steps.sync()            # the weights into the model's Values
         try:
             stats = _measure(model, epoch, (images, labels), test_data, loss,
@@ -514,6 +543,8 @@ def train(model, train_data, test_data=None, *, epochs=10, batch_size=8,
         result.history.append(stats)
         if log is not None:
             log(_epoch_line(result.history[-1], epochs))
+        if on_epoch is not None:
+            on_epoch(result.history[-1])
     watch.finish()
     result.seconds = time.perf_counter() - started
     return result

@@ -1,0 +1,305 @@
+"""The live training page: `tinygrad-edu train --live` in a subprocess, its
+routes and its event stream, the report file and the watcher's throttle.
+
+Every server binds 127.0.0.1 on a free port, and every wait has a deadline.
+"""
+
+import http.client
+import json
+import os
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from tinygrad_edu.learn.training import StepReport
+from tinygrad_edu.web.live import (MAX_STEP_EVENTS_PER_SECOND, EventLog,
+                                   TrainingWatcher, page_html)
+from tinygrad_edu.web.page import unpack_data
+
+ROOT = Path(__file__).resolve().parent.parent
+DEADLINE = 60             # seconds any one wait may take before the test fails
+TINY = ["--classes", "0", "1", "2", "--per-class", "8", "--hidden", "6",
+        "--epochs", "3", "--batch-size", "4", "--quiet"]
+
+
+def default_sigint():
+    """Let the child hear Ctrl-C even when the tests run in the background
+    (a shell starts background jobs with SIGINT ignored; children inherit it)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+class Training:
+    """`tinygrad-edu train ARGS` in a subprocess, its stdout read line by line."""
+
+    def __init__(self, args):
+        env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tinygrad_edu", "train", *args],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+            preexec_fn=default_sigint)
+        self.lines = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.process.stdout:
+            self.lines.put(line.rstrip("\n"))
+        self.lines.put(None)
+
+    def wait_for(self, prefix):
+        """The first (next) stdout line starting with ``prefix``."""
+        end = time.monotonic() + DEADLINE
+        while time.monotonic() < end:
+            try:
+                line = self.lines.get(timeout=max(end - time.monotonic(), 0.01))
+            except queue.Empty:
+                break
+            if line is None:
+                break
+            if line.startswith(prefix):
+                return line
+        self.stop()
+        pytest.fail(f"no line starting with {prefix!r}; stderr: {self.process.stderr.read()}")
+
+    def interrupt(self):
+        """Ctrl-C; return the exit code."""
+        self.process.send_signal(signal.SIGINT)
+        return self.process.wait(timeout=DEADLINE)
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=DEADLINE)
+
+
+def read_events(url, until_end=True):
+    """The events of ``url``/events, in order, up to the ``end`` event."""
+    host, port = url.split("//")[1].rstrip("/").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=DEADLINE)
+    connection.request("GET", "/events")
+    response = connection.getresponse()
+    assert response.status == 200
+    assert response.getheader("Content-Type").startswith("text/event-stream")
+    events = []
+    while True:
+        line = response.fp.readline().decode("utf-8")
+        assert line, "the stream ended before the end event"
+        if line.startswith("data: "):
+            events.append(json.loads(line[len("data: "):]))
+            if events[-1]["type"] == "end" or not until_end:
+                break
+    connection.close()
+    return events
+
+
+def status_of(url, path, method="GET"):
+    """The HTTP status of ``method path`` (the path sent exactly as given)."""
+    host, port = url.split("//")[1].rstrip("/").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=DEADLINE)
+    connection.request(method, path)
+    response = connection.getresponse()
+    response.read()
+    connection.close()
+    return response.status
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    """A tiny --live training, finished and still serving; stopped with Ctrl-C at the end."""
+    folder = tmp_path_factory.mktemp("live")
+    paths = SimpleNamespace(model=folder / "model.json", metrics=folder / "metrics.json",
+                            report=folder / "report.html")
+    run = Training([*TINY, "--live", "--port", "0", "--out", str(paths.model),
+                    "--metrics", str(paths.metrics), "--report", str(paths.report)])
+    line = run.wait_for("live: ")
+    url = line.split(" ", 1)[1]
+    events = read_events(url)                 # connects while training runs (or just after)
+    run.wait_for("the page stays at")
+    yield SimpleNamespace(run=run, url=url, events=events, paths=paths)
+    run.stop()
+
+
+def test_the_url_is_printed_on_its_own_line_on_loopback(finished):
+    assert finished.url.startswith("http://127.0.0.1:")
+    assert finished.url.endswith("/")
+
+
+def test_the_page_is_served(finished):
+    with urllib.request.urlopen(finished.url, timeout=DEADLINE) as response:
+        page = response.read().decode("utf-8")
+        assert response.headers["Content-Type"].startswith("text/html")
+    assert "Watch the network learn" in page and 'new EventSource("events")' in page
+    assert "https://" not in page.replace("https://www.w3.org", "")     # no CDN
+
+
+def test_the_events_carry_the_numbers_of_the_metrics_file(finished):
+    metrics = json.loads(finished.paths.metrics.read_text())
+    events = finished.events
+    assert [e["type"] for e in events][0] == "start"
+    assert events[-1]["type"] == "end"
+    steps = [e for e in events if e["type"] == "step"]
+    epochs = [e for e in events if e["type"] == "epoch"]
+    assert len(metrics["step_loss"]) == 3 * metrics["steps_per_epoch"]
+    assert steps and all(e["loss"] == metrics["step_loss"][e["t"] - 1] for e in steps)
+    assert len(epochs) == 3
+    for event, entry in zip(epochs, metrics["history"]):
+        assert {key: event[key] for key in entry} == entry
+    end = events[-1]
+    for key in ("test_accuracy", "train_accuracy", "test_loss", "train_loss", "epochs"):
+        assert end[key] == metrics[key]
+
+
+def test_the_epoch_events_agree_with_themselves(finished):
+    """The confusion matrix counts the test accuracy the loop measured;
+    the weights have the network's shape."""
+    pictures = [e for e in finished.events if "confusion" in e]
+    assert pictures[-1] is finished.events[-1]          # the end event has them all
+    for event in pictures:
+        confusion = event["confusion"]
+        right = sum(confusion[i][i] for i in range(len(confusion)))
+        assert right / sum(map(sum, confusion)) == pytest.approx(event["test_accuracy"])
+        assert [len(layer) for layer in event["weights"]] == [6, 3]
+        assert all(len(row) == 64 + 1 for row in event["weights"][0])
+    last = finished.events[-1]
+    assert len(last["details"]) == 3 and len(last["details"][0]["loss_saliency"]) == 64
+    steps = finished.events[-1]["steps"]         # the texts, one list per pick
+    assert len(steps) == 3 and all(title and text for title, text in steps[0])
+
+
+def test_a_late_client_gets_the_history(finished):
+    again = read_events(finished.url)
+    assert again == finished.events
+
+
+def test_a_browser_that_reconnects_gets_only_what_it_missed(finished):
+    """EventSource sends the last id it saw (Last-Event-ID) when it reconnects."""
+    host, port = finished.url.split("//")[1].rstrip("/").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=DEADLINE)
+    connection.request("GET", "/events", headers={"Last-Event-ID": "2"})
+    response = connection.getresponse()
+    lines = []
+    while len(lines) < 2:
+        line = response.fp.readline().decode("utf-8")
+        if line.startswith(("id: ", "data: ")):
+            lines.append(line.strip())
+    connection.close()
+    assert lines[0] == "id: 3"
+    assert json.loads(lines[1][len("data: "):]) == finished.events[3]
+
+
+def test_only_the_page_and_the_stream_are_served(finished):
+    assert status_of(finished.url, "/../../etc/passwd") == 404
+    assert status_of(finished.url, "/live.js") == 404
+    assert status_of(finished.url, "/nothing/here") == 404
+    assert status_of(finished.url, "/", "POST") == 405
+    assert status_of(finished.url, "/events", "POST") == 405
+
+
+def test_the_report_holds_the_final_epoch(finished):
+    page = finished.paths.report.read_text()
+    assert unpack_data(page)["events"] == finished.events
+
+
+def test_ctrl_c_exits_0_with_the_model_saved(finished):
+    # Last in the module on purpose: it stops the shared training.
+    assert finished.run.interrupt() == 0
+    assert json.loads(finished.paths.model.read_text())
+
+
+def test_a_port_in_use_is_a_clear_usage_error(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "-m", "tinygrad_edu", "train", *TINY, "--live",
+             "--port", str(port), "--out", str(tmp_path / "model.json")],
+            capture_output=True, text=True, timeout=DEADLINE,
+            env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert done.returncode == 2
+    assert f"port {port} on 127.0.0.1 is in use" in done.stderr
+    assert "--port 0" in done.stderr and "Traceback" not in done.stderr
+    assert "epoch 1" not in done.stdout and not (tmp_path / "model.json").exists()
+
+
+# ----------------------------------------------------------------------
+# The watcher alone (no server)
+# ----------------------------------------------------------------------
+
+class FakeClock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def tiny_watcher(clock, epochs=2, steps=50):
+    from tinygrad_edu import MLP, load_digits
+    model = MLP(64, [4, 2], seed=0, classes=[0, 1])
+    train = load_digits("train", classes=[0, 1], per_class=steps // 2)
+    test = load_digits("test", classes=[0, 1])
+    return TrainingWatcher(model, train, test, epochs=epochs, batch_size=1, clock=clock)
+
+
+def test_step_events_are_throttled_whatever_the_step_rate():
+    clock = FakeClock()
+    watcher = tiny_watcher(clock)
+    image = [0.0] * 64
+    for epoch in (1, 2):
+        for step in range(1, 51):            # 50 steps in 0.5 s: 100 steps a second
+            clock.now += 0.01
+            watcher.on_step(StepReport(epoch, step, 50, 0.5, 0.01, [image], [0]))
+    steps = [e for e in watcher.log.events() if e["type"] == "step"]
+    assert len(watcher.step_losses) == 100
+    # 1 s of training: at most 20 events a second, plus the last step of each epoch.
+    assert len(steps) <= MAX_STEP_EVENTS_PER_SECOND * 1 + 2
+    assert [e["t"] for e in steps if e["step"] == 50] == [50, 100]
+
+
+def test_the_event_log_hands_out_the_history_then_waits():
+    log = EventLog()
+    log.publish({"type": "start"})
+    assert log.wait_from(0, timeout=0) == ['{"type":"start"}']
+    assert log.wait_from(1, timeout=0.01) == []
+    log.close()
+    assert log.wait_from(1) == []              # closed: no waiting
+
+
+def test_the_report_page_embeds_its_data_and_the_live_page_none():
+    events = [{"type": "start", "note": "</script><script>alert(1)"}]
+    page = page_html(events)
+    assert "alert(1)" not in page and unpack_data(page) == {"events": events}
+    assert 'id="page-data"' not in page_html()
+
+
+def test_the_saliency_is_the_gradient_by_central_differences():
+    """Checked against the loss itself, nudging one pixel at a time (no backprop)."""
+    from tinygrad_edu.engine import no_grad
+    from tinygrad_edu.learn.losses import cross_entropy
+    watcher = tiny_watcher(FakeClock())
+    model, index = watcher.model, watcher.picks[1]
+    pixels, target = watcher.test_images[index], watcher.test_targets[index]
+
+    def loss(image):
+        with no_grad():
+            return cross_entropy(model(image), target).data
+
+    detail = watcher.details(index)
+    h = 1e-5
+    for i in range(64):
+        up, down = list(pixels), list(pixels)
+        up[i] += h
+        down[i] -= h
+        slope = (loss(up) - loss(down)) / (2 * h)
+        assert detail["loss_saliency"][i] == pytest.approx(slope, rel=1e-3, abs=1e-6)
+    assert detail["loss"] == pytest.approx(loss(pixels), rel=1e-3)

@@ -1,0 +1,131 @@
+"""The live page in a real browser (headless Chromium driven by selenium).
+
+The training runs in a thread of the test, each step paced by a short pause,
+so the page can be watched while it runs: the loss curve gains points, the
+network picture changes between epochs, and the console stays free of
+errors. The report file opens from file:// with no server.
+"""
+
+import shutil
+import threading
+import time
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.support.ui import WebDriverWait
+
+from tinygrad_edu import MLP, load_digits
+from tinygrad_edu.fast.engines import NUMPY
+from tinygrad_edu.learn.training import train
+from tinygrad_edu.web.live import LiveServer, TrainingWatcher
+
+EPOCHS = 5
+PAUSE = 0.08               # seconds after each step: 6 steps an epoch, ~0.5 s an epoch
+DEADLINE = 30
+
+
+@pytest.fixture(scope="module")
+def browser():
+    chromium, driver_path = shutil.which("chromium"), shutil.which("chromedriver")
+    assert chromium and driver_path, ("the browser tests need Debian's chromium and "
+                                      "chromium-driver: run bash .ci/setup")
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu",
+                     "--disable-dev-shm-usage", "--window-size=1280,800",
+                     "--disable-background-networking", "--disable-component-update",
+                     "--disable-sync"):
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=driver_path))
+    driver.set_page_load_timeout(DEADLINE)
+    yield driver
+    driver.quit()
+
+
+def console_errors(driver):
+    return [entry["message"] for entry in driver.get_log("browser")
+            if entry["level"] == "SEVERE"]
+
+
+@pytest.fixture
+def paced_training(tmp_path):
+    """A live server and a training to start when the page is open."""
+    model = MLP(64, [6, 3], seed=0, classes=[0, 1, 2])
+    train_data = load_digits("train", classes=[0, 1, 2], per_class=8)
+    test_data = load_digits("test", classes=[0, 1, 2])
+    report = tmp_path / "report.html"
+    # budget=1: the pictures' numbers with every epoch, however short it is
+    watcher = TrainingWatcher(model, train_data, test_data, epochs=EPOCHS,
+                              batch_size=4, report=report, budget=1.0)
+    server = LiveServer(watcher.log, "127.0.0.1", 0).start()
+
+    pace = {"pause": PAUSE}
+
+    def on_step(step):
+        watcher.on_step(step)
+        time.sleep(pace["pause"])
+
+    def run():
+        watcher.start()
+        result = train(model, train_data, test_data, epochs=EPOCHS, batch_size=4,
+                       engine=NUMPY, log=None, on_step=on_step,
+                       on_epoch=watcher.on_epoch)
+        watcher.finish(result.metrics())
+
+    thread = threading.Thread(target=run, daemon=True)
+    yield server.url, thread, report, pace
+    thread.join(DEADLINE)
+    server.stop()
+
+
+def steps_drawn(driver):
+    """How many step points the loss curve shows."""
+    return driver.execute_script(
+        "const p = document.querySelector('#loss-chart path.series');"
+        "return p ? p.getAttribute('d').split(/[ML]/).length - 1 : 0;")
+
+
+def network_colours(driver):
+    return driver.execute_script(
+        "const svg = document.getElementById('network');"
+        "return [svg.getAttribute('data-epoch'), Array.from("
+        "svg.querySelectorAll('line.weight'), l => l.getAttribute('stroke')).join()];")
+
+
+def test_the_page_follows_the_training(browser, paced_training):
+    url, training, _, _ = paced_training
+    browser.get(url)
+    wait = WebDriverWait(browser, DEADLINE, poll_frequency=0.05)
+    wait.until(lambda d: d.execute_script("return document.readyState") == "complete")
+    training.start()
+    first = wait.until(lambda d: steps_drawn(d) or None)
+    wait.until(lambda d: steps_drawn(d) > first)             # the curve grows ...
+    assert training.is_alive()                              # ... while training runs
+    epoch, colours = wait.until(lambda d: network_colours(d)[0] not in (None, "0") and network_colours(d))
+    later_epoch, later_colours = wait.until(
+        lambda d: network_colours(d)[0] not in (None, epoch) and network_colours(d))
+    assert int(later_epoch) > int(epoch) and later_colours != colours
+    wait.until(lambda d: "finished" in d.find_element("id", "status").text)
+    assert browser.find_elements("css selector", "#batch figure")
+    assert browser.find_elements("css selector", "#worst figure")
+    assert len(browser.find_elements("css selector", "#confusion td")) == 9
+    pick = browser.find_elements("css selector", "#picks figure")[1]
+    pick.click()
+    wait.until(lambda d: "picked" in pick.get_attribute("class"))
+    assert "Step 1" in browser.find_element("id", "inside").text
+    assert console_errors(browser) == []
+
+
+def test_the_report_opens_from_disk_with_the_final_epoch(browser, paced_training):
+    _, training, report, pace = paced_training
+    pace["pause"] = 0                     # no one watches: train at full speed
+    training.start()
+    training.join(DEADLINE)
+    browser.get(report.as_uri())
+    status = browser.find_element("id", "status").text
+    assert f"epoch {EPOCHS}/{EPOCHS}" in status and "finished" in status
+    assert network_colours(browser)[0] == str(EPOCHS)
+    assert "the finished training" in browser.find_element("id", "connection").text
+    assert console_errors(browser) == []

@@ -1,0 +1,118 @@
+"""``tinygrad-edu plot METRICS``: the loss and accuracy curves as a picture.
+
+It reads the metrics file ``tinygrad-edu train --metrics`` writes (the loss
+of every step and the measurements after every epoch) and draws them with
+matplotlib, as PNG or SVG, for slides and papers::
+
+    tinygrad-edu plot metrics.json --out curves.png
+
+``tinygrad-edu train --plot FILE`` draws the same picture at the end of
+training. matplotlib is an optional extra: ``pip install 'tinygrad_edu[plot]'``.
+"""
+
+import io
+import json
+from pathlib import Path
+
+from .arguments import check_output_path, remember_parser, runtime_failure, usage_error
+from ..output import OutputError, write_atomically
+
+NAME = "plot"
+HELP = "draw the loss and accuracy curves of a training's metrics file (PNG or SVG)"
+
+FORMATS = (".png", ".svg")
+TRAIN_COLOUR, TEST_COLOUR, STEP_COLOUR = "#1b7837", "#e66101", "#aaaaaa"
+
+
+def add_arguments(parser):
+    parser.add_argument("metrics", metavar="METRICS",
+                        help="a metrics file written by 'tinygrad-edu train --metrics'")
+    parser.add_argument("--out", default="curves.png", metavar="FILE",
+                        help="where to draw the curves, .png or .svg "
+                             "(default: curves.png)")
+    remember_parser(parser)
+
+
+def run(args):
+    check_plot_path(args, args.out, "--out")
+    try:
+        metrics = read_metrics(args.metrics)
+    except ValueError as error:
+        usage_error(args, str(error))
+    try:
+        draw_curves(metrics, args.out)
+    except OutputError as error:
+        return runtime_failure(args, str(error))
+    print(f"curves of {metrics['epochs']} epochs drawn to {args.out}")
+    return 0
+
+
+def check_plot_path(args, path, flag):
+    """A usage error unless ``path`` is a writable .png or .svg and matplotlib is here."""
+    if Path(path).suffix.lower() not in FORMATS:
+        usage_error(args, f"argument {flag}: {path} should end in .png or .svg")
+    try:
+        import matplotlib  # noqa: F401  (only checking it is installed)
+    except ImportError:
+        usage_error(args, f"argument {flag}: drawing curves needs matplotlib; "
+                          f"install it with: pip install 'tinygrad_edu[plot]'")
+    check_output_path(args, path, flag)
+
+
+def read_metrics(path):
+    """The metrics file at ``path``, checked to have what the curves need.
+
+    Raises ValueError saying what is wrong.
+    """
+    try:
+        metrics = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as error:
+        raise ValueError(f"cannot read {path}: {error.strerror or error}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise ValueError(f"{path} is not JSON; give the file that "
+                         f"'tinygrad-edu train --metrics' wrote") from None
+    history = metrics.get("history") if isinstance(metrics, dict) else None
+    if not (isinstance(history, list) and history and all(
+            isinstance(entry, dict) and "epoch" in entry for entry in history)):
+        raise ValueError(f"{path} has no per-epoch history; give the file that "
+                         f"'tinygrad-edu train --metrics' wrote")
+    metrics.setdefault("epochs", history[-1]["epoch"])
+    return metrics
+
+
+def draw_curves(metrics, path):
+    """Draw the loss (per step and per epoch) and accuracy curves to ``path``.
+
+    ``metrics`` is what ``tinygrad-edu train --metrics`` writes; the per-step
+    losses are drawn when it has them.
+    """
+    from matplotlib.figure import Figure      # only when a picture is asked for
+
+    history = metrics["history"]
+    epochs = [entry["epoch"] for entry in history]
+    figure = Figure(figsize=(9, 3.6), layout="constrained")
+    loss_axes, accuracy_axes = figure.subplots(1, 2)
+    steps = metrics.get("step_loss") or []
+    per_epoch = metrics.get("steps_per_epoch") or 0
+    if steps and per_epoch:
+        loss_axes.plot([(t + 1) / per_epoch for t in range(len(steps))], steps,
+                       color=STEP_COLOUR, linewidth=0.6, label="batch loss (each step)")
+    for key, colour, name in (("train", TRAIN_COLOUR, "training images"),
+                              ("test", TEST_COLOUR, "test images")):
+        points = [(e["epoch"], e[f"{key}_loss"], e[f"{key}_accuracy"])
+                  for e in history if e.get(f"{key}_loss") is not None]
+        if not points:
+            continue
+        xs, losses, accuracies = zip(*points)
+        loss_axes.plot(xs, losses, "o-", color=colour, markersize=3, label=name)
+        accuracy_axes.plot(xs, [100 * a for a in accuracies], "o-", color=colour,
+                           markersize=3, label=name)
+    loss_axes.set(title="loss", xlabel="epoch", xlim=(0, max(epochs)))
+    loss_axes.set_ylim(bottom=0)
+    accuracy_axes.set(title="accuracy (%)", xlabel="epoch", xlim=(0, max(epochs)))
+    for axes in (loss_axes, accuracy_axes):
+        axes.grid(alpha=0.3)
+        axes.legend(frameon=False)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format=Path(path).suffix.lower()[1:], dpi=120)
+    return write_atomically(path, buffer.getvalue())

@@ -1,0 +1,415 @@
+/* The live training page (web/live.py writes it; common.js comes first).
+ *
+ * It draws the events the training loop sends (web/live.py says what each
+ * carries) and computes nothing of its own: every number comes from Python.
+ * Colours and numbers are common.js's (TG.signedColour, TG.fmt), so they
+ * match the pictures and the explorer.
+ */
+"use strict";
+
+// ======================================================================
+// Generic helpers (SVG, 8x8 pictures, a line chart). Nothing here knows
+// about training: they could move to common.js for other pages.
+// ======================================================================
+
+/** The largest |x| of a list of numbers (0 for none). */
+function largestSize(numbers) {
+  let big = 0;
+  for (const x of numbers) big = Math.max(big, Math.abs(x));
+  return big;
+}
+
+function percent(fraction) {
+  return fraction === null || fraction === undefined ? "–" : (100 * fraction).toFixed(1) + "%";
+}
+
+const SVG_NS = "http://www.w3.org/2000/svg";
+
+/** A new SVG element with attributes, appended to `parent` if given. */
+function svgElement(tag, attributes, parent) {
+  const element = document.createElementNS(SVG_NS, tag);
+  for (const [name, value] of Object.entries(attributes || {})) element.setAttribute(name, value);
+  if (parent) parent.appendChild(element);
+  return element;
+}
+
+/** An 8x8 picture on a canvas: `colourOf(i)` gives pixel i's colour. */
+function pixelCanvas(colourOf, size = 8) {
+  const canvas = document.createElement("canvas");
+  canvas.width = canvas.height = size;
+  const context = canvas.getContext("2d");
+  for (let i = 0; i < size * size; i++) {
+    context.fillStyle = colourOf(i);
+    context.fillRect(i % size, Math.floor(i / size), 1, 1);
+  }
+  return canvas;
+}
+
+/** An 8x8 picture with a caption under it (`wrong` marks the caption). */
+function pixelFigure(colourOf, caption, wrong) {
+  return TG.el("figure", wrong ? {class: "wrong"} : {},
+               [pixelCanvas(colourOf), TG.el("figcaption", {text: caption})]);
+}
+
+/** A digit (ink 0..16 per pixel) as dark ink on white, as the saliency pictures draw it. */
+function digitFigure(ink, caption, wrong) {
+  return pixelFigure(i => TG.mix([20, 20, 20], ink[i] / 16), caption, wrong);
+}
+
+/** Round tick values (steps of 1, 2 or 5 times a power of ten) from y0 to y1. */
+function niceTicks(y0, y1, count) {
+  const rough = (y1 - y0) / count || 1;
+  const power = 10 ** Math.floor(Math.log10(rough));
+  const step = [1, 2, 5, 10].map(k => k * power).find(s => s >= rough);
+  const ticks = [];
+  for (let y = Math.ceil(y0 / step) * step; y <= y1 + 1e-9; y += step) ticks.push(Number(y.toPrecision(6)));
+  return ticks;
+}
+
+/**
+ * A line chart in `svg` (its viewBox gives the size): `series` is a list of
+ * {points: [[x, y], ...], colour, dots, width}; axes from xRange and yRange.
+ */
+function lineChart(svg, series, {xRange, yRange, xLabel, yFormat = TG.fmt, yTicks = 4}) {
+  svg.replaceChildren();
+  const [width, height] = svg.getAttribute("viewBox").split(" ").slice(2).map(Number);
+  const left = 44, right = 10, top = 8, bottom = 24;
+  const [x0, x1] = xRange, [y0, y1] = yRange;
+  const X = x => left + (width - left - right) * (x - x0) / ((x1 - x0) || 1);
+  const Y = y => top + (height - top - bottom) * (1 - (y - y0) / ((y1 - y0) || 1));
+  const axis = {stroke: "#bbb", "stroke-width": 1};
+  svgElement("line", {x1: left, y1: Y(y0), x2: width - right, y2: Y(y0), ...axis}, svg);
+  svgElement("line", {x1: left, y1: top, x2: left, y2: Y(y0), ...axis}, svg);
+  for (const y of niceTicks(y0, y1, yTicks)) {
+    svgElement("line", {x1: left, y1: Y(y), x2: width - right, y2: Y(y), stroke: "#eee"}, svg);
+    svgElement("text", {x: left - 4, y: Y(y) + 3, "text-anchor": "end"}, svg).textContent = yFormat(y);
+  }
+  const xStep = Math.max(1, Math.ceil((x1 - x0) / 10));
+  for (let x = x0; x <= x1; x += xStep) {
+    svgElement("text", {x: X(x), y: height - 10, "text-anchor": "middle"}, svg).textContent = x;
+  }
+  svgElement("text", {x: width - right, y: height - 1, "text-anchor": "end"}, svg).textContent = xLabel;
+  const clipId = svg.id + "-clip";
+  const clip = svgElement("clipPath", {id: clipId}, svgElement("defs", {}, svg));
+  svgElement("rect", {x: left, y: top - 3, width: width - left - right + 3, height: height - top - bottom + 3}, clip);
+  for (const {points, colour, dots, width: strokeWidth = 1.5} of series) {
+    if (!points.length) continue;
+    const path = points.map(([x, y], k) => (k ? "L" : "M") + X(x).toFixed(1) + " " + Y(y).toFixed(1)).join("");
+    svgElement("path", {d: path, fill: "none", stroke: colour, "stroke-width": strokeWidth, class: "series",
+                        "clip-path": `url(#${clipId})`}, svg);
+    if (dots) for (const [x, y] of points) {
+      svgElement("circle", {cx: X(x), cy: Y(y), r: 2.5, fill: colour, class: "dot"}, svg);
+    }
+  }
+}
+
+// ======================================================================
+// The live page
+// ======================================================================
+
+const TRAIN_COLOUR = "#1b7837", TEST_COLOUR = "#e66101", STEP_COLOUR = "#aaa";
+
+const live = {
+  palette: null,      // the pictures' colours (sent with the start event)
+  start: null,        // the "start" event
+  steps: [],          // every "step" event
+  epochs: [],         // every "epoch" event
+  batch: null,        // the latest step event carrying a batch
+  picture: null,      // the latest event carrying the weights
+  tests: null,        // the latest event carrying the confusion matrix and worst digits
+  details: null,      // the latest epoch event carrying the pick details
+  explanations: null, // the four steps' texts (sent after the last epoch)
+  end: null,
+  picked: 0,          // which pick is shown inside
+  drawnWeightsEpoch: null,
+};
+
+/** Blue for positive, red for negative, as every picture colours numbers. */
+function colour(x, largest) {
+  return TG.signedColour(x, largest, live.palette);
+}
+
+function handle(event) {
+  if (event.type === "start") {
+    live.start = event;
+    live.palette = event.palette;
+  }
+  else if (event.type === "step") {
+    live.steps.push(event);
+    if (event.batch) live.batch = event;
+  } else if (event.type === "epoch") {
+    live.epochs.push(event);
+  } else if (event.type === "end") {
+    live.end = event;
+    live.explanations = event.steps;
+  }
+  // Not every epoch brings the pictures' numbers (they cost time to make);
+  // the end event brings them for the trained network.
+  if (event.type !== "start" && event.weights) live.picture = event;
+  if (event.confusion) live.tests = event;
+  if (event.details) live.details = event;
+}
+
+// -- what each panel draws ----------------------------------------------
+
+function drawStatus() {
+  const status = document.getElementById("status");
+  if (!live.start) return;
+  const epochs = live.start.epochs;
+  const lastStep = live.steps[live.steps.length - 1];
+  const lastEpoch = live.epochs[live.epochs.length - 1];
+  const parts = [`network ${live.start.sizes.join("-")}`];
+  if (lastStep) parts.push(`epoch ${lastStep.epoch}/${epochs}, step ${lastStep.step}/${live.start.steps_per_epoch}`,
+                           `batch loss ${TG.fmt(lastStep.loss)}`, `learning rate ${TG.fmt(lastStep.lr)}`);
+  if (lastEpoch) parts.push(`test accuracy ${percent(lastEpoch.test_accuracy)} after epoch ${lastEpoch.epoch}`);
+  if (live.end) parts.push(`finished in ${TG.fmt(live.end.seconds)} s`);
+  status.textContent = parts.join(" · ");
+}
+
+function drawCurves() {
+  if (!live.start) return;
+  const spe = live.start.steps_per_epoch;
+  const at = event => event.epoch - 1 + event.step / spe;
+  const stepPoints = live.steps.map(e => [at(e), e.loss]);
+  const trainLoss = live.epochs.map(e => [e.epoch, e.train_loss]);
+  const testLoss = live.epochs.filter(e => e.test_loss !== null).map(e => [e.epoch, e.test_loss]);
+  // The first steps' losses are far above the rest: the scale follows the
+  // epochs' losses and most steps, and the few higher steps are cut off.
+  const stepLosses = stepPoints.map(p => p[1]).sort((a, b) => a - b);
+  const mostSteps = stepLosses.length ? stepLosses[Math.floor(0.9 * (stepLosses.length - 1))] : 0;
+  const highest = Math.max(0.1, mostSteps, ...trainLoss.map(p => p[1]), ...testLoss.map(p => p[1]));
+  const xRange = [0, live.start.epochs];
+  lineChart(document.getElementById("loss-chart"), [
+    {points: stepPoints, colour: STEP_COLOUR, width: 1},
+    {points: trainLoss, colour: TRAIN_COLOUR, dots: true},
+    {points: testLoss, colour: TEST_COLOUR, dots: true},
+  ], {xRange, yRange: [0, highest], xLabel: "epoch"});
+  const accuracies = live.epochs.flatMap(e => [e.train_accuracy, e.test_accuracy]).filter(a => a !== null);
+  const lowest = Math.min(0.9, ...accuracies);
+  lineChart(document.getElementById("accuracy-chart"), [
+    {points: live.epochs.map(e => [e.epoch, e.train_accuracy]), colour: TRAIN_COLOUR, dots: true},
+    {points: live.epochs.filter(e => e.test_accuracy !== null).map(e => [e.epoch, e.test_accuracy]), colour: TEST_COLOUR, dots: true},
+  ], {xRange, yRange: [Math.floor(lowest * 10) / 10, 1], xLabel: "epoch", yFormat: percent});
+}
+
+/** The network as the article draws it: columns of neurons, weights as lines. */
+function drawNetwork() {
+  // Until an epoch brings new ones, the weights the network started with.
+  const lastEpoch = live.picture || (live.start && {epoch: 0, weights: live.start.weights});
+  if (!lastEpoch || live.drawnWeightsEpoch === lastEpoch.epoch) return;
+  const svg = document.getElementById("network");
+  const sizes = live.start.sizes;
+  if (!svg.firstChild) buildNetwork(svg, sizes);
+  const lines = svg.querySelectorAll("line.weight");
+  const neurons = svg.querySelectorAll("circle.neuron");
+  let line = 0, neuron = sizes[0];
+  lastEpoch.weights.forEach(layer => {
+    const largest = largestSize(layer.flatMap(row => row.slice(0, -1)));
+    const largestBias = largestSize(layer.map(row => row[row.length - 1]));
+    for (const row of layer) {
+      for (let i = 0; i < row.length - 1; i++) {
+        const w = row[i], element = lines[line++];
+        element.setAttribute("stroke", colour(w, largest));
+        element.setAttribute("stroke-opacity", (0.15 + 0.85 * Math.min(Math.abs(w) / largest, 1)).toFixed(2));
+      }
+      neurons[neuron++].setAttribute("fill", colour(row[row.length - 1], largestBias));
+    }
+  });
+  svg.setAttribute("data-epoch", lastEpoch.epoch);
+  const when = lastEpoch.epoch ? `after epoch ${lastEpoch.epoch}` : "at the start";
+  document.getElementById("network-note").textContent =
+    `(${when}; weights: blue positive, red negative, darker = larger; neurons by their bias)`;
+  live.drawnWeightsEpoch = lastEpoch.epoch;
+}
+
+function buildNetwork(svg, sizes) {
+  const [width, height] = svg.getAttribute("viewBox").split(" ").slice(2).map(Number);
+  const top = 14, bottom = 16;
+  const x = L => 30 + (width - 60) * L / (sizes.length - 1);
+  const y = (L, j) => top + (height - top - bottom) * (sizes[L] === 1 ? 0.5 : j / (sizes[L] - 1));
+  const weights = svgElement("g", {}, svg);
+  for (let L = 1; L < sizes.length; L++) {
+    for (let j = 0; j < sizes[L]; j++) {
+      for (let i = 0; i < sizes[L - 1]; i++) {
+        svgElement("line", {class: "weight", x1: x(L - 1), y1: y(L - 1, i), x2: x(L), y2: y(L, j),
+                            "stroke-width": 0.6}, weights);
+      }
+    }
+  }
+  const radius = L => Math.max(1.5, Math.min(6, (height - top - bottom) / sizes[L] / 2.4));
+  sizes.forEach((size, L) => {
+    for (let j = 0; j < size; j++) {
+      svgElement("circle", {class: "neuron", cx: x(L), cy: y(L, j), r: radius(L),
+                            fill: L ? "#fff" : "#888", stroke: "#555", "stroke-width": 0.4}, svg);
+    }
+    const name = L === 0 ? "64 pixels" : L === sizes.length - 1 ? "outputs" : `hidden ${L}`;
+    svgElement("text", {x: x(L), y: height - 2, "text-anchor": "middle"}, svg).textContent = name;
+  });
+  const last = sizes.length - 1;
+  live.start.classes.forEach((label, j) => {
+    svgElement("text", {x: x(last) + 9, y: y(last, j) + 3}, svg).textContent = label;
+  });
+}
+
+function drawBatch() {
+  const box = document.getElementById("batch");
+  if (!live.batch || box.dataset.t === String(live.batch.t)) return;
+  const {ink, labels, guesses} = live.batch.batch;
+  box.replaceChildren(...ink.map((pixels, k) =>
+    digitFigure(pixels, `${labels[k]}→${guesses[k]}`, labels[k] !== guesses[k])));
+  box.dataset.t = live.batch.t;
+}
+
+function drawConfusion() {
+  const lastEpoch = live.tests;
+  const table = document.getElementById("confusion");
+  if (!lastEpoch || !lastEpoch.confusion || table.dataset.epoch === String(lastEpoch.epoch)) return;
+  const classes = live.start.classes;
+  const rows = lastEpoch.confusion.map((row, r) => {
+    const total = row.reduce((a, b) => a + b, 0);
+    return TG.el("tr", {}, [TG.el("th", {text: String(classes[r])}), ...row.map((count, c) => {
+      // The diagonal (right) in blue, shaded by the share of that digit's
+      // images; mistakes in red, full colour at a fifth of them.
+      const share = (r === c ? 1 : -1) * count / (total || 1);
+      const largest = r === c ? 1 : 0.2;
+      const cell = TG.el("td", {text: count ? String(count) : "",
+                                title: `${count} test images of ${classes[r]} read as ${classes[c]}`});
+      cell.style.background = colour(share, largest);
+      if (TG.isDark(share, largest)) cell.style.color = "#fff";
+      return cell;
+    })]);
+  });
+  table.replaceChildren(TG.el("tr", {}, [TG.el("th"), ...classes.map(label => TG.el("th", {text: String(label)}))]),
+                        ...rows);
+  table.dataset.epoch = lastEpoch.epoch;
+  document.querySelector("#confusion-panel small").textContent =
+    `(rows: the right digit; columns: the guess; after epoch ${lastEpoch.epoch})`;
+}
+
+function drawWorst() {
+  const lastEpoch = live.tests;
+  const box = document.getElementById("worst");
+  if (!lastEpoch || !lastEpoch.worst || box.dataset.epoch === String(lastEpoch.epoch)) return;
+  box.replaceChildren(...lastEpoch.worst.map(d =>
+    digitFigure(d.ink, `${d.label}→${d.guess}`, d.label !== d.guess)));
+  box.dataset.epoch = lastEpoch.epoch;
+  document.querySelector("#worst-panel small").textContent =
+    `(right digit → guess; after epoch ${lastEpoch.epoch})`;
+}
+
+function drawPicks() {
+  const box = document.getElementById("picks");
+  if (!live.start || box.childElementCount) return;
+  live.start.picks.forEach((pick, k) => {
+    const figure = digitFigure(pick.ink, `test #${pick.index}`, false);
+    figure.addEventListener("click", () => { live.picked = k; drawInside(true); });
+    box.appendChild(figure);
+  });
+}
+
+/** Cells coloured blue/red by sign (the number in each one's tooltip). */
+function cellRow(numbers, names) {
+  const largest = largestSize(numbers);
+  return TG.el("div", {class: "cells"}, numbers.map((x, i) => {
+    const cell = TG.el("span", {text: names ? String(names[i]) : "",
+                                title: `${names ? names[i] : i}: ${TG.fmt(x)}`});
+    cell.style.background = colour(x, largest);
+    return cell;
+  }));
+}
+
+/** A saliency map: 64 gradients, one colour scale (the largest gets the full colour). */
+function saliencyFigure(gradients, heading, key) {
+  const largest = largestSize(gradients);
+  const figure = pixelFigure(i => colour(gradients[i], largest), heading, false);
+  figure.appendChild(TG.el("div", {class: "map-key", text: `${key}; full colour = ${TG.fmt(largest)}`}));
+  return figure;
+}
+
+/** The picked test digit: its saliency maps and the numbers of the backprop steps. */
+function drawInside(force) {
+  const box = document.getElementById("inside");
+  const drawn = `${live.details && live.details.epoch} ${Boolean(live.explanations)}`;
+  if (!live.details || (!force && box.dataset.drawn === drawn)) return;
+  document.querySelectorAll("#picks figure").forEach((f, k) => f.classList.toggle("picked", k === live.picked));
+  const pick = live.start.picks[live.picked];
+  const detail = live.details.details[live.picked];
+  const classes = live.start.classes;
+  const name = `"${pick.label}"`;
+  const texts = live.explanations ? live.explanations[live.picked] : [];
+  document.getElementById("inside-note").textContent =
+    `(numbers after epoch ${live.details.epoch}; blue = positive, red = negative)` +
+    (live.explanations ? "" : "; the explanations come when training ends");
+  const maps = TG.el("div", {class: "maps"}, [
+    digitFigure(pick.ink, `a ${pick.label}: probability ${percent(detail.probabilities[classes.indexOf(pick.label)])}, loss ${TG.fmt(detail.loss)}`),
+    saliencyFigure(detail.output_saliency, `d(output ${name}) / d(pixel)`, "blue: brighter raises it"),
+    saliencyFigure(detail.loss_saliency, "d(loss) / d(pixel)", "red: brighter lowers the loss"),
+  ]);
+  const layers = live.start.sizes.length - 1;
+  const rows = [
+    [`the ${name} output must rise`, cellRow(detail.changes[layers - 1], classes)],
+    [`weights into ${name} change in proportion to the incoming activation`, cellRow(detail.weight_changes)],
+  ];
+  for (let L = layers - 1; L >= 1; L--) {
+    rows.push([`hidden layer ${L}: which neurons should go up or down`, cellRow(detail.changes[L - 1])]);
+  }
+  const steps = rows.map(([title, cells], k) => TG.el("div", {class: "step"}, [
+    TG.el("h3", {text: `Step ${k + 1}: ${texts[k] ? texts[k][0] : title}`}), cells,
+    ...(texts[k] ? [TG.el("p", {text: texts[k][1]})] : [])]));
+  const pixelsText = texts[rows.length];          // the last step: back to the pixels
+  if (pixelsText) maps.appendChild(TG.el("p", {class: "step", text: `Step ${rows.length + 1}: ${pixelsText[0]}. ${pixelsText[1]}`}));
+  box.replaceChildren(maps, TG.el("div", {class: "steps"}, steps));
+  box.dataset.drawn = drawn;
+}
+
+function drawAll() {
+  drawStatus();
+  drawCurves();
+  drawNetwork();
+  drawBatch();
+  drawConfusion();
+  drawWorst();
+  drawPicks();
+  drawInside(false);
+}
+
+// -- where the events come from -----------------------------------------
+
+let drawPending = false;
+
+/** Redraw soon, once, however many events arrive meanwhile. */
+function redrawSoon() {
+  if (drawPending) return;
+  drawPending = true;
+  setTimeout(() => { drawPending = false; drawAll(); }, 60);
+}
+
+function setConnection(text) {
+  document.getElementById("connection").textContent = text;
+}
+
+function listen() {
+  if (document.getElementById("page-data")) {     // a report file: everything is here
+    TG.loadPageData().then(data => {
+      data.events.forEach(handle);
+      setConnection(live.end ? "report: the finished training" : "report: training still running (reload to update)");
+      drawAll();
+    });
+    return;
+  }
+  const source = new EventSource("events");
+  source.onopen = () => setConnection("live");
+  source.onmessage = message => {
+    handle(JSON.parse(message.data));
+    if (live.end) {
+      source.close();
+      setConnection("training finished; the model is saved");
+    }
+    redrawSoon();
+  };
+  source.onerror = () => {
+    if (!live.end) setConnection("connection lost; retrying…");
+  };
+}
+
+listen();
