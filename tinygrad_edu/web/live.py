@@ -40,6 +40,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
+import numpy as np
+
 from ..fast.engines import tape_for
 from ..learn.losses import predicted_class
 from ..output import write_atomically
@@ -54,6 +56,7 @@ __all__ = ["EventLog", "TrainingWatcher", "LiveServer", "ServeError",
 DEFAULT_PORT = 8765
 MAX_STEP_EVENTS_PER_SECOND = 20
 BATCH_EVENTS_PER_SECOND = 4      # steps that also carry the batch's digits
+WEIGHTS_EVENTS_PER_SECOND = 2    # epochs that carry the weights whatever the budget
 STREAM_PAUSE = 0.2               # seconds between two sends of the stream
 WORST_SHOWN = 12                 # test digits it gets most wrong, per epoch
 DETAIL_BUDGET = 0.08             # share of the training's CPU time for making events
@@ -152,6 +155,7 @@ class TrainingWatcher:
         self.budget = budget
         self.step_losses = []            # every step's loss, for metrics.json
         self._last_step_event = self._last_batch_event = -math.inf
+        self._last_weights_event = -math.inf
         self.cpu_seconds = 0.0           # CPU time spent making events
         self._cpu_started = None         # set by start(), in the training's thread
         index_of = {label: i for i, label in enumerate(model.classes)}
@@ -200,8 +204,14 @@ class TrainingWatcher:
         and, while the budget allows, the pictures' numbers."""
         began = self.cpu_clock()
         event = {"type": "epoch", **stats, "t": len(self.step_losses)}
-        # Cheapest first: the weights, the test results, the picks' details.
-        for add in (self._add_weights, self._add_test_results, self._add_details):
+        # The weights at least every half second (a few milliseconds each:
+        # the network picture changes as it learns, even on a short run);
+        # then, cheapest first, while the budget allows: the weights, the
+        # test results, the picks' details.
+        adds = [self._add_weights, self._add_test_results, self._add_details]
+        if self.clock() - self._last_weights_event >= 1 / WEIGHTS_EVENTS_PER_SECOND:
+            adds.pop(0)(event)
+        for add in adds:
             if not self._within_budget(self.cpu_clock(), began):
                 break
             add(event)
@@ -235,6 +245,7 @@ class TrainingWatcher:
 
     def _add_weights(self, event):
         event["weights"] = self._weights()
+        self._last_weights_event = self.clock()
 
     def _add_test_results(self, event):
         event.update(self._test_results())
@@ -256,9 +267,14 @@ class TrainingWatcher:
                 "guesses": [classes[predicted_class(row)] for row in outputs.tolist()]}
 
     def _weights(self):
-        """Per layer, per neuron: the incoming weights, then the bias."""
-        return [[_rounded([w.data for w in neuron.w] + [neuron.b.data])
-                 for neuron in layer.neurons] for layer in self.model.layers]
+        """Per layer, per neuron: the incoming weights, then the bias.
+
+        Rounded to 4 decimals (enough for the picture's colours) by numpy, a
+        whole layer at once: this goes out with many epochs, so it must be cheap.
+        """
+        return [np.round([[w.data for w in neuron.w] + [neuron.b.data]
+                          for neuron in layer.neurons], 4).tolist()
+                for layer in self.model.layers]
 
     def _test_results(self):
         """Confusion matrix and the worst test digits (by loss)."""
