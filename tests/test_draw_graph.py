@@ -10,6 +10,7 @@ from tinygrad_edu.output import OutputError
 from tinygrad_edu.pictures import GraphTooLargeError, GraphvizError, draw_graph, render
 from tinygrad_edu.pictures.palette import signed_colour
 from tinygrad_edu.watch.expression import parse_expression
+from lecture_example import karpathy
 
 
 def small_graph():
@@ -69,14 +70,8 @@ def test_parameters_and_inputs_look_different():
 
 def test_parameters_are_what_the_user_marks_not_what_labels_look_like():
     # Karpathy's lecture example: a, b, c, e, f are all inputs, even "b".
-    a, b, c = Value(2.0, "a"), Value(-3.0, "b"), Value(10.0, "c")
-    e = a * b
-    e.label = "e"
-    d = e + c
-    d.label = "d"
-    f = Value(-2.0, "f")
-    L = d * f
-    L.label = "L"
+    L, values = karpathy()
+    f = values["f"]
     L.backward()
     source = draw_graph(L).source
     assert "#1b7837" not in source.split("cluster_legend")[0]

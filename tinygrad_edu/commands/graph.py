@@ -1,6 +1,6 @@
 """``tinygrad-edu graph``: draw a computation graph, with its gradients, to a file.
 
-    tinygrad-edu graph "tanh(x*w + b)" x=2 w=-3 b=1 --out out/graph.png
+    tinygrad-edu graph "tanh(x*w + b)" x=2 w=-3 b=6.5 --params w b --out out/graph.png
     tinygrad-edu graph --neuron 3 --out out/neuron.svg
 
 The formula is read safely (never run as Python): numbers, variables given a
@@ -38,6 +38,10 @@ def add_arguments(parser):
     parser.add_argument("--out", default=DEFAULT_OUT, metavar="FILE",
                         help="where to save: .png, .svg, .pdf or .dot; without "
                              f"an extension, .png (default {DEFAULT_OUT})")
+    parser.add_argument("--params", nargs="+", default=[], metavar="NAME",
+                        help="the formula's variables to draw as parameters "
+                             "(weights and biases, green), e.g. --params w b; "
+                             "the others are inputs")
     parser.add_argument("--no-backward", action="store_true",
                         help="draw before backprop (gradients not computed yet)")
     parser.add_argument("--max-nodes", type=positive_int, metavar="N",
@@ -54,7 +58,8 @@ def run(args):
         root = build_root(args)
         if not args.no_backward:
             root.backward()
-        graph = draw_graph(root, max_nodes=max_nodes)
+        graph = draw_graph(root, max_nodes=max_nodes,
+                           parameters=named_leaves(root, args.params) or None)
     except GraphTooLargeError as error:
         usage_error(args, error.advice(fold_option=None,
                                        limit_option="--max-nodes {}"))
@@ -67,6 +72,18 @@ def run(args):
         return runtime_failure(args, str(error))
     print(f"{root.name} = {root.data:.4g}; wrote {path}")
     return 0
+
+
+def named_leaves(root, names):
+    """The leaves of ``root`` called one of ``names``; a ValueError names any
+    name the formula does not have."""
+    from ..engine import topological_order
+    leaves = {v.label: v for v in topological_order(root) if not v.parents and v.label}
+    unknown = [name for name in names if name not in leaves]
+    if unknown:
+        raise ValueError(f"argument --params: the formula has no variable "
+                         f"{', '.join(unknown)} (it has {', '.join(sorted(leaves))})")
+    return [leaves[name] for name in names]
 
 
 def output_path(args):
@@ -90,7 +107,7 @@ def build_root(args):
         return _neuron(args.neuron, args.activation, args.seed)
     if not args.formula:
         raise ValueError('give a formula, e.g. tinygrad-edu graph "x*w + b" '
-                         'x=2 w=-3 b=1, or --neuron 3')
+                         'x=2 w=-3 b=6.5, or --neuron 3')
     return formula_root(args.formula, args.variables, "out")
 
 

@@ -234,3 +234,13 @@ def _add_into(g, target, local_derivatives, go):
     else:
         for s, local in zip(target.slots, local_derivatives):
             g[s] += local * go
+
+
+def batch_labels(xs, labels):
+    """``labels`` checked against the batch ``xs`` (None: a batch without targets)."""
+    if labels is None:
+        labels = [None] * len(xs)
+    if len(xs) == 0 or len(xs) != len(labels):
+        raise ValueError(f"a batch needs as many labels as examples, got "
+                         f"{len(xs)} examples and {len(labels)} labels")
+    return labels

@@ -64,6 +64,7 @@ from typing import NamedTuple
 
 from ..engine import _stable_sigmoid, dot_sides
 from ..learn.losses import one_hot
+from .python_replay import batch_labels
 
 __all__ = ["python_source", "compile_python", "CompiledTape"]
 
@@ -318,12 +319,8 @@ class CompiledTape:
         ``data``; as :meth:`Tape.batch_gradients`, with the same numbers.
         """
         tape, run = self.tape, self.function
+        labels = batch_labels(xs, labels)
         n = len(xs)
-        if labels is None:
-            labels = [None] * n
-        if n == 0 or n != len(labels):
-            raise ValueError(f"a batch needs as many labels as examples, got "
-                             f"{len(xs)} examples and {len(labels)} labels")
         if weights is None:
             weights = [p.data for p in tape.params]
         grads = [0.0] * tape.n_params

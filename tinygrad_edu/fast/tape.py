@@ -59,7 +59,7 @@ from itertools import repeat
 from ..engine import _exact_text, dot_sides, topological_order
 from ..learn.losses import one_hot
 from .ops import POWER, SYMBOLS, row_for, row_name
-from .python_replay import compile_programs, run_backward, run_forward
+from .python_replay import batch_labels, compile_programs, run_backward, run_forward
 from .python_source import CompiledTape, python_source
 
 __all__ = ["Tape", "Instruction"]
@@ -253,12 +253,8 @@ class Tape:
         mean loss). ``weights`` (a list of floats) defaults to the
         parameters' current ``data``.
         """
+        labels = batch_labels(xs, labels)
         n = len(xs)
-        if labels is None:
-            labels = [None] * n
-        if n == 0 or n != len(labels):
-            raise ValueError(f"a batch needs as many labels as examples, got "
-                             f"{len(xs)} examples and {len(labels)} labels")
         self.load_parameters(weights)
         self._grads[:] = repeat(0.0, self.n_slots)
         total = 0.0
