@@ -210,6 +210,17 @@ def test_missing_dot_writes_source_and_says_how_to_install(tmp_path, monkeypatch
     assert "apt-get install graphviz" in err[0] and str(written) in err[0]
 
 
+def test_missing_dot_never_replaces_a_dot_file_it_was_not_asked_for(tmp_path, monkeypatch):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    (tmp_path / "g.dot").write_text("the user's own notes")
+    y, *_ = small_graph()
+    with pytest.raises(GraphvizError, match="already exists .it is not replaced"):
+        render(draw_graph(y), tmp_path / "g.png")
+    assert (tmp_path / "g.dot").read_text() == "the user's own notes"
+
+
 def test_unwritable_output_is_a_clear_error(tmp_path):
     blocker = tmp_path / "a_file"
     blocker.write_text("not a folder")

@@ -10,11 +10,11 @@ never asserted.
 
 import json
 import os
-import shutil
 import time
 
 import pytest
 
+from browser import start_chromium
 from tinygrad_edu import MLP, cross_entropy
 from tinygrad_edu.engine import topological_order
 from tinygrad_edu.pictures.palette import fmt, signed_colour
@@ -22,36 +22,14 @@ from tinygrad_edu.watch.examples import article_neuron_loss
 from tinygrad_edu.watch.tracing import backward_steps
 from tinygrad_edu.web.explorer import explore
 
-from selenium import webdriver                                  # noqa: E402
-from selenium.webdriver.chrome.options import Options           # noqa: E402
-from selenium.webdriver.chrome.service import Service           # noqa: E402
-from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
-from selenium.webdriver.common.by import By                     # noqa: E402
-from selenium.webdriver.common.keys import Keys                 # noqa: E402
-
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run",
-         "--window-size=1280,800"]
-
-
-def _program(*names):
-    for name in names:
-        path = shutil.which(name)
-        if path:
-            return path
-    pytest.fail(f"{names[0]} is not installed; these tests need Debian's chromium "
-                f"and chromium-driver: run `bash .ci/setup`")
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 
 
 @pytest.fixture(scope="module")
 def browser():
-    os.environ.setdefault("SE_OFFLINE", "true")     # never let Selenium download
-    options = Options()
-    for flag in FLAGS:
-        options.add_argument(flag)
-    options.binary_location = _program("chromium", "chromium-browser")
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
-    driver = webdriver.Chrome(service=Service(_program("chromedriver")), options=options)
+    driver = start_chromium()
     yield driver
     driver.quit()
 

@@ -6,15 +6,13 @@ network picture changes between epochs, and the console stays free of
 errors. The report file opens from file:// with no server.
 """
 
-import shutil
 import threading
 import time
 
 import pytest
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.support.ui import WebDriverWait
 
+from browser import start_chromium
 from tinygrad_edu import MLP, load_digits
 from tinygrad_edu.fast.engines import NUMPY
 from tinygrad_edu.learn.training import train
@@ -27,18 +25,7 @@ DEADLINE = 30
 
 @pytest.fixture(scope="module")
 def browser():
-    chromium, driver_path = shutil.which("chromium"), shutil.which("chromedriver")
-    assert chromium and driver_path, ("the browser tests need Debian's chromium and "
-                                      "chromium-driver: run bash .ci/setup")
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu",
-                     "--disable-dev-shm-usage", "--window-size=1280,800",
-                     "--disable-background-networking", "--disable-component-update",
-                     "--disable-sync"):
-        options.add_argument(argument)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=driver_path))
+    driver = start_chromium()
     driver.set_page_load_timeout(DEADLINE)
     yield driver
     driver.quit()

@@ -1,5 +1,6 @@
 """Saving a Graphviz picture to a file (SVG, PNG, PDF or the DOT source)."""
 
+import os
 import shutil
 import subprocess
 import sys
@@ -72,7 +73,15 @@ def render(graph, path, format=None):
 
 
 def _write_source_instead(graph, path):
-    dot_path = write_atomically(path.with_suffix(".dot"), graph.source)
+    """Without Graphviz: the picture's DOT source beside where it would go,
+    but never over a file that is already there (the user did not name it)."""
+    dot_path = path.with_suffix(".dot")
+    if os.path.lexists(dot_path):
+        raise GraphvizError(
+            f"Graphviz's dot program is not installed, so {path.name} cannot be "
+            f"drawn, and {dot_path} already exists (it is not replaced). "
+            f"Install Graphviz with: {INSTALL_HINT}")
+    dot_path = write_atomically(dot_path, graph.source)
     print(f"Graphviz's dot program is not installed; wrote {dot_path}. "
           f"Install it with: {INSTALL_HINT}", file=sys.stderr)
     return dot_path
