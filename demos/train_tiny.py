@@ -14,6 +14,7 @@ from pathlib import Path
 from tinygrad_edu import MLP
 from tinygrad_edu.learn.digits import load_digits
 from tinygrad_edu.pictures import draw_network, render
+from tinygrad_edu.pictures.network import network_state, picture_scale
 from tinygrad_edu.learn.training import evaluate, train
 
 from _command_line import run_demo
@@ -30,9 +31,7 @@ def main(out_dir="out", quick=False):
     target = CLASSES.index(label)
 
     before = evaluate(net, test_data)
-    pictures = [render(draw_network(net, pixels, target,
-                                    title=f"before training: a {label}"),
-                       out_dir / "train_tiny_before.png")]
+    start = net.state_dict()
     print(f"{len(train_data[1])} training and {len(test_data[1])} test digits "
           f"of {CLASSES}")
     result = train(net, train_data, test_data, epochs=3 if quick else 10,
@@ -40,9 +39,19 @@ def main(out_dir="out", quick=False):
     after = result.final
     print(f"test accuracy went from {before['accuracy']:.0%} to "
           f"{after['test_accuracy']:.0%}")
-    pictures.append(render(draw_network(net, pixels, target,
-                                        title=f"after training: a {label}"),
-                           out_dir / "train_tiny_after.png"))
+    # Both pictures on one scale (the larger of the two), so their shades compare.
+    trained = net.state_dict()
+    states = []
+    for weights in (start, trained):
+        net.load_state_dict(weights)
+        states.append(network_state(net, pixels, target))
+    scale = [max(pair) for pair in zip(*map(picture_scale, states))]
+    pictures = []
+    for weights, state, when in ((start, states[0], "before"), (trained, states[1], "after")):
+        net.load_state_dict(weights)
+        pictures.append(render(draw_network(net, pixels, target, state=state, scale=scale,
+                                            title=f"{when} training: a {label}"),
+                               out_dir / f"train_tiny_{when}.png"))
     for path in pictures:
         print(f"wrote {path}")
     return pictures

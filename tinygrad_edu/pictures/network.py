@@ -40,7 +40,7 @@ from .palette import BLUE, RED, fmt, mix
 from ..learn.losses import softmax
 from ..learn.losses import LOSSES, model_loss_name
 
-__all__ = ["draw_network", "network_state", "NetworkState",
+__all__ = ["draw_network", "network_state", "NetworkState", "picture_scale",
            "CHANGE_COLOURS"]
 
 # The article's colours for the desired changes, from the output backwards:
@@ -147,6 +147,17 @@ def draw_network(mlp, x, target=None, *, focus=None, focus_lines=True,
     return picture.build(title)
 
 
+def picture_scale(state):
+    """(largest hidden activation, largest |w|) of a ``network_state``: the
+    ``scale`` a picture of it uses by default. For a series of pictures, take
+    the largest of each over the series and pass it to every picture.
+    """
+    weights = [w.data for layer in state.mlp.layers for neuron in layer.neurons
+               for w in neuron.w]
+    hidden = [a for layer in state.activations[1:-1] for a in layer]
+    return _largest(hidden), _largest(weights)
+
+
 class _NetworkPicture:
     def __init__(self, state, focus, arrows, lines_per_neuron, input_as_image,
                  focus_lines=True, scale=None):
@@ -160,12 +171,9 @@ class _NetworkPicture:
         self.arrows = set(arrows)
         self.lines_per_neuron = lines_per_neuron
         self.input_as_image = input_as_image
-        self.largest_w = _largest([w.data for layer in self.mlp.layers
-                                   for neuron in layer.neurons for w in neuron.w])
-        hidden = [a for layer in state.activations[1:-1] for a in layer]
-        self.largest_hidden = _largest(hidden)
-        if scale is not None:
-            self.largest_hidden, self.largest_w = (float(n) for n in scale)
+        if scale is None:
+            scale = picture_scale(state)
+        self.largest_hidden, self.largest_w = (float(n) for n in scale)
         self.shown = [self._choose_shown(layer) for layer in range(n_layers + 1)]
         self.positions = self._place()
         self.graph = graphviz.Digraph("network", engine="neato")
