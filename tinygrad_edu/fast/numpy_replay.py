@@ -375,13 +375,11 @@ class NumpyTape:
         bias), ``relu(...)`` for a block of activations, and so on.
         """
         tape = self.tape
-        lines = [f"# numpy replay: {tape.description or 'tape'}",
-                 f"# {len(tape.instructions)} instructions in {len(self.groups)} "
-                 f"steps; each name holds one number per example"]
-        for group in self.groups:
-            lines.append(f"{_names(tape, group.out.slots)} = {group.describe(tape)}")
-        lines.append(f"loss = {tape.slot_name(tape.root)}")
-        return "\n".join(lines)
+        header = [f"# numpy replay: {tape.description or 'tape'}",
+                  f"# {len(tape.instructions)} instructions in {len(self.groups)} "
+                  f"steps; each name holds one number per example"]
+        return tape.listing(header, ((_names(tape, group.out.slots), group.describe(tape))
+                                     for group in self.groups))
 
     def __str__(self):
         return self.format()

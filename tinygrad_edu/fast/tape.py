@@ -334,8 +334,14 @@ class Tape:
                  f"x[0:{self.n_inputs}] inputs, y[0:{self.n_targets}] targets, "
                  f"t0..t{self.n_temporaries - 1} temporaries "
                  f"(constants are written as numbers)"]
-        for ins in self.instructions:
-            lines.append(f"{self.slot_name(ins.out)} = {self._instruction_text(ins)}")
+        return self.listing(lines, ((self.slot_name(ins.out), self._instruction_text(ins))
+                                    for ins in self.instructions))
+
+    def listing(self, header, assignments):
+        """A program as text: the ``header`` lines, ``name = expression`` for each
+        assignment, and the line naming the loss (shared by the numpy replay)."""
+        lines = list(header)
+        lines += [f"{name} = {expression}" for name, expression in assignments]
         lines.append(f"loss = {self.slot_name(self.root)}")
         return "\n".join(lines)
 
