@@ -303,3 +303,27 @@ def test_the_saliency_is_the_gradient_by_central_differences():
         slope = (loss(up) - loss(down)) / (2 * h)
         assert detail["loss_saliency"][i] == pytest.approx(slope, rel=1e-3, abs=1e-6)
     assert detail["loss"] == pytest.approx(loss(pixels), rel=1e-3)
+
+
+def test_every_worst_digit_comes_with_its_details():
+    """The learner can pick any worst digit: the end event carries each one's
+    details, the same as ``details(index)`` computes, and its explanations;
+    an epoch event within the budget carries them too."""
+    from tinygrad_edu import load_digits
+    from tinygrad_edu.fast.engines import NUMPY
+    from tinygrad_edu.learn.training import train
+    watcher = tiny_watcher(time.monotonic, epochs=1)
+    watcher.budget = float("inf")                # every epoch event within the budget
+    watcher.start()
+    result = train(watcher.model, load_digits("train", classes=[0, 1], per_class=4),
+                   (watcher.test_images, watcher.test_labels), epochs=1, batch_size=4,
+                   engine=NUMPY, log=None, on_step=watcher.on_step, on_epoch=watcher.on_epoch)
+    watcher.finish(result.metrics())
+    start, *_, epoch, end = watcher.log.events()
+    for event in (epoch, end):
+        worst = [d["index"] for d in event["worst"]]
+        assert worst and [d["index"] for d in event["worst_details"]] == worst
+    assert end["worst_details"] == [watcher.details(i) for i in worst]
+    assert len(end["worst_steps"]) == len(worst)
+    assert all(title and text for steps in end["worst_steps"] for title, text in steps)
+    assert start["change_colours"][0] == "#7b3294"      # the output's purple first

@@ -102,7 +102,27 @@ def test_the_page_follows_the_training(browser, paced_training):
     pick.click()
     wait.until(lambda d: "picked" in pick.get_attribute("class"))
     assert "Step 1" in browser.find_element("id", "inside").text
+    assert step_pictures(browser) == step_pictures_expected()
+    worst = browser.find_elements("css selector", "#worst figure")[-1]
+    worst.click()                              # any worst digit can be picked too
+    wait.until(lambda d: "picked" in worst.get_attribute("class"))
+    inside = browser.find_element("id", "inside")
+    assert inside.get_attribute("data-index") == worst.get_attribute("data-index")
+    assert "Step 1" in inside.text and step_pictures(browser) == step_pictures_expected()
     assert console_errors(browser) == []
+
+
+def step_pictures(driver):
+    """Per step diagram: its arrows and its weight-change lines."""
+    return driver.execute_script(
+        "return Array.from(document.querySelectorAll('#inside svg.step-diagram'), s =>"
+        " [s.querySelectorAll('path.arrow').length, s.querySelectorAll('line.weight-change').length]);")
+
+
+def step_pictures_expected():
+    """The 6-3 network of the test: the 3 outputs' arrows, the 6 weights into
+    the right output, then the 6 arrows of the hidden layer."""
+    return [[3, 0], [0, 6], [6, 0]]
 
 
 def test_the_report_opens_from_disk_with_the_final_epoch(browser, paced_training):

@@ -17,11 +17,12 @@ Three pieces, each usable alone:
              (see :class:`TrainingWatcher`), the network's weights, the
              test confusion matrix, the test digits it gets most wrong and,
              for the digits to pick, the saliency maps and the numbers of
-             the backprop steps;
+             the backprop steps (``details``), then the same for the worst
+             digits (``worst_details``);
   ``end``    the final figures, all of the above for the trained network,
              the CPU time spent making events during training
              (``cpu_seconds``), and the steps' explanations for the digits
-             to pick.
+             to pick (``steps``) and the worst digits (``worst_steps``).
 
   Every number is computed here, in Python, from the training loop's model:
   the page only draws them.
@@ -46,7 +47,7 @@ from ..fast.engines import tape_for
 from ..learn.losses import predicted_class
 from ..output import write_atomically
 from ..pictures.explain import explain_steps
-from ..pictures.network import network_state
+from ..pictures.network import CHANGE_COLOURS, network_state
 from ..pictures.saliency import pixel_gradients
 from .page import PALETTE, asset, inline_page
 
@@ -135,8 +136,8 @@ class TrainingWatcher:
 
     The work of making events is counted (``cpu_seconds``). An epoch event
     always carries the loop's measurements; the weights, then the test
-    confusion matrix and worst digits, then the picks' details come with it
-    only while all the work so far stays under ``budget`` (a share) of the
+    confusion matrix and worst digits, then the picks' details, then the
+    worst digits' details come with it only while all the work so far stays under ``budget`` (a share) of the
     training thread's CPU time. The end event carries them all, for the
     trained network, made after training.
     """
@@ -176,7 +177,7 @@ class TrainingWatcher:
             "classes": list(model.classes), "activation": model.activation,
             "epochs": self.epochs, "steps_per_epoch": self.steps_per_epoch,
             "settings": self.settings, "weights": self._weights(),
-            "palette": PALETTE,
+            "palette": PALETTE, "change_colours": CHANGE_COLOURS,
             "picks": [{"index": i, "label": self.test_labels[i],
                        "ink": _ink(self.test_images[i])} for i in self.picks]})
 
@@ -207,8 +208,9 @@ class TrainingWatcher:
         # The weights at least every half second (a few milliseconds each:
         # the network picture changes as it learns, even on a short run);
         # then, cheapest first, while the budget allows: the weights, the
-        # test results, the picks' details.
-        adds = [self._add_weights, self._add_test_results, self._add_details]
+        # test results, the picks' details, the worst digits' details.
+        adds = [self._add_weights, self._add_test_results, self._add_details,
+                self._add_worst_details]
         if self.clock() - self._last_weights_event >= 1 / WEIGHTS_EVENTS_PER_SECOND:
             adds.pop(0)(event)
         for add in adds:
@@ -229,17 +231,19 @@ class TrainingWatcher:
 
     def finish(self, metrics):
         """Publish the ``end`` event: the final figures, the pictures' numbers
-        and the picks' details for the trained network, and for each pick
-        the steps' titles and paragraphs (as ``tinygrad-edu explain`` writes
+        and the picks' and worst digits' details for the trained network, and
+        for each of those digits the steps' titles and paragraphs (as ``tinygrad-edu explain`` writes
         them). Made after training, so they do not slow it."""
         keys = ("test_accuracy", "train_accuracy", "test_loss", "train_loss",
                 "epochs", "seconds")
         event = {"type": "end", **{k: metrics.get(k) for k in keys},
                  "epoch": metrics.get("epochs"),
                  "cpu_seconds": round(self.cpu_seconds, 3)}
-        for add in (self._add_weights, self._add_test_results, self._add_details):
+        for add in (self._add_weights, self._add_test_results, self._add_details,
+                    self._add_worst_details):
             add(event)
-        event["steps"] = self._explanations()
+        event["steps"] = self._explanations(self.picks)
+        event["worst_steps"] = self._explanations(d["index"] for d in event.get("worst", []))
         self.log.publish(event)
         self._write_report()
 
@@ -252,6 +256,11 @@ class TrainingWatcher:
 
     def _add_details(self, event):
         event["details"] = [self.details(i) for i in self.picks]
+
+    def _add_worst_details(self, event):
+        """The details of the worst digits the event carries (if it does)."""
+        if "worst" in event:
+            event["worst_details"] = [self.details(d["index"]) for d in event["worst"]]
 
     # -- what the events carry -----------------------------------------------
 
@@ -313,11 +322,11 @@ class TrainingWatcher:
                 "changes": [_rounded(layer) for layer in state.changes[1:]],
                 "weight_changes": _rounded(state.weight_changes[last][target])}
 
-    def _explanations(self):
-        """The steps' titles and paragraphs for each pick, as ``tinygrad-edu
-        explain`` writes them (after training)."""
+    def _explanations(self, indices):
+        """The steps' titles and paragraphs for each test digit of ``indices``,
+        as ``tinygrad-edu explain`` writes them (after training)."""
         texts = []
-        for index in self.picks:
+        for index in indices:
             steps = explain_steps(self.model, self.test_images[index],
                                   self.test_labels[index])
             texts.append([[step.title, step.text] for step in steps])

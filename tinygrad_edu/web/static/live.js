@@ -117,10 +117,10 @@ const live = {
   batch: null,        // the latest step event carrying a batch
   picture: null,      // the latest event carrying the weights
   tests: null,        // the latest event carrying the confusion matrix and worst digits
-  details: null,      // the latest epoch event carrying the pick details
-  explanations: null, // the four steps' texts (sent after the last epoch)
-  end: null,
-  picked: 0,          // which pick is shown inside
+  details: null,      // the latest event carrying the picks' details
+  worstDetails: null, // the latest event carrying the worst digits' details
+  end: null,          // the "end" event (with the steps' texts of every digit to pick)
+  picked: null,       // the test digit shown inside: {index, label, ink}
   drawnWeightsEpoch: null,
 };
 
@@ -141,13 +141,49 @@ function handle(event) {
     live.epochs.push(event);
   } else if (event.type === "end") {
     live.end = event;
-    live.explanations = event.steps;
   }
   // Not every epoch brings the pictures' numbers (they cost time to make);
   // the end event brings them for the trained network.
   if (event.type !== "start" && event.weights) live.picture = event;
   if (event.confusion) live.tests = event;
   if (event.details) live.details = event;
+  if (event.worst_details) live.worstDetails = event;
+}
+
+/** The details of test digit `index` from the latest event that has them
+ * (the picks' and the worst digits' come in different events), or null. */
+function detailsOf(index) {
+  const found = [[live.details, "details"], [live.worstDetails, "worst_details"]]
+    .filter(([event]) => event)
+    .map(([event, key]) => [event, event[key].find(d => d.index === index)])
+    .filter(([, detail]) => detail);
+  // The end event, or the later epoch, wins.
+  found.sort(([a], [b]) => (b.type === "end") - (a.type === "end") || b.epoch - a.epoch);
+  return found.length ? {event: found[0][0], detail: found[0][1]} : null;
+}
+
+/** The steps' titles and texts for test digit `index` (they come at the end). */
+function explanationsOf(index) {
+  if (!live.end) return null;
+  const k = live.start.picks.findIndex(p => p.index === index);
+  if (k >= 0 && live.end.steps) return live.end.steps[k];
+  const w = (live.end.worst || []).findIndex(d => d.index === index);
+  return w >= 0 && live.end.worst_steps ? live.end.worst_steps[w] : null;
+}
+
+/** Show test digit `digit` ({index, label, ink}) inside. */
+function pick(digit) {
+  live.picked = {index: digit.index, label: digit.label, ink: digit.ink};
+  drawInside(true);
+}
+
+/** A clickable digit: clicking it shows it inside. */
+function pickableFigure(digit, caption, wrong) {
+  const figure = digitFigure(digit.ink, caption, wrong);
+  figure.dataset.index = digit.index;
+  figure.title = `test #${digit.index}: click to look inside`;
+  figure.addEventListener("click", () => pick(digit));
+  return figure;
 }
 
 // -- what each panel draws ----------------------------------------------
@@ -291,20 +327,24 @@ function drawWorst() {
   const box = document.getElementById("worst");
   if (!lastEpoch || !lastEpoch.worst || box.dataset.epoch === String(lastEpoch.epoch)) return;
   box.replaceChildren(...lastEpoch.worst.map(d =>
-    digitFigure(d.ink, `${d.label}→${d.guess}`, d.label !== d.guess)));
+    pickableFigure(d, `${d.label}→${d.guess}`, d.label !== d.guess)));
   box.dataset.epoch = lastEpoch.epoch;
+  markPicked();
   document.querySelector("#worst-panel small").textContent =
-    `(right digit → guess; after epoch ${lastEpoch.epoch})`;
+    `(right digit → guess; after epoch ${lastEpoch.epoch}; click one to look inside)`;
 }
 
 function drawPicks() {
   const box = document.getElementById("picks");
   if (!live.start || box.childElementCount) return;
-  live.start.picks.forEach((pick, k) => {
-    const figure = digitFigure(pick.ink, `test #${pick.index}`, false);
-    figure.addEventListener("click", () => { live.picked = k; drawInside(true); });
-    box.appendChild(figure);
-  });
+  live.start.picks.forEach(digit => box.appendChild(pickableFigure(digit, `test #${digit.index}`, false)));
+  if (!live.picked && live.start.picks.length) live.picked = live.start.picks[0];
+}
+
+/** Outline the picked digit wherever it is shown. */
+function markPicked() {
+  document.querySelectorAll("#picks figure, #worst figure").forEach(f =>
+    f.classList.toggle("picked", Boolean(live.picked) && f.dataset.index === String(live.picked.index)));
 }
 
 /** Cells coloured blue/red by sign (the number in each one's tooltip). */
@@ -326,40 +366,129 @@ function saliencyFigure(gradients, heading, key) {
   return figure;
 }
 
-/** The picked test digit: its saliency maps and the numbers of the backprop steps. */
+/** The picked test digit: its saliency maps and the backprop steps,
+ * each drawn on the network and given as numbers. */
 function drawInside(force) {
   const box = document.getElementById("inside");
-  const drawn = `${live.details && live.details.epoch} ${Boolean(live.explanations)}`;
-  if (!live.details || (!force && box.dataset.drawn === drawn)) return;
-  document.querySelectorAll("#picks figure").forEach((f, k) => f.classList.toggle("picked", k === live.picked));
-  const pick = live.start.picks[live.picked];
-  const detail = live.details.details[live.picked];
+  if (!live.picked) return;
+  const found = detailsOf(live.picked.index);
+  const texts = explanationsOf(live.picked.index);
+  const drawn = `${live.picked.index} ${found && found.event.epoch} ${Boolean(texts)}`;
+  if (!force && box.dataset.drawn === drawn) return;
+  markPicked();
+  box.dataset.drawn = drawn;
+  box.dataset.index = live.picked.index;
+  const digit = live.picked;
+  if (!found) {
+    document.getElementById("inside-note").textContent = "";
+    box.replaceChildren(TG.el("p", {text: `test #${digit.index}: its numbers come with a later epoch, ` +
+                                         "or when training ends"}));
+    return;
+  }
+  const {event, detail} = found;
   const classes = live.start.classes;
-  const name = `"${pick.label}"`;
-  const texts = live.explanations ? live.explanations[live.picked] : [];
+  const name = `"${digit.label}"`;
   document.getElementById("inside-note").textContent =
-    `(numbers after epoch ${live.details.epoch}; blue = positive, red = negative)` +
-    (live.explanations ? "" : "; the explanations come when training ends");
+    `(test #${digit.index}; numbers after epoch ${event.epoch}; blue = positive, red = negative)` +
+    (texts ? "" : "; the explanations come when training ends");
   const maps = TG.el("div", {class: "maps"}, [
-    digitFigure(pick.ink, `a ${pick.label}: probability ${percent(detail.probabilities[classes.indexOf(pick.label)])}, loss ${TG.fmt(detail.loss)}`),
+    digitFigure(digit.ink, `a ${digit.label}: probability ${percent(detail.probabilities[classes.indexOf(digit.label)])}, loss ${TG.fmt(detail.loss)}`),
     saliencyFigure(detail.output_saliency, `d(output ${name}) / d(pixel)`, "blue: brighter raises it"),
     saliencyFigure(detail.loss_saliency, "d(loss) / d(pixel)", "red: brighter lowers the loss"),
   ]);
   const layers = live.start.sizes.length - 1;
   const rows = [
-    [`the ${name} output must rise`, cellRow(detail.changes[layers - 1], classes)],
-    [`weights into ${name} change in proportion to the incoming activation`, cellRow(detail.weight_changes)],
+    [`the ${name} output must rise`, {layer: layers}, cellRow(detail.changes[layers - 1], classes)],
+    [`weights into ${name} change in proportion to the incoming activation`, {weights: true},
+     cellRow(detail.weight_changes)],
   ];
   for (let L = layers - 1; L >= 1; L--) {
-    rows.push([`hidden layer ${L}: which neurons should go up or down`, cellRow(detail.changes[L - 1])]);
+    rows.push([`hidden layer ${L}: which neurons should go up or down`, {layer: L}, cellRow(detail.changes[L - 1])]);
   }
-  const steps = rows.map(([title, cells], k) => TG.el("div", {class: "step"}, [
-    TG.el("h3", {text: `Step ${k + 1}: ${texts[k] ? texts[k][0] : title}`}), cells,
-    ...(texts[k] ? [TG.el("p", {text: texts[k][1]})] : [])]));
-  const pixelsText = texts[rows.length];          // the last step: back to the pixels
+  const steps = rows.map(([title, focus, cells], k) => TG.el("div", {class: "step"}, [
+    TG.el("h3", {text: `Step ${k + 1}: ${texts && texts[k] ? texts[k][0] : title}`}),
+    TG.el("div", {class: "step-body"}, [
+      stepDiagram(detail, digit, focus),
+      TG.el("div", {}, [...(texts && texts[k] ? [TG.el("p", {text: texts[k][1]})] : []), cells])])]));
+  const pixelsText = texts && texts[rows.length];          // the last step: back to the pixels
   if (pixelsText) maps.appendChild(TG.el("p", {class: "step", text: `Step ${rows.length + 1}: ${pixelsText[0]}. ${pixelsText[1]}`}));
   box.replaceChildren(maps, TG.el("div", {class: "steps"}, steps));
-  box.dataset.drawn = drawn;
+}
+
+// -- one backprop step on the network, as the article draws it ----------
+
+const MAX_SHOWN = 16;     // neurons drawn per column, as pictures/network.py draws them
+
+/** The indices of the (at most MAX_SHOWN) largest |numbers|, in order. */
+function largestIndices(numbers) {
+  return numbers.map((x, i) => [Math.abs(x), i]).sort((a, b) => b[0] - a[0])
+    .slice(0, MAX_SHOWN).map(([, i]) => i).sort((a, b) => a - b);
+}
+
+/** An arrow from (x, y), up for a positive change, its length by |change|. */
+function changeArrow(svg, x, y, change, largest, colour) {
+  const length = 3 + 13 * Math.min(Math.abs(change) / (largest || 1), 1);
+  const tip = y - Math.sign(change) * length, head = Math.sign(change) * 3;
+  svgElement("line", {x1: x, y1: y, x2: x, y2: tip, stroke: colour, "stroke-width": 1.6}, svg);
+  svgElement("path", {class: "arrow", d: `M${x - 2.5} ${tip + head}L${x} ${tip}L${x + 2.5} ${tip + head}Z`,
+                      fill: colour, stroke: colour, "stroke-width": 0.8}, svg);
+}
+
+/**
+ * One step on a small network picture: the digit, then each layer's shown
+ * neurons. `focus.layer`: that layer's desired changes as arrows, coloured
+ * like the article's (purple at the output, then green, orange, ...);
+ * `focus.weights`: the changes of the weights into the right output as
+ * black lines, thicker = larger change.
+ */
+function stepDiagram(detail, digit, focus) {
+  const sizes = live.start.sizes, last = sizes.length - 1;
+  const width = 300, height = 190, top = 12, bottom = 26;
+  const svg = svgElement("svg", {class: "step-diagram", viewBox: `0 0 ${width} ${height}`, role: "img",
+                                 "aria-label": "this step on the network"});
+  const target = live.start.classes.indexOf(digit.label);
+  // The digit as the input, 8x8 squares.
+  const cell = 4, imageTop = (height - bottom - 8 * cell) / 2;
+  digit.ink.forEach((ink, i) => svgElement("rect", {x: 6 + (i % 8) * cell, y: imageTop + Math.floor(i / 8) * cell,
+    width: cell, height: cell, fill: TG.mix([20, 20, 20], ink / 16)}, svg));
+  svgElement("rect", {x: 6, y: imageTop, width: 8 * cell, height: 8 * cell, fill: "none", stroke: "#bbb"}, svg);
+  // Which neurons each column shows: the largest numbers of this step there.
+  const ranking = L => focus.weights && L === last - 1 ? detail.weight_changes : detail.changes[L - 1];
+  const shown = [null];
+  const x = L => 60 + (width - 90) * (L - 1) / Math.max(last - 1, 1);
+  const y = (L, k) => top + (height - top - bottom) * (shown[L].length === 1 ? 0.5 : k / (shown[L].length - 1));
+  for (let L = 1; L <= last; L++) shown.push(largestIndices(ranking(L)));
+  const links = svgElement("g", {stroke: "#e4e4e4", "stroke-width": 0.5}, svg);
+  for (let L = 2; L <= last; L++) {
+    shown[L].forEach((_, k) => shown[L - 1].forEach((__, i) =>
+      svgElement("line", {x1: x(L - 1), y1: y(L - 1, i), x2: x(L), y2: y(L, k)}, links)));
+  }
+  if (focus.weights) {
+    const changes = detail.weight_changes, largest = largestSize(changes);
+    const into = shown[last].indexOf(target);
+    shown[last - 1].forEach((i, k) => svgElement("line", {class: "weight-change",
+      x1: x(last - 1), y1: y(last - 1, k), x2: x(last), y2: y(last, into), stroke: "#000",
+      "stroke-width": (0.2 + 3 * Math.abs(changes[i]) / (largest || 1)).toFixed(2)}, svg));
+  }
+  for (let L = 1; L <= last; L++) {
+    const r = 3.2;
+    shown[L].forEach((j, k) => {
+      const isTarget = L === last && j === target;
+      svgElement("circle", {cx: x(L), cy: y(L, k), r, fill: "#fff", stroke: isTarget ? "#000" : "#777",
+                            "stroke-width": isTarget ? 1.6 : 0.6}, svg);
+      if (L === last) svgElement("text", {x: x(L) + 8, y: y(L, k) + 3}, svg).textContent = live.start.classes[j];
+      if (focus.layer === L) {
+        const colours = live.start.change_colours;
+        changeArrow(svg, x(L) + (L === last ? 20 : 7), y(L, k), detail.changes[L - 1][j],
+                    largestSize(detail.changes[L - 1]), colours[(last - L) % colours.length]);
+      }
+    });
+    const name = L === last ? "outputs" : `hidden ${L}`;
+    const more = sizes[L] - shown[L].length;
+    svgElement("text", {x: x(L), y: height - 14, "text-anchor": "middle"}, svg).textContent = name;
+    if (more) svgElement("text", {x: x(L), y: height - 3, "text-anchor": "middle"}, svg).textContent = `+ ${more} more`;
+  }
+  return svg;
 }
 
 function drawAll() {
