@@ -327,3 +327,4 @@ def test_every_worst_digit_comes_with_its_details():
     assert len(end["worst_steps"]) == len(worst)
     assert all(title and text for steps in end["worst_steps"] for title, text in steps)
     assert start["change_colours"][0] == "#7b3294"      # the output's purple first
+    assert start["max_shown"] == 16               # neurons a column, as pictures/network.py

@@ -102,13 +102,13 @@ def test_the_page_follows_the_training(browser, paced_training):
     pick.click()
     wait.until(lambda d: "picked" in pick.get_attribute("class"))
     assert "Step 1" in browser.find_element("id", "inside").text
-    assert step_pictures(browser) == step_pictures_expected()
+    assert step_pictures(browser) == step_pictures_expected(browser)
     worst = browser.find_elements("css selector", "#worst figure")[-1]
     worst.click()                              # any worst digit can be picked too
     wait.until(lambda d: "picked" in worst.get_attribute("class"))
     inside = browser.find_element("id", "inside")
     assert inside.get_attribute("data-index") == worst.get_attribute("data-index")
-    assert "Step 1" in inside.text and step_pictures(browser) == step_pictures_expected()
+    assert "Step 1" in inside.text and step_pictures(browser) == step_pictures_expected(browser)
     assert console_errors(browser) == []
 
 
@@ -119,10 +119,13 @@ def step_pictures(driver):
         " [s.querySelectorAll('path.arrow').length, s.querySelectorAll('line.weight-change').length]);")
 
 
-def step_pictures_expected():
-    """The 6-3 network of the test: the 3 outputs' arrows, the 6 weights into
-    the right output, then the 6 arrows of the hidden layer."""
-    return [[3, 0], [0, 6], [6, 0]]
+def step_pictures_expected(driver):
+    """The 6-3 network of the test: the 3 outputs' arrows, a line for each
+    weight into the right output that changes (from a hidden neuron that is
+    on: the numbers the page was sent), then the 6 arrows of the hidden layer."""
+    changes = driver.execute_script("return detailsOf(live.picked.index).detail.weight_changes")
+    assert len(changes) == 6
+    return [[3, 0], [0, sum(1 for c in changes if c)], [6, 0]]
 
 
 def test_the_report_opens_from_disk_with_the_final_epoch(browser, paced_training):

@@ -47,7 +47,7 @@ from ..fast.engines import tape_for
 from ..learn.losses import predicted_class
 from ..output import write_atomically
 from ..pictures.explain import explain_steps
-from ..pictures.network import CHANGE_COLOURS, network_state
+from ..pictures.network import CHANGE_COLOURS, MAX_SHOWN, network_state
 from ..pictures.saliency import pixel_gradients
 from .page import PALETTE, asset, inline_page
 
@@ -177,7 +177,7 @@ class TrainingWatcher:
             "classes": list(model.classes), "activation": model.activation,
             "epochs": self.epochs, "steps_per_epoch": self.steps_per_epoch,
             "settings": self.settings, "weights": self._weights(),
-            "palette": PALETTE, "change_colours": CHANGE_COLOURS,
+            "palette": PALETTE, "change_colours": CHANGE_COLOURS, "max_shown": MAX_SHOWN,
             "picks": [{"index": i, "label": self.test_labels[i],
                        "ink": _ink(self.test_images[i])} for i in self.picks]})
 

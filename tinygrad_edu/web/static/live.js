@@ -417,21 +417,21 @@ function drawInside(force) {
 
 // -- one backprop step on the network, as the article draws it ----------
 
-const MAX_SHOWN = 16;     // neurons drawn per column, as pictures/network.py draws them
-
-/** The indices of the (at most MAX_SHOWN) largest |numbers|, in order. */
+/** The indices of the largest |numbers|, in order: at most as many as
+ * pictures/network.py draws in a column (the start event's max_shown). */
 function largestIndices(numbers) {
   return numbers.map((x, i) => [Math.abs(x), i]).sort((a, b) => b[0] - a[0])
-    .slice(0, MAX_SHOWN).map(([, i]) => i).sort((a, b) => a - b);
+    .slice(0, live.start.max_shown).map(([, i]) => i).sort((a, b) => a - b);
 }
 
-/** An arrow from (x, y), up for a positive change, its length by |change|. */
-function changeArrow(svg, x, y, change, largest, colour) {
-  const length = 3 + 13 * Math.min(Math.abs(change) / (largest || 1), 1);
-  const tip = y - Math.sign(change) * length, head = Math.sign(change) * 3;
-  svgElement("line", {x1: x, y1: y, x2: x, y2: tip, stroke: colour, "stroke-width": 1.6}, svg);
+/** An arrow centred on height y, up for a positive change, at most `longest`
+ * long (the rows' spacing: arrows of neighbours never touch), by |change|. */
+function changeArrow(svg, x, y, change, largest, colour, longest) {
+  const length = Math.max(3, longest * Math.min(Math.abs(change) / (largest || 1), 1));
+  const sign = Math.sign(change), tip = y - sign * length / 2, head = sign * Math.min(3, length / 2);
+  svgElement("line", {x1: x, y1: y + sign * length / 2, x2: x, y2: tip + head, stroke: colour, "stroke-width": 1.6}, svg);
   svgElement("path", {class: "arrow", d: `M${x - 2.5} ${tip + head}L${x} ${tip}L${x + 2.5} ${tip + head}Z`,
-                      fill: colour, stroke: colour, "stroke-width": 0.8}, svg);
+                      fill: colour, stroke: colour, "stroke-width": 0.6}, svg);
 }
 
 /**
@@ -466,7 +466,7 @@ function stepDiagram(detail, digit, focus) {
   if (focus.weights) {
     const changes = detail.weight_changes, largest = largestSize(changes);
     const into = shown[last].indexOf(target);
-    shown[last - 1].forEach((i, k) => svgElement("line", {class: "weight-change",
+    shown[last - 1].forEach((i, k) => changes[i] && svgElement("line", {class: "weight-change",
       x1: x(last - 1), y1: y(last - 1, k), x2: x(last), y2: y(last, into), stroke: "#000",
       "stroke-width": (0.2 + 3 * Math.abs(changes[i]) / (largest || 1)).toFixed(2)}, svg));
   }
@@ -479,8 +479,10 @@ function stepDiagram(detail, digit, focus) {
       if (L === last) svgElement("text", {x: x(L) + 8, y: y(L, k) + 3}, svg).textContent = live.start.classes[j];
       if (focus.layer === L) {
         const colours = live.start.change_colours;
+        const spacing = shown[L].length > 1 ? y(L, 1) - y(L, 0) : 20;
         changeArrow(svg, x(L) + (L === last ? 20 : 7), y(L, k), detail.changes[L - 1][j],
-                    largestSize(detail.changes[L - 1]), colours[(last - L) % colours.length]);
+                    largestSize(detail.changes[L - 1]), colours[(last - L) % colours.length],
+                    Math.min(20, spacing - 1.5));
       }
     });
     const name = L === last ? "outputs" : `hidden ${L}`;
