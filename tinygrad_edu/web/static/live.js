@@ -381,8 +381,10 @@ function drawInside(force) {
   const digit = live.picked;
   if (!found) {
     document.getElementById("inside-note").textContent = "";
-    box.replaceChildren(TG.el("p", {text: `test #${digit.index}: its numbers come with a later epoch, ` +
-                                         "or when training ends"}));
+    // A worst digit of an earlier epoch may not be among the worst any more.
+    box.replaceChildren(TG.el("p", {text: `test #${digit.index}: ` + (live.end
+      ? "no longer among the digits it gets most wrong; pick another"
+      : "its numbers come with a later epoch, or when training ends")}));
     return;
   }
   const {event, detail} = found;
