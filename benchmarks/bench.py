@@ -515,8 +515,8 @@ def main(argv=None):
         ratio = median(round_ratios(big_times[c.name], big_times[HandNumpy.name]))
         print(f"{c.name:<32}{spread(big_times[c.name]):>28}{ratio:>14.2f}x")
 
-    print(f"\nbackward through chains of multiplications (build, backward, "
-          f"peak memory of both):")
+    print("\nbackward through chains of multiplications (build, backward, "
+          "peak memory of both):")
     for n in (args.chain // 4, args.chain // 2, args.chain):
         build, backward, peak_mb = deep_chain(n)
         print(f"  {n:>9,} ops: build {build:5.2f} s, backward {backward:5.2f} s "

@@ -5,7 +5,6 @@ hypothesis chooses) and against PyTorch in float64 (installed for the tests
 by .ci/setup), never against the engine itself.
 """
 
-import math
 
 import numpy as np
 import pytest

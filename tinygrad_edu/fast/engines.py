@@ -30,7 +30,7 @@ import weakref
 import numpy as np
 
 from ..learn.losses import predicted_class
-from ..learn.training import VALUES, evaluate
+from ..learn.training import VALUES, Engine, evaluate
 from .numpy_replay import NumpyTape
 from .traced_losses import compile_loss
 from .vector_optim import vector_form
@@ -79,7 +79,6 @@ class VectorSteps:
     def __init__(self, engine, tape, optimizer, batch_gradients, images, targets,
                  storage=None):
         self.engine = engine
-        self._arrays = {}            # (id, length) -> (data set, as an array)
         self.params = tape.params
         self.optimizer = optimizer
         self.batch_gradients = batch_gradients      # (weights, xs, targets) -> loss, grads
@@ -124,6 +123,10 @@ class VectorSteps:
 class NumpySteps(VectorSteps):
     """``VectorSteps`` for the numpy replay, which also measures each epoch."""
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._arrays = {}            # (id, length) -> (data set, as an array)
+
     def evaluate(self, model, data, loss="cross_entropy"):
         """The engine's ``evaluate``, with each data set made an array once per run.
 
@@ -141,7 +144,7 @@ def _as_arrays(images, targets):
     return np.asarray(images, dtype=float), np.asarray(targets, dtype=np.intp)
 
 
-class TapeEngine:
+class TapeEngine(Engine):
     """Replays the traced program one example at a time, in pure Python."""
 
     name = "tape"
@@ -168,12 +171,6 @@ class TapeEngine:
         for p, g in zip(replay.params, grads):
             p.grad = g
         return mean_loss
-
-    def evaluate(self, model, data, loss="cross_entropy"):
-        return evaluate(model, data, loss)
-
-    def __repr__(self):
-        return f"<engine {self.name!r}>"
 
 
 class NumpyEngine(TapeEngine):

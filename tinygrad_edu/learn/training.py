@@ -62,23 +62,33 @@ def batch_loss_and_grads(model, xs, targets, loss="cross_entropy"):
     return mean_loss.data
 
 
-class ValueGraphEngine:
-    """The readable engine: a Value graph per example, then ``backward()``.
+class Engine:
+    """What ``train`` asks for each batch's loss and gradients.
 
-    An *engine* is what ``train`` asks for each batch's loss and gradients:
-    any object with ``batch_loss_and_grads(model, xs, targets, loss)`` (the
-    signature of the function above) and ``evaluate(model, data, loss)``.
-    The fast engines in :mod:`tinygrad_edu.fast` give the same numbers.
+    An engine has a ``name``, ``batch_loss_and_grads(model, xs, targets,
+    loss)`` (the signature of the function above) and ``evaluate(model,
+    data, loss)``, which measures a model after each epoch: here the Value
+    graph's :func:`evaluate`, which an engine may replace with a faster one
+    giving the same numbers.
     """
 
-    name = "values"
-    batch_loss_and_grads = staticmethod(batch_loss_and_grads)
+    name = "engine"
 
     def evaluate(self, model, data, loss="cross_entropy"):
         return evaluate(model, data, loss)
 
     def __repr__(self):
         return f"<engine {self.name!r}>"
+
+
+class ValueGraphEngine(Engine):
+    """The readable engine: a Value graph per example, then ``backward()``.
+
+    The fast engines in :mod:`tinygrad_edu.fast` give the same numbers.
+    """
+
+    name = "values"
+    batch_loss_and_grads = staticmethod(batch_loss_and_grads)
 
 
 VALUES = ValueGraphEngine()
@@ -138,15 +148,12 @@ class ValueSteps:
         """Nothing to do: the weights are the Values' own."""
 
 
-class _FunctionEngine:
+class _FunctionEngine(Engine):
     """An engine made from a plain function with ``batch_loss_and_grads``'s signature."""
 
     def __init__(self, function):
         self.name = getattr(function, "__name__", "function")
         self.batch_loss_and_grads = function
-
-    def evaluate(self, model, data, loss="cross_entropy"):
-        return evaluate(model, data, loss)
 
 
 def as_engine(engine):
