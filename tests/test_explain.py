@@ -272,3 +272,14 @@ def test_draw_saliency_from_the_front_door_and_its_story():
     assert f"row {up + 1} of 8" in text and f"{rows[up]:+.3g} together" in text
     with pytest.raises(ValueError, match="cannot recognise the digit 4"):
         tinygrad_edu.draw_saliency(MLP(64, [4, 2], seed=0, classes=[0, 1]), image, 4)
+
+
+def test_steps_told_without_drawing_say_the_same():
+    model = MLP(64, [8, 10], seed=2)
+    image = [((i * 7) % 17) / 16 for i in range(64)]
+    drawn = explain_steps(model, image, 3)
+    told = explain_steps(model, image, 3, draw=False)
+    assert [(s.number, s.title, s.text) for s in told] == \
+        [(s.number, s.title, s.text) for s in drawn]
+    assert all(s.picture is None for s in told)
+    assert all(s.picture is not None for s in drawn)

@@ -46,8 +46,12 @@ class Step:
         self.text = text
 
 
-def explain_steps(mlp, image, digit):
-    """The steps for ``image`` (64 numbers in [0, 1]) showing ``digit``."""
+def explain_steps(mlp, image, digit, *, draw=True):
+    """The steps for ``image`` (64 numbers in [0, 1]) showing ``digit``.
+
+    ``draw=False`` tells the steps without drawing them (each ``picture`` is
+    None): for a page that shows only the texts.
+    """
     classes = list(mlp.classes)
     if digit not in classes:
         raise ValueError(
@@ -55,20 +59,20 @@ def explain_steps(mlp, image, digit):
             f"for {classes}; choose one of those or another model")
     target = classes.index(digit)
     state = network_state(mlp, image, target)
-    teller = _Teller(mlp, state, classes, target)
+    teller = _Teller(mlp, state, classes, target, draw)
     steps = [teller.step_output(), teller.step_weights()]
     for number, layer in enumerate(range(len(mlp.layers) - 1, 0, -1), start=3):
         steps.append(teller.step_hidden(number, layer))
     if mlp.nin == 64:
-        steps.append(_step_pixels(len(steps) + 1, mlp, image, digit))
+        steps.append(_step_pixels(len(steps) + 1, mlp, image, digit, draw))
     return steps
 
 
-def _step_pixels(number, mlp, image, digit):
+def _step_pixels(number, mlp, image, digit, draw=True):
     gradients = pixel_gradients(mlp, image, digit)
     title = f'which pixels made it a "{digit}" (backprop down to the image)'
     picture = draw_saliency(mlp, image, digit, gradients=gradients,
-                            title=f"Step {number}: {title}")
+                            title=f"Step {number}: {title}") if draw else None
     return Step(number, title, picture, tell_saliency(gradients))
 
 
@@ -150,8 +154,9 @@ def _check_index(index, count, what):
 class _Teller:
     """Builds each step's picture and paragraph from one forward/backward pass."""
 
-    def __init__(self, mlp, state, classes, target):
+    def __init__(self, mlp, state, classes, target, draw=True):
         self.mlp = mlp
+        self.draw = draw
         self.state = state
         self.classes = classes
         self.target = target
@@ -159,6 +164,8 @@ class _Teller:
         self.name = f'"{classes[target]}"'
 
     def picture(self, number, title, focus, arrows, focus_lines=True):
+        if not self.draw:
+            return None
         return draw_network(self.mlp, None, state=self.state, focus=focus,
                             focus_lines=focus_lines, arrows=arrows,
                             title=f"Step {number}: {title}")

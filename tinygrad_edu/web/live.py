@@ -328,7 +328,7 @@ class TrainingWatcher:
         texts = []
         for index in indices:
             steps = explain_steps(self.model, self.test_images[index],
-                                  self.test_labels[index])
+                                  self.test_labels[index], draw=False)
             texts.append([[step.title, step.text] for step in steps])
         return texts
 
