@@ -176,3 +176,28 @@ def test_help_metavars_match_the_docs():
             if action.option_strings and action.metavar:
                 flag = f"{action.option_strings[0]} {action.metavar}"
                 assert flag in text, f"docs/cli-{command}.md lacks `{flag}`"
+
+
+def test_predict_and_export_take_the_model_as_explain_does_too(trained, capsys, tmp_path):
+    """``--model FILE`` (the spelling of explain and step) works as the first
+    argument does; both at once, or neither, is a usage error naming the fix."""
+    _, model_path, _ = trained
+    assert main(["predict", "--model", str(model_path), "--index", "2"]) == 0
+    assert "prediction:" in capsys.readouterr().out
+    err = usage_error(["predict", str(model_path), "--model", str(model_path)],
+                      capsys, "predict")
+    assert "give the model file once" in err
+    err = usage_error(["predict"], capsys, "predict")
+    assert "the model file is missing" in err
+    out_file = tmp_path / "weights.npz"
+    assert main(["export", "--to", "numpy", "--model", str(model_path), str(out_file)]) == 0
+    assert out_file.stat().st_size > 0
+    err = usage_error(["export", "--to", "numpy", str(tmp_path / "w2.npz")], capsys, "export")
+    assert "the model file is missing" in err and not (tmp_path / "w2.npz").exists()
+
+
+def test_an_unknown_flag_is_named_with_the_commands_own_usage(capsys):
+    err = usage_error(["explain", "--digit", "3", "--modle", "m.json"], capsys, "explain")
+    assert "unrecognized arguments: --modle m.json" in err
+    err = usage_error(["--bogus"], capsys)
+    assert "unrecognized arguments: --bogus" in err

@@ -211,6 +211,31 @@ def pick_test_image(digit, index):
     return images[index]
 
 
+def add_model_file(parser):
+    """The model file: the first argument (``predict model.json``) or, as
+    ``explain`` and ``step`` take it, ``--model model.json``.
+
+    Call :func:`model_file` in ``run`` to get the path.
+    """
+    parser.add_argument("model", metavar="MODEL", nargs="?",
+                        help="a model file saved by 'tinygrad-edu train' "
+                             "(or give it as --model MODEL)")
+    parser.add_argument("--model", dest="model_flag", metavar="MODEL",
+                        help=argparse.SUPPRESS)
+
+
+def model_file(args):
+    """The model file given by :func:`add_model_file`'s arguments, or a usage error."""
+    if args.model and args.model_flag:
+        usage_error(args, f"give the model file once: {args.model} and "
+                          f"--model {args.model_flag} were both given")
+    path = args.model or args.model_flag
+    if not path:
+        usage_error(args, "the model file is missing: give the file that "
+                          "'tinygrad-edu train --out FILE' saved")
+    return path
+
+
 def load_digit_model(path):
     """The model saved in ``path``, checked to read 64-pixel digit images.
 

@@ -13,7 +13,8 @@ PyTorch is optional: ``pip install tinygrad_edu[torch]``.
 
 import sys
 
-from .arguments import check_output_path, remember_parser, runtime_failure, usage_error
+from .arguments import (add_model_file, check_output_path, model_file, remember_parser,
+                        runtime_failure, usage_error)
 from ..learn.bridge import save_numpy, save_torch, sequential_source
 from ..learn.serialize import ModelFileError, load_model
 from ..output import OutputError
@@ -44,8 +45,7 @@ def add_arguments(parser):
     parser.add_argument("--to", required=True, choices=sorted(FORMATS),
                         help="torch: a PyTorch state_dict file (.pt); "
                              "numpy: the weight matrices (.npz)")
-    parser.add_argument("model", metavar="MODEL",
-                        help="a model file saved by 'tinygrad-edu train'")
+    add_model_file(parser)
     parser.add_argument("out", metavar="OUT",
                         help="the file to write, e.g. model.pt or model.npz")
     remember_parser(parser)
@@ -53,6 +53,7 @@ def add_arguments(parser):
 
 def run(args, out=None):
     out = out or sys.stdout
+    args.model = model_file(args)
     try:
         model = load_model(args.model)
     except ModelFileError as error:

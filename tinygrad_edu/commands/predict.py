@@ -11,9 +11,9 @@ digit::
 import sys
 from pathlib import Path
 
-from .arguments import (check_forward, check_output_paths, load_digit_model,
-                        non_negative_int, remember_parser, runtime_failure,
-                        usage_error)
+from .arguments import (add_model_file, check_forward, check_output_paths,
+                        load_digit_model, model_file, non_negative_int,
+                        remember_parser, runtime_failure, usage_error)
 from ..learn.digits import PICTURE_FORMATS, digit_to_text, draw_digit, load_digits
 from ..engine import Value, no_grad
 from ..learn.losses import predicted_class, softmax
@@ -27,8 +27,7 @@ BAR_WIDTH = 30
 
 
 def add_arguments(parser):
-    parser.add_argument("model", metavar="MODEL",
-                        help="a model file saved by 'tinygrad-edu train'")
+    add_model_file(parser)
     parser.add_argument("--index", type=non_negative_int, default=0, metavar="K",
                         help="which test image (among the model's digits) to "
                              "show (default: 0)")
@@ -46,6 +45,7 @@ def probabilities(model, pixels):
 
 def run(args, out=None):
     out = out or sys.stdout
+    args.model = model_file(args)
     try:
         model = load_digit_model(args.model)
     except ModelFileError as error:
