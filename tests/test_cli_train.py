@@ -91,6 +91,17 @@ def test_a_diverging_run_exits_1_and_saves_nothing(tmp_path, capsys):
     assert not out.exists()
 
 
+def test_a_diverging_run_leaves_no_empty_folders(tmp_path, capsys):
+    """The output folders are made when something is written, not before."""
+    code = main(["train", "--classes", "0", "1", "--per-class", "5", "--hidden", "4",
+                 "--activation", "linear", "--loss", "mse", "--optimizer", "sgd",
+                 "--lr", "1000", "--epochs", "5", "--quiet",
+                 "--out", str(tmp_path / "new" / "deeper" / "model.json"),
+                 "--metrics", str(tmp_path / "other" / "metrics.json")])
+    assert code == 1 and "Nothing was saved" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_the_installed_command_reports_bad_arguments_without_traceback():
     done = subprocess.run([sys.executable, "-m", "tinygrad_edu", "train",
                            "--per-class", "0"], capture_output=True, text=True)

@@ -58,3 +58,14 @@ def test_new_files_get_the_usual_permissions_and_old_ones_keep_theirs(tmp_path):
     kept.chmod(0o640)
     write_atomically(kept, "y")
     assert stat.S_IMODE(kept.stat().st_mode) == 0o640
+
+
+def test_checking_a_path_leaves_no_new_folders_but_writing_makes_them(tmp_path):
+    target = tmp_path / "a" / "b" / "file.txt"
+    assert prepare_output_path(target) == target
+    assert not (tmp_path / "a").exists()
+    (tmp_path / "kept").mkdir()
+    prepare_output_path(tmp_path / "kept" / "new" / "file.txt")
+    assert (tmp_path / "kept").is_dir() and not (tmp_path / "kept" / "new").exists()
+    write_atomically(target, "hello")
+    assert target.read_text() == "hello"

@@ -109,7 +109,8 @@ def _check_folder_writable(path):
 def prepare_output_path(path, try_folder=True):
     """Make ``path`` ready to be written; return it as a ``Path``.
 
-    Creates the parent folder if needed. Raises ``OutputError`` if ``path`` is
+    Creates the parent folder if needed (with ``try_folder``, only to try it:
+    folders made for the try are removed again). Raises ``OutputError`` if ``path`` is
     a folder, a symbolic link, a device, a FIFO or a socket, if its name is
     too long, if a parent is a file, or if files cannot be created in its
     folder (found by creating and deleting a hidden file there, unless
@@ -125,14 +126,31 @@ def prepare_output_path(path, try_folder=True):
         if parent.exists() and not parent.is_dir():
             raise _refuse(path, f"{parent} is a file, not a folder")
     refuse_non_regular(path)
+    missing = [f for f in (folder, *folder.parents) if not f.exists()]
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:
+        _remove_empty_folders(missing)
         raise _refuse(path, f"cannot create the folder {folder} "
                             f"({error.strerror or error})") from None
     if try_folder:
-        _check_folder_writable(path)
+        try:
+            _check_folder_writable(path)
+        finally:
+            # A check leaves no trace: a run that stops before it writes (a
+            # training that diverges) leaves no empty folders behind.
+            # ``write_atomically`` makes them again when it writes.
+            _remove_empty_folders(missing)
     return path
+
+
+def _remove_empty_folders(folders):
+    """Remove those of ``folders`` (innermost first) that exist and are empty."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            break                   # not empty (or not ours to remove): stop
 
 
 def same_file(first, second):

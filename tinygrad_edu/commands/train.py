@@ -188,7 +188,8 @@ def run(args):
         return runtime_failure(args, str(error))
     print_while_read(f"test accuracy {metrics['test_accuracy']:.1%} "
                      f"(train {metrics['train_accuracy']:.1%}) after "
-                     f"{args.epochs} epochs in {seconds:.1f} s; model saved to "
+                     f"{args.epochs} epoch{'s' if args.epochs != 1 else ''} in {seconds:.1f} s; "
+                     f"model saved to "
                      f"{args.out}" + (f", metrics to {args.metrics}"
                                       if args.metrics else "")
                      + (f", report to {args.report}" if args.report else "")
