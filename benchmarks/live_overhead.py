@@ -1,20 +1,25 @@
 """How much the live page slows training: the full default `tinygrad-edu train`
 with and without `--live` (a client reading the event stream all along).
 
-    python benchmarks/live_overhead.py            # one pair, about a minute
-    python benchmarks/live_overhead.py --pairs 2  # alternate plain / live twice
+    python benchmarks/live_overhead.py             # five pairs, about a minute
+    python benchmarks/live_overhead.py --pairs 10  # alternate plain / live ten times
 
-Each run is its own process. Two times are compared: the training time the
-command reports (``seconds`` in its metrics file: the loop, the measurements
-after each epoch and, with ``--live``, every event), and the CPU time of the
-whole process (start to exit, the server thread and the explanations drawn
-after training included), which is steadier on a busy machine.
+Each run is its own process, and the two kinds alternate (plain, live, plain,
+live, ...), so a machine that gets busier or quieter meanwhile slows both
+alike. Two times are compared: the training time the command reports
+(``seconds`` in its metrics file: the loop, the measurements after each epoch
+and, with ``--live``, every event made during training), and the CPU time of
+the whole process (start to exit: with ``--live`` also the server thread and
+the end event's details and explanations, made after training). For each,
+the median and the range (min-max) over the runs of each kind, and the ratio
+of the medians, which one slow run does not move.
 """
 
 import argparse
 import http.client
 import json
 import os
+import statistics
 import signal
 import subprocess
 import sys
@@ -75,26 +80,37 @@ def run(live, folder):
     return json.loads(metrics.read_text())["seconds"], cpu, counts
 
 
+def summary(values):
+    """'median s (min-max)' of a list of seconds."""
+    return (f"{statistics.median(values):.2f} s ({min(values):.2f}-{max(values):.2f})")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pairs", type=int, default=1, help="plain/live pairs (default 1)")
+    parser.add_argument("--pairs", type=int, default=5,
+                        help="plain/live pairs, run alternately (default 5)")
     args = parser.parse_args()
     runs = {"plain": [], "live": []}
+    made = []                      # CPU seconds the events took during training
     with tempfile.TemporaryDirectory() as folder:
         for _ in range(args.pairs):
             for name in runs:
                 seconds, cpu, stream = run(name == "live", folder)
                 runs[name].append((seconds, cpu))
-                print(f"{name:5}: training {seconds:.1f} s, process CPU {cpu:.1f} s", end="")
+                print(f"{name:5}: training {seconds:.2f} s, process CPU {cpu:.2f} s", end="")
                 if stream["events"]:
-                    print(f"; {stream['events']} events ({stream['bytes'] / 1e6:.1f} MB) "
-                          f"made in {stream['cpu']:.2f} s of CPU", end="")
+                    made.append(stream["cpu"])
+                    print(f"; {stream['events']} events ({stream['bytes'] / 1e6:.2f} MB) "
+                          f"made in {stream['cpu']:.3f} s of CPU", end="")
                 print(flush=True)
+    print(f"{args.pairs} pairs; median (min-max) per run:")
     for k, what in ((0, "training time"), (1, "process CPU time")):
-        plain = sum(r[k] for r in runs["plain"])
-        live = sum(r[k] for r in runs["live"])
-        print(f"{what}: {plain:.1f} s plain, {live:.1f} s live: "
-              f"{live / plain - 1:+.1%} with the live page")
+        plain = [r[k] for r in runs["plain"]]
+        live = [r[k] for r in runs["live"]]
+        ratio = statistics.median(live) / statistics.median(plain) - 1
+        print(f"  {what:16}: plain {summary(plain)}, live {summary(live)}: "
+              f"{ratio:+.1%} with the live page")
+    print(f"  events made during training: {summary(made)} of the training thread's CPU")
 
 
 if __name__ == "__main__":

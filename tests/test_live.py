@@ -328,3 +328,35 @@ def test_every_worst_digit_comes_with_its_details():
     assert all(title and text for steps in end["worst_steps"] for title, text in steps)
     assert start["change_colours"][0] == "#7b3294"      # the output's purple first
     assert start["max_shown"] == 16               # neurons a column, as pictures/network.py
+
+
+def test_the_budget_counts_what_each_piece_cost_last_time():
+    """Epoch events carry the weights and test results at their minimum
+    rates, then the picks' details one digit at a time, in turn, only while
+    the work stays within the budget (counting what a piece cost last time)."""
+    clock, cpu = FakeClock(), FakeClock()
+    watcher = tiny_watcher(clock)
+    watcher.cpu_clock, watcher.budget = cpu, 0.06
+    costs = {"weights": 0.001, "tests": 0.01, "details": 0.05}
+
+    def costing(kind, result):
+        def piece(*args):
+            cpu.now += costs[kind]
+            return result(*args)
+        return piece
+
+    watcher._weights = costing("weights", lambda: [])
+    watcher._test_results = costing("tests", lambda: {"confusion": [[1]], "worst": []})
+    watcher.details = costing("details", lambda index: {"index": index})
+    watcher.start()
+    for epoch in range(1, 9):
+        clock.now += 0.1                       # 0.1 s an epoch, 1 s of CPU training
+        cpu.now += 1.0
+        watcher.on_epoch({"epoch": epoch})
+    epochs = [e for e in watcher.log.events() if e["type"] == "epoch"]
+    assert "weights" in epochs[0] and "confusion" in epochs[0]     # no empty panel
+    sent = [d["index"] for e in epochs for d in e.get("details", [])]
+    assert 2 <= len(sent) < 8 * len(watcher.picks)             # some, not all
+    assert sent == [watcher.picks[k % len(watcher.picks)] for k in range(len(sent))]
+    # Within the budget, but for the first details (its cost not known yet).
+    assert watcher.cpu_seconds <= watcher.budget * cpu.now + costs["details"]

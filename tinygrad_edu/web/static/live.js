@@ -117,8 +117,7 @@ const live = {
   batch: null,        // the latest step event carrying a batch
   picture: null,      // the latest event carrying the weights
   tests: null,        // the latest event carrying the confusion matrix and worst digits
-  details: null,      // the latest event carrying the picks' details
-  worstDetails: null, // the latest event carrying the worst digits' details
+  details: new Map(), // test digit index -> {event, detail}: its latest details
   end: null,          // the "end" event (with the steps' texts of every digit to pick)
   picked: null,       // the test digit shown inside: {index, label, ink}
   drawnWeightsEpoch: null,
@@ -146,20 +145,16 @@ function handle(event) {
   // the end event brings them for the trained network.
   if (event.type !== "start" && event.weights) live.picture = event;
   if (event.confusion) live.tests = event;
-  if (event.details) live.details = event;
-  if (event.worst_details) live.worstDetails = event;
+  // An epoch brings the details of a few digits at most (the picks' in
+  // turn, then the worst ones'): each digit keeps its latest.
+  for (const detail of [...(event.details || []), ...(event.worst_details || [])]) {
+    live.details.set(detail.index, {event, detail});
+  }
 }
 
-/** The details of test digit `index` from the latest event that has them
- * (the picks' and the worst digits' come in different events), or null. */
+/** The latest details of test digit `index` ({event, detail}), or null. */
 function detailsOf(index) {
-  const found = [[live.details, "details"], [live.worstDetails, "worst_details"]]
-    .filter(([event]) => event)
-    .map(([event, key]) => [event, event[key].find(d => d.index === index)])
-    .filter(([, detail]) => detail);
-  // The end event, or the later epoch, wins.
-  found.sort(([a], [b]) => (b.type === "end") - (a.type === "end") || b.epoch - a.epoch);
-  return found.length ? {event: found[0][0], detail: found[0][1]} : null;
+  return live.details.get(index) || null;
 }
 
 /** The steps' titles and texts for test digit `index` (they come at the end). */
