@@ -379,7 +379,8 @@ function drawInside(force) {
     // A worst digit of an earlier epoch may not be among the worst any more.
     box.replaceChildren(TG.el("p", {text: `test #${digit.index}: ` + (live.end
       ? "no longer among the digits it gets most wrong; pick another"
-      : "its numbers come with a later epoch, or when training ends")}));
+      : "its numbers come with an epoch when the training leaves time to make them, " +
+        "and for every digit when training ends")}));
     return;
   }
   const {event, detail} = found;
