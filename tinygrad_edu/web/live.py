@@ -15,11 +15,12 @@ Three pieces, each usable alone:
   ``epoch``  the training loop's measurements after the epoch (train and
              test loss and accuracy); the network's weights (at least twice
              a second) and the test confusion matrix and the test digits it
-             gets most wrong (at least once a second); and, while a budget
-             of CPU time allows (see :class:`TrainingWatcher`), for some of
-             the digits to pick the saliency maps and the numbers of the
-             backprop steps (``details``), then the same for some of the
-             worst digits (``worst_details``);
+             gets most wrong (at least once a second); for a digit to pick
+             (in turn; at least every other second) the saliency maps and
+             the numbers of the backprop steps (``details``); and, while a
+             budget of CPU time allows (see :class:`TrainingWatcher`), more
+             of those, then the same for some of the worst digits
+             (``worst_details``);
   ``end``    the final figures, all of the above for the trained network,
              the CPU time spent making events during training
              (``cpu_seconds``), and the steps' explanations for the digits
@@ -61,6 +62,7 @@ MAX_STEP_EVENTS_PER_SECOND = 20
 BATCH_EVENTS_PER_SECOND = 4      # steps that also carry the batch's digits
 WEIGHTS_EVENTS_PER_SECOND = 2    # epochs that carry the weights whatever the budget
 TESTS_EVENTS_PER_SECOND = 1      # epochs that carry the test results whatever the budget
+DETAILS_EVENTS_PER_SECOND = 0.5  # epochs that carry a pick's details whatever the budget
 STREAM_PAUSE = 0.2               # seconds between two sends of the stream
 WORST_SHOWN = 12                 # test digits it gets most wrong, per epoch
 DETAIL_BUDGET = 0.03             # share of the training's CPU time for making events
@@ -139,13 +141,14 @@ class TrainingWatcher:
 
     The work of making events is counted (``cpu_seconds``). An epoch event
     always carries the loop's measurements, the weights at least twice a
-    second, and the test confusion matrix and worst digits at least once a
-    second. Beyond that it carries, in this order, the weights, the test
-    results, the picks' details (one digit at a time, going round them) and
-    the worst digits' details, each only if all the work so far plus what
-    that piece cost last time stays within ``budget`` (a share) of the
-    training thread's CPU time. The end event carries them all, for the
-    trained network, made after training.
+    second, the test confusion matrix and worst digits at least once a
+    second, and a pick's details at least every other second. Beyond that
+    it carries, in this order, the weights, the test results, the picks'
+    details (one digit at a time, going round them) and the worst digits'
+    details, each only if all the work so far plus what that piece cost
+    last time stays within ``budget`` (a share) of the training thread's
+    CPU time. The end event carries them all, for the trained network, made
+    after training.
     """
 
     def __init__(self, model, train_data, test_data, *, epochs, batch_size,
@@ -162,7 +165,8 @@ class TrainingWatcher:
         self.budget = budget
         self.step_losses = []            # every step's loss, for metrics.json
         self._last_step_event = self._last_batch_event = -math.inf
-        self._last_sent = {"weights": -math.inf, "tests": -math.inf}
+        self._last_sent = {"weights": -math.inf, "tests": -math.inf,
+                           "details": -math.inf}
         self._cost = {}                  # CPU seconds of the last piece of each kind
         self._next_pick = 0              # the pick whose details are due next
         self.cpu_seconds = 0.0           # CPU time spent making events
@@ -213,15 +217,18 @@ class TrainingWatcher:
         and, while the budget allows, the pictures' numbers."""
         began = self.cpu_clock()
         event = {"type": "epoch", **stats, "t": len(self.step_losses)}
-        # Whatever the budget, the weights at least twice a second and the
-        # test results once a second (a few milliseconds each: the network
-        # picture and the confusion matrix change as it learns, even on a
-        # short run, and no panel is empty after the first epoch) ...
+        # Whatever the budget, the weights at least twice a second, the test
+        # results once a second and a pick's details every other second (the
+        # network picture and the confusion matrix change as it learns, even
+        # on a short run, and no panel is empty after the first epoch) ...
         now = self.clock()
         if now - self._last_sent["weights"] >= 1 / WEIGHTS_EVENTS_PER_SECOND:
             self._timed("weights", self._add_weights, event)
         if now - self._last_sent["tests"] >= 1 / TESTS_EVENTS_PER_SECOND:
             self._timed("tests", self._add_test_results, event)
+        if self.picks and now - self._last_sent["details"] >= 1 / DETAILS_EVENTS_PER_SECOND:
+            self._timed("details", partial(self._add_pick_details,
+                                           self.picks[self._next_pick]), event)
         # ... then, in order, each piece the budget has room for.
         for kind, add in self._extras(event):
             if not self._affordable(kind, began):
@@ -294,6 +301,7 @@ class TrainingWatcher:
 
     def _add_pick_details(self, index, event):
         self._add_details("details", index, event)
+        self._last_sent["details"] = self.clock()
         self._next_pick = (self.picks.index(index) + 1) % len(self.picks)
 
     # -- what the events carry -----------------------------------------------
