@@ -60,9 +60,11 @@ __all__ = ["EventLog", "TrainingWatcher", "LiveServer", "ServeError",
 DEFAULT_PORT = 8765
 MAX_STEP_EVENTS_PER_SECOND = 20
 BATCH_EVENTS_PER_SECOND = 4      # steps that also carry the batch's digits
-WEIGHTS_EVENTS_PER_SECOND = 2    # epochs that carry the weights whatever the budget
-TESTS_EVENTS_PER_SECOND = 1      # epochs that carry the test results whatever the budget
-DETAILS_EVENTS_PER_SECOND = 0.5  # epochs that carry a pick's details whatever the budget
+# Epoch events that carry these whatever the budget, per second of training
+# (of the training thread's CPU time):
+WEIGHTS_EVENTS_PER_SECOND = 2    # the weights
+TESTS_EVENTS_PER_SECOND = 1      # the test results
+DETAILS_EVENTS_PER_SECOND = 0.5  # a pick's details
 STREAM_PAUSE = 0.2               # seconds between two sends of the stream
 WORST_SHOWN = 12                 # test digits it gets most wrong, per epoch
 DETAIL_BUDGET = 0.03             # share of the training's CPU time for making events
@@ -136,13 +138,15 @@ class TrainingWatcher:
     ``picks`` is how many test digits the learner can look inside (one of
     each class first). ``report`` is a file path: the self-contained page is
     rewritten there (atomically) after every epoch and at the end.
-    ``clock`` (seconds, for the throttle) and ``cpu_clock`` (the training
-    thread's CPU seconds, for the budget) are for tests.
+    ``clock`` (seconds, for the step events' throttle) and ``cpu_clock`` (the
+    training thread's CPU seconds, for the budget and the epoch events'
+    minimum rates) are for tests.
 
     The work of making events is counted (``cpu_seconds``). An epoch event
-    always carries the loop's measurements, the weights at least twice a
-    second, the test confusion matrix and worst digits at least once a
-    second, and a pick's details at least every other second. Beyond that
+    always carries the loop's measurements, and, counting seconds of the
+    training thread's CPU time, the weights at least twice a second, the
+    test confusion matrix and worst digits at least once a second, and a
+    pick's details at least every other second. Beyond that
     it carries, in this order, the weights, the test results, the picks'
     details (one digit at a time, going round them) and the worst digits'
     details, each only if all the work so far plus what that piece cost
@@ -217,20 +221,24 @@ class TrainingWatcher:
         and, while the budget allows, the pictures' numbers."""
         began = self.cpu_clock()
         event = {"type": "epoch", **stats, "t": len(self.step_losses)}
-        # Whatever the budget, the weights at least twice a second, the test
-        # results once a second and a pick's details every other second (the
-        # network picture and the confusion matrix change as it learns, even
-        # on a short run, and no panel is empty after the first epoch) ...
-        now = self.clock()
+        # Whatever the budget, the weights at least twice a second of
+        # training, the test results once a second and a pick's details
+        # every other second (the network picture and the confusion matrix
+        # change as it learns, even on a short run, and no panel is empty
+        # after the first epoch). Seconds of the training thread's CPU time:
+        # on a busy machine, where training takes longer, these cost no more.
+        now = began
         if now - self._last_sent["weights"] >= 1 / WEIGHTS_EVENTS_PER_SECOND:
             self._timed("weights", self._add_weights, event)
         if now - self._last_sent["tests"] >= 1 / TESTS_EVENTS_PER_SECOND:
             self._timed("tests", self._add_test_results, event)
-        if self.picks and now - self._last_sent["details"] >= 1 / DETAILS_EVENTS_PER_SECOND:
+        # No details with the last epoch: the end event brings them all.
+        details = self.picks and stats.get("epoch") != self.epochs
+        if details and now - self._last_sent["details"] >= 1 / DETAILS_EVENTS_PER_SECOND:
             self._timed("details", partial(self._add_pick_details,
                                            self.picks[self._next_pick]), event)
         # ... then, in order, each piece the budget has room for.
-        for kind, add in self._extras(event):
+        for kind, add in self._extras(event, details):
             if not self._affordable(kind, began):
                 break
             self._timed(kind, add, event)
@@ -238,7 +246,7 @@ class TrainingWatcher:
         self._write_report()
         self.cpu_seconds += self.cpu_clock() - began
 
-    def _extras(self, event):
+    def _extras(self, event, details=True):
         """What an epoch event may carry beyond the measurements, cheapest and
         most looked at first: (kind, function adding it to ``event``). The
         picks' details go round, one digit at a time, from the one due next."""
@@ -246,6 +254,8 @@ class TrainingWatcher:
             yield "weights", self._add_weights
         if "confusion" not in event:
             yield "tests", self._add_test_results
+        if not details:
+            return
         for k in range(len(self.picks)):
             index = self.picks[(self._next_pick + k) % len(self.picks)]
             yield "details", partial(self._add_pick_details, index)
@@ -289,11 +299,11 @@ class TrainingWatcher:
 
     def _add_weights(self, event):
         event["weights"] = self._weights()
-        self._last_sent["weights"] = self.clock()
+        self._last_sent["weights"] = self.cpu_clock()
 
     def _add_test_results(self, event):
         event.update(self._test_results())
-        self._last_sent["tests"] = self.clock()
+        self._last_sent["tests"] = self.cpu_clock()
 
     def _add_details(self, key, index, event):
         """Add test digit ``index``'s details to the event's list ``key``."""
@@ -301,7 +311,7 @@ class TrainingWatcher:
 
     def _add_pick_details(self, index, event):
         self._add_details("details", index, event)
-        self._last_sent["details"] = self.clock()
+        self._last_sent["details"] = self.cpu_clock()
         self._next_pick = (self.picks.index(index) + 1) % len(self.picks)
 
     # -- what the events carry -----------------------------------------------
