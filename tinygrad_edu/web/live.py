@@ -13,10 +13,10 @@ Three pieces, each usable alone:
              every epoch is always sent), now and then with the batch's
              digits and the network's guesses;
   ``epoch``  the training loop's measurements after the epoch (train and
-             test loss and accuracy); the network's weights (at least twice
-             a second) and the test confusion matrix and the test digits it
-             gets most wrong (at least once a second); for a digit to pick
-             (in turn; at least every other second) the saliency maps and
+             test loss and accuracy); the network's weights (at least five
+             times a second) and the test confusion matrix and the test
+             digits it gets most wrong (at least once a second); for a digit
+             to pick (in turn; at least every three seconds) the saliency maps and
              the numbers of the backprop steps (``details``); and, while a
              budget of CPU time allows (see :class:`TrainingWatcher`), more
              of those, then the same for some of the worst digits
@@ -62,9 +62,9 @@ MAX_STEP_EVENTS_PER_SECOND = 20
 BATCH_EVENTS_PER_SECOND = 4      # steps that also carry the batch's digits
 # Epoch events that carry these whatever the budget, per second of training
 # (of the training thread's CPU time):
-WEIGHTS_EVENTS_PER_SECOND = 2    # the weights
+WEIGHTS_EVENTS_PER_SECOND = 5    # the weights
 TESTS_EVENTS_PER_SECOND = 1      # the test results
-DETAILS_EVENTS_PER_SECOND = 0.5  # a pick's details
+DETAILS_EVENTS_PER_SECOND = 1 / 3  # a pick's details
 STREAM_PAUSE = 0.2               # seconds between two sends of the stream
 WORST_SHOWN = 12                 # test digits it gets most wrong, per epoch
 DETAIL_BUDGET = 0.03             # share of the training's CPU time for making events
@@ -144,9 +144,9 @@ class TrainingWatcher:
 
     The work of making events is counted (``cpu_seconds``). An epoch event
     always carries the loop's measurements, and, counting seconds of the
-    training thread's CPU time, the weights at least twice a second, the
-    test confusion matrix and worst digits at least once a second, and a
-    pick's details at least every other second. Beyond that
+    training thread's CPU time, the weights at least five times a second,
+    the test confusion matrix and worst digits at least once a second, and
+    a pick's details at least every three seconds. Beyond that
     it carries, in this order, the weights, the test results, the picks'
     details (one digit at a time, going round them) and the worst digits'
     details, each only if all the work so far plus what that piece cost
@@ -221,24 +221,26 @@ class TrainingWatcher:
         and, while the budget allows, the pictures' numbers."""
         began = self.cpu_clock()
         event = {"type": "epoch", **stats, "t": len(self.step_losses)}
-        # Whatever the budget, the weights at least twice a second of
+        # Whatever the budget, the weights at least five times a second of
         # training, the test results once a second and a pick's details
-        # every other second (the network picture and the confusion matrix
+        # every three seconds (the network picture and the confusion matrix
         # change as it learns, even on a short run, and no panel is empty
         # after the first epoch). Seconds of the training thread's CPU time:
         # on a busy machine, where training takes longer, these cost no more.
         now = began
         if now - self._last_sent["weights"] >= 1 / WEIGHTS_EVENTS_PER_SECOND:
             self._timed("weights", self._add_weights, event)
-        if now - self._last_sent["tests"] >= 1 / TESTS_EVENTS_PER_SECOND:
+        # No test results or details with the last epoch: the end event
+        # brings them all, a moment later.
+        last = stats.get("epoch") == self.epochs
+        if not last and now - self._last_sent["tests"] >= 1 / TESTS_EVENTS_PER_SECOND:
             self._timed("tests", self._add_test_results, event)
-        # No details with the last epoch: the end event brings them all.
-        details = self.picks and stats.get("epoch") != self.epochs
-        if details and now - self._last_sent["details"] >= 1 / DETAILS_EVENTS_PER_SECOND:
+        if (not last and self.picks
+                and now - self._last_sent["details"] >= 1 / DETAILS_EVENTS_PER_SECOND):
             self._timed("details", partial(self._add_pick_details,
                                            self.picks[self._next_pick]), event)
         # ... then, in order, each piece the budget has room for.
-        for kind, add in self._extras(event, details):
+        for kind, add in self._extras(event, last):
             if not self._affordable(kind, began):
                 break
             self._timed(kind, add, event)
@@ -246,16 +248,17 @@ class TrainingWatcher:
         self._write_report()
         self.cpu_seconds += self.cpu_clock() - began
 
-    def _extras(self, event, details=True):
+    def _extras(self, event, last=False):
         """What an epoch event may carry beyond the measurements, cheapest and
         most looked at first: (kind, function adding it to ``event``). The
-        picks' details go round, one digit at a time, from the one due next."""
+        picks' details go round, one digit at a time, from the one due next.
+        After the ``last`` epoch, only the weights."""
         if "weights" not in event:
             yield "weights", self._add_weights
+        if last:
+            return
         if "confusion" not in event:
             yield "tests", self._add_test_results
-        if not details:
-            return
         for k in range(len(self.picks)):
             index = self.picks[(self._next_pick + k) % len(self.picks)]
             yield "details", partial(self._add_pick_details, index)
