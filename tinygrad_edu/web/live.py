@@ -13,14 +13,14 @@ Three pieces, each usable alone:
              every epoch is always sent), now and then with the batch's
              digits and the network's guesses;
   ``epoch``  the training loop's measurements after the epoch (train and
-             test loss and accuracy); the network's weights (at least five
-             times a second) and the test confusion matrix and the test
-             digits it gets most wrong (at least once a second); for a digit
-             to pick (in turn; at least every three seconds) the saliency maps and
-             the numbers of the backprop steps (``details``); and, while a
-             budget of CPU time allows (see :class:`TrainingWatcher`), more
-             of those, then the same for some of the worst digits
-             (``worst_details``);
+             test loss and accuracy); the network's weights (at least three
+             times a second of training) and the test confusion matrix and
+             the test digits it gets most wrong (at least once a second);
+             for a digit to pick (in turn; at least every three seconds)
+             the saliency maps and the numbers of the backprop steps
+             (``details``); and, while a budget of CPU time allows (see
+             :class:`TrainingWatcher`), more of those, then the same for
+             some of the worst digits (``worst_details``);
   ``end``    the final figures, all of the above for the trained network,
              the CPU time spent making events during training
              (``cpu_seconds``), and the steps' explanations for the digits
@@ -62,7 +62,7 @@ MAX_STEP_EVENTS_PER_SECOND = 20
 BATCH_EVENTS_PER_SECOND = 4      # steps that also carry the batch's digits
 # Epoch events that carry these whatever the budget, per second of training
 # (of the training thread's CPU time):
-WEIGHTS_EVENTS_PER_SECOND = 5    # the weights
+WEIGHTS_EVENTS_PER_SECOND = 3    # the weights
 TESTS_EVENTS_PER_SECOND = 1      # the test results
 DETAILS_EVENTS_PER_SECOND = 1 / 3  # a pick's details
 STREAM_PAUSE = 0.2               # seconds between two sends of the stream
@@ -144,7 +144,7 @@ class TrainingWatcher:
 
     The work of making events is counted (``cpu_seconds``). An epoch event
     always carries the loop's measurements, and, counting seconds of the
-    training thread's CPU time, the weights at least five times a second,
+    training thread's CPU time, the weights at least three times a second,
     the test confusion matrix and worst digits at least once a second, and
     a pick's details at least every three seconds. Beyond that
     it carries, in this order, the weights, the test results, the picks'
@@ -221,7 +221,7 @@ class TrainingWatcher:
         and, while the budget allows, the pictures' numbers."""
         began = self.cpu_clock()
         event = {"type": "epoch", **stats, "t": len(self.step_losses)}
-        # Whatever the budget, the weights at least five times a second of
+        # Whatever the budget, the weights at least three times a second of
         # training, the test results once a second and a pick's details
         # every three seconds (the network picture and the confusion matrix
         # change as it learns, even on a short run, and no panel is empty

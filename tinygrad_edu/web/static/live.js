@@ -517,12 +517,15 @@ function drawAll() {
 // -- where the events come from -----------------------------------------
 
 let drawPending = false;
+// Milliseconds between two redraws at most: a few a second follow the
+// training well, and leave the computer (whose cores the training uses) alone.
+const REDRAW_PAUSE = 300;
 
 /** Redraw soon, once, however many events arrive meanwhile. */
 function redrawSoon() {
   if (drawPending) return;
   drawPending = true;
-  setTimeout(() => { drawPending = false; drawAll(); }, 60);
+  setTimeout(() => { drawPending = false; drawAll(); }, REDRAW_PAUSE);
 }
 
 function setConnection(text) {
