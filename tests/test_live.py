@@ -364,3 +364,26 @@ def test_the_budget_counts_what_each_piece_cost_last_time():
     assert sent == [watcher.picks[k % len(watcher.picks)] for k in range(len(sent))]
     # Within the budget, but for the first details (its cost not known yet).
     assert watcher.cpu_seconds <= watcher.budget * cpu.now + costs["details"]
+
+
+def test_the_report_is_rewritten_as_often_as_its_share_allows(tmp_path):
+    """After the first epoch, then as often as rewriting it (what it cost
+    last time) stays within REPORT_SHARE of the training's CPU time."""
+    from tinygrad_edu.web.live import REPORT_SHARE
+    clock, cpu = FakeClock(), FakeClock()
+    watcher = tiny_watcher(clock, epochs=40)
+    watcher.cpu_clock, watcher.report, watcher.picks = cpu, tmp_path / "r.html", []
+    written = []
+
+    def write():
+        cpu.now += 0.05                        # each rewrite: 0.05 s of CPU
+        written.append(epoch)
+
+    watcher._write_report = write
+    watcher._test_results = lambda: {}
+    watcher.start()
+    for epoch in range(1, 41):
+        cpu.now += 0.1                         # 0.1 s of CPU training an epoch
+        watcher.on_epoch({"epoch": epoch})
+    assert written[0] == 1 and 2 <= len(written) < 40
+    assert 0.05 * len(written) <= REPORT_SHARE * cpu.now + 0.05

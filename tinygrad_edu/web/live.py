@@ -65,6 +65,7 @@ BATCH_EVENTS_PER_SECOND = 4      # steps that also carry the batch's digits
 WEIGHTS_EVENTS_PER_SECOND = 3    # the weights
 TESTS_EVENTS_PER_SECOND = 1      # the test results
 DETAILS_EVENTS_PER_SECOND = 1 / 3  # a pick's details
+REPORT_SHARE = 0.05              # of the training's CPU time, for rewriting the report
 STREAM_PAUSE = 0.2               # seconds between two sends of the stream
 WORST_SHOWN = 12                 # test digits it gets most wrong, per epoch
 DETAIL_BUDGET = 0.03             # share of the training's CPU time for making events
@@ -137,7 +138,8 @@ class TrainingWatcher:
 
     ``picks`` is how many test digits the learner can look inside (one of
     each class first). ``report`` is a file path: the self-contained page is
-    rewritten there (atomically) after every epoch and at the end.
+    rewritten there (atomically) after an epoch, as often as ``REPORT_SHARE``
+    of the training's CPU time allows, and at the end.
     ``clock`` (seconds, for the step events' throttle) and ``cpu_clock`` (the
     training thread's CPU seconds, for the budget and the epoch events'
     minimum rates) are for tests.
@@ -170,7 +172,7 @@ class TrainingWatcher:
         self.step_losses = []            # every step's loss, for metrics.json
         self._last_step_event = self._last_batch_event = -math.inf
         self._last_sent = {"weights": -math.inf, "tests": -math.inf,
-                           "details": -math.inf}
+                           "details": -math.inf, "report": -math.inf}
         self._cost = {}                  # CPU seconds of the last piece of each kind
         self._next_pick = 0              # the pick whose details are due next
         self.cpu_seconds = 0.0           # CPU time spent making events
@@ -245,8 +247,21 @@ class TrainingWatcher:
                 break
             self._timed(kind, add, event)
         self.log.publish(event)
-        self._write_report()
+        self._maybe_write_report()
         self.cpu_seconds += self.cpu_clock() - began
+
+    def _maybe_write_report(self):
+        """Rewrite the report file after this epoch if rewriting it (what it
+        cost last time, spread over the training since) stays within
+        ``REPORT_SHARE`` of the training thread's CPU time: after the first
+        epoch, then less often as the file grows (every event so far goes in
+        it, compressed), and always at the end (``finish``)."""
+        if not self.report:
+            return
+        now = self.cpu_clock()
+        if now - self._last_sent["report"] >= self._cost.get("report", 0.0) / REPORT_SHARE:
+            self._timed("report", lambda event: self._write_report(), None)
+            self._last_sent["report"] = self.cpu_clock()
 
     def _extras(self, event, last=False):
         """What an epoch event may carry beyond the measurements, cheapest and

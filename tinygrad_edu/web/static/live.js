@@ -521,11 +521,12 @@ let drawPending = false;
 // training well, and leave the computer (whose cores the training uses) alone.
 const REDRAW_PAUSE = 300;
 
-/** Redraw soon, once, however many events arrive meanwhile. */
+/** Redraw soon, once, however many events arrive meanwhile; in a tab no
+ * one is looking at, only when it is shown again (requestAnimationFrame). */
 function redrawSoon() {
   if (drawPending) return;
   drawPending = true;
-  setTimeout(() => { drawPending = false; drawAll(); }, REDRAW_PAUSE);
+  setTimeout(() => requestAnimationFrame(() => { drawPending = false; drawAll(); }), REDRAW_PAUSE);
 }
 
 function setConnection(text) {
