@@ -12,8 +12,9 @@ alike. Two times are compared: the training time the command reports
 and, with ``--live``, every event made during training), and the CPU time of
 the whole process (start to exit: with ``--live`` also the server thread and
 the end event's details and explanations, made after training). For each,
-the median and the range (min-max) over the runs of each kind, and the ratio
-of the medians, which one slow run does not move. A third figure, the
+the median and the range (min-max) over the runs of each kind, the ratio of
+the medians, and the median of the pairs' ratios (each live run against the
+plain run just before it); one slow run moves neither ratio. A third figure, the
 process's CPU time up to the line of the last epoch (read from /proc when it
 is printed), leaves out the work after training and is the steadiest measure
 of what the page costs while the network trains.

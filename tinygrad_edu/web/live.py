@@ -148,13 +148,12 @@ class TrainingWatcher:
     always carries the loop's measurements, and, counting seconds of the
     training thread's CPU time, the weights at least three times a second,
     the test confusion matrix and worst digits at least once a second, and
-    a pick's details at least every three seconds. Beyond that
-    it carries, in this order, the weights, the test results, the picks'
-    details (one digit at a time, going round them) and the worst digits'
-    details, each only if all the work so far plus what that piece cost
-    last time stays within ``budget`` (a share) of the training thread's
-    CPU time. The end event carries them all, for the trained network, made
-    after training.
+    a pick's details at least every three seconds. Beyond that it carries,
+    in this order, the weights, the test results, the picks' details (one
+    digit at a time, going round them) and the worst digits' details, each
+    only if all the work so far plus what that piece cost last time stays
+    within ``budget`` (a share) of the training thread's CPU time. The end
+    event carries them all, for the trained network, made after training.
     """
 
     def __init__(self, model, train_data, test_data, *, epochs, batch_size,
@@ -220,28 +219,14 @@ class TrainingWatcher:
 
     def on_epoch(self, stats):
         """The training loop's ``on_epoch``: publish the epoch's measurements
-        and, while the budget allows, the pictures' numbers."""
+        and, at their minimum rates and while the budget allows, the
+        pictures' numbers."""
         began = self.cpu_clock()
         event = {"type": "epoch", **stats, "t": len(self.step_losses)}
-        # Whatever the budget, the weights at least three times a second of
-        # training, the test results once a second and a pick's details
-        # every three seconds (the network picture and the confusion matrix
-        # change as it learns, even on a short run, and no panel is empty
-        # after the first epoch). Seconds of the training thread's CPU time:
-        # on a busy machine, where training takes longer, these cost no more.
-        now = began
-        if now - self._last_sent["weights"] >= 1 / WEIGHTS_EVENTS_PER_SECOND:
-            self._timed("weights", self._add_weights, event)
         # No test results or details with the last epoch: the end event
         # brings them all, a moment later.
         last = stats.get("epoch") == self.epochs
-        if not last and now - self._last_sent["tests"] >= 1 / TESTS_EVENTS_PER_SECOND:
-            self._timed("tests", self._add_test_results, event)
-        if (not last and self.picks
-                and now - self._last_sent["details"] >= 1 / DETAILS_EVENTS_PER_SECOND):
-            self._timed("details", partial(self._add_pick_details,
-                                           self.picks[self._next_pick]), event)
-        # ... then, in order, each piece the budget has room for.
+        self._add_due(event, began, last)
         for kind, add in self._extras(event, last):
             if not self._affordable(kind, began):
                 break
@@ -249,6 +234,26 @@ class TrainingWatcher:
         self.log.publish(event)
         self._maybe_write_report()
         self.cpu_seconds += self.cpu_clock() - began
+
+    def _add_due(self, event, now, last):
+        """Whatever the budget: the weights at least three times a second of
+        training, the test results once a second and a pick's details every
+        three seconds (the network picture and the confusion matrix change
+        as it learns, even on a short run, and no panel is empty after the
+        first epoch). Seconds of the training thread's CPU time (``now``):
+        on a busy machine, where training takes longer, these cost no more."""
+        def due(kind, per_second):
+            return now - self._last_sent[kind] >= 1 / per_second
+
+        if due("weights", WEIGHTS_EVENTS_PER_SECOND):
+            self._timed("weights", self._add_weights, event)
+        if last:
+            return
+        if due("tests", TESTS_EVENTS_PER_SECOND):
+            self._timed("tests", self._add_test_results, event)
+        if self.picks and due("details", DETAILS_EVENTS_PER_SECOND):
+            self._timed("details", partial(self._add_pick_details,
+                                           self.picks[self._next_pick]), event)
 
     def _maybe_write_report(self):
         """Rewrite the report file after this epoch if rewriting it (what it
