@@ -99,7 +99,7 @@ function lineChart(svg, series, {xRange, yRange, xLabel, yFormat = TG.fmt, yTick
     const path = points.map(([x, y], k) => (k ? "L" : "M") + X(x).toFixed(1) + " " + Y(y).toFixed(1)).join("");
     svgElement("path", {d: path, fill: "none", stroke: colour, "stroke-width": strokeWidth, class: "series",
                         "clip-path": `url(#${clipId})`}, svg);
-    if (dots) for (const [x, y] of points) {
+    if (dots || points.length === 1) for (const [x, y] of points) {   // one point: no line yet
       svgElement("circle", {cx: X(x), cy: Y(y), r: 2.5, fill: colour, class: "dot"}, svg);
     }
   }
