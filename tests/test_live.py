@@ -308,19 +308,22 @@ def test_the_saliency_is_the_gradient_by_central_differences():
 def test_every_worst_digit_comes_with_its_details():
     """The learner can pick any worst digit: the end event carries each one's
     details, the same as ``details(index)`` computes, and its explanations;
-    an epoch event within the budget carries them too."""
+    an epoch event within the budget carries them too (but the last)."""
     from tinygrad_edu import load_digits
     from tinygrad_edu.fast.engines import NUMPY
     from tinygrad_edu.learn.training import train
-    watcher = tiny_watcher(time.monotonic, epochs=1)
+    watcher = tiny_watcher(time.monotonic, epochs=2)
     watcher.budget = float("inf")                # every epoch event within the budget
     watcher.start()
     result = train(watcher.model, load_digits("train", classes=[0, 1], per_class=4),
-                   (watcher.test_images, watcher.test_labels), epochs=1, batch_size=4,
+                   (watcher.test_images, watcher.test_labels), epochs=2, batch_size=4,
                    engine=NUMPY, log=None, on_step=watcher.on_step, on_epoch=watcher.on_epoch)
     watcher.finish(result.metrics())
-    start, *_, epoch, end = watcher.log.events()
-    for event in (epoch, end):
+    events = watcher.log.events()
+    start, end = events[0], events[-1]
+    first, last = [e for e in events if e["type"] == "epoch"]
+    assert "worst_details" not in last        # the end event, just after, has them all
+    for event in (first, end):
         worst = [d["index"] for d in event["worst"]]
         assert worst and [d["index"] for d in event["worst_details"]] == worst
     assert end["worst_details"] == [watcher.details(i) for i in worst]
@@ -328,3 +331,59 @@ def test_every_worst_digit_comes_with_its_details():
     assert all(title and text for steps in end["worst_steps"] for title, text in steps)
     assert start["change_colours"][0] == "#7b3294"      # the output's purple first
     assert start["max_shown"] == 16               # neurons a column, as pictures/network.py
+
+
+def test_the_budget_counts_what_each_piece_cost_last_time():
+    """Epoch events carry the weights and test results at their minimum
+    rates, then the picks' details one digit at a time, in turn, only while
+    the work stays within the budget (counting what a piece cost last time)."""
+    clock, cpu = FakeClock(), FakeClock()
+    watcher = tiny_watcher(clock)
+    watcher.cpu_clock, watcher.budget = cpu, 0.2
+    costs = {"weights": 0.001, "tests": 0.01, "details": 0.05}
+
+    def costing(kind, result):
+        def piece(*args):
+            cpu.now += costs[kind]
+            return result(*args)
+        return piece
+
+    watcher._weights = costing("weights", lambda: [])
+    watcher._test_results = costing("tests", lambda: {"confusion": [[1]], "worst": []})
+    watcher.details = costing("details", lambda index: {"index": index})
+    watcher.start()
+    for epoch in range(1, 21):
+        clock.now += 0.1
+        cpu.now += 0.1                         # 0.1 s of CPU training an epoch
+        watcher.on_epoch({"epoch": epoch})
+    epochs = [e for e in watcher.log.events() if e["type"] == "epoch"]
+    assert "weights" in epochs[0] and "confusion" in epochs[0]     # no empty panel
+    assert [d["index"] for d in epochs[0]["details"]] == [watcher.picks[0]]
+    sent = [d["index"] for e in epochs for d in e.get("details", [])]
+    assert 3 <= len(sent) < 20 * len(watcher.picks)            # some, not all
+    assert sent == [watcher.picks[k % len(watcher.picks)] for k in range(len(sent))]
+    # Within the budget, but for the first details (its cost not known yet).
+    assert watcher.cpu_seconds <= watcher.budget * cpu.now + costs["details"]
+
+
+def test_the_report_is_rewritten_as_often_as_its_share_allows(tmp_path):
+    """After the first epoch, then as often as rewriting it (what it cost
+    last time) stays within REPORT_SHARE of the training's CPU time."""
+    from tinygrad_edu.web.live import REPORT_SHARE
+    clock, cpu = FakeClock(), FakeClock()
+    watcher = tiny_watcher(clock, epochs=40)
+    watcher.cpu_clock, watcher.report, watcher.picks = cpu, tmp_path / "r.html", []
+    written = []
+
+    def write():
+        cpu.now += 0.05                        # each rewrite: 0.05 s of CPU
+        written.append(epoch)
+
+    watcher._write_report = write
+    watcher._test_results = lambda: {}
+    watcher.start()
+    for epoch in range(1, 41):
+        cpu.now += 0.1                         # 0.1 s of CPU training an epoch
+        watcher.on_epoch({"epoch": epoch})
+    assert written[0] == 1 and 2 <= len(written) < 40
+    assert 0.05 * len(written) <= REPORT_SHARE * cpu.now + 0.05

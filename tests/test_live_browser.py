@@ -75,10 +75,10 @@ def steps_drawn(driver):
 
 
 def network_colours(driver):
+    """The epoch of the weights the network picture shows, and its pixels."""
     return driver.execute_script(
-        "const svg = document.getElementById('network');"
-        "return [svg.getAttribute('data-epoch'), Array.from("
-        "svg.querySelectorAll('line.weight'), l => l.getAttribute('stroke')).join()];")
+        "const canvas = document.getElementById('network');"
+        "return [canvas.dataset.epoch || null, canvas.toDataURL()];")
 
 
 def test_the_page_follows_the_training(browser, paced_training):

@@ -118,7 +118,7 @@ def add_watch_arguments(parser):
                              "127.0.0.1, this computer only)")
     parser.add_argument("--report", metavar="FILE.html",
                         help="write the page as one self-contained HTML file, "
-                             "rewritten after every epoch")
+                             "rewritten as training goes and at the end")
     parser.add_argument("--plot", metavar="FILE",
                         help="draw the loss and accuracy curves to FILE "
                              "(.png or .svg; needs matplotlib)")

@@ -13,12 +13,14 @@ Three pieces, each usable alone:
              every epoch is always sent), now and then with the batch's
              digits and the network's guesses;
   ``epoch``  the training loop's measurements after the epoch (train and
-             test loss and accuracy) and, while a budget of CPU time allows
-             (see :class:`TrainingWatcher`), the network's weights, the
-             test confusion matrix, the test digits it gets most wrong and,
-             for the digits to pick, the saliency maps and the numbers of
-             the backprop steps (``details``), then the same for the worst
-             digits (``worst_details``);
+             test loss and accuracy); the network's weights (at least three
+             times a second of training) and the test confusion matrix and
+             the test digits it gets most wrong (at least once a second);
+             for a digit to pick (in turn; at least every three seconds)
+             the saliency maps and the numbers of the backprop steps
+             (``details``); and, while a budget of CPU time allows (see
+             :class:`TrainingWatcher`), more of those, then the same for
+             some of the worst digits (``worst_details``);
   ``end``    the final figures, all of the above for the trained network,
              the CPU time spent making events during training
              (``cpu_seconds``), and the steps' explanations for the digits
@@ -38,6 +40,7 @@ import json
 import math
 import threading
 import time
+from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
@@ -57,10 +60,15 @@ __all__ = ["EventLog", "TrainingWatcher", "LiveServer", "ServeError",
 DEFAULT_PORT = 8765
 MAX_STEP_EVENTS_PER_SECOND = 20
 BATCH_EVENTS_PER_SECOND = 4      # steps that also carry the batch's digits
-WEIGHTS_EVENTS_PER_SECOND = 2    # epochs that carry the weights whatever the budget
+# Epoch events that carry these whatever the budget, per second of training
+# (of the training thread's CPU time):
+WEIGHTS_EVENTS_PER_SECOND = 3    # the weights
+TESTS_EVENTS_PER_SECOND = 1      # the test results
+DETAILS_EVENTS_PER_SECOND = 1 / 3  # a pick's details
+REPORT_SHARE = 0.05              # of the training's CPU time, for rewriting the report
 STREAM_PAUSE = 0.2               # seconds between two sends of the stream
 WORST_SHOWN = 12                 # test digits it gets most wrong, per epoch
-DETAIL_BUDGET = 0.08             # share of the training's CPU time for making events
+DETAIL_BUDGET = 0.03             # share of the training's CPU time for making events
 
 
 def _round(number, digits=4):
@@ -130,16 +138,22 @@ class TrainingWatcher:
 
     ``picks`` is how many test digits the learner can look inside (one of
     each class first). ``report`` is a file path: the self-contained page is
-    rewritten there (atomically) after every epoch and at the end.
-    ``clock`` (seconds, for the throttle) and ``cpu_clock`` (the training
-    thread's CPU seconds, for the budget) are for tests.
+    rewritten there (atomically) after an epoch, as often as ``REPORT_SHARE``
+    of the training's CPU time allows, and at the end.
+    ``clock`` (seconds, for the step events' throttle) and ``cpu_clock`` (the
+    training thread's CPU seconds, for the budget and the epoch events'
+    minimum rates) are for tests.
 
     The work of making events is counted (``cpu_seconds``). An epoch event
-    always carries the loop's measurements; the weights, then the test
-    confusion matrix and worst digits, then the picks' details, then the
-    worst digits' details come with it only while all the work so far stays under ``budget`` (a share) of the
-    training thread's CPU time. The end event carries them all, for the
-    trained network, made after training.
+    always carries the loop's measurements, and, counting seconds of the
+    training thread's CPU time, the weights at least three times a second,
+    the test confusion matrix and worst digits at least once a second, and
+    a pick's details at least every three seconds. Beyond that it carries,
+    in this order, the weights, the test results, the picks' details (one
+    digit at a time, going round them) and the worst digits' details, each
+    only if all the work so far plus what that piece cost last time stays
+    within ``budget`` (a share) of the training thread's CPU time. The end
+    event carries them all, for the trained network, made after training.
     """
 
     def __init__(self, model, train_data, test_data, *, epochs, batch_size,
@@ -156,7 +170,10 @@ class TrainingWatcher:
         self.budget = budget
         self.step_losses = []            # every step's loss, for metrics.json
         self._last_step_event = self._last_batch_event = -math.inf
-        self._last_weights_event = -math.inf
+        self._last_sent = {"weights": -math.inf, "tests": -math.inf,
+                           "details": -math.inf, "report": -math.inf}
+        self._cost = {}                  # CPU seconds of the last piece of each kind
+        self._next_pick = 0              # the pick whose details are due next
         self.cpu_seconds = 0.0           # CPU time spent making events
         self._cpu_started = None         # set by start(), in the training's thread
         index_of = {label: i for i, label in enumerate(model.classes)}
@@ -202,32 +219,87 @@ class TrainingWatcher:
 
     def on_epoch(self, stats):
         """The training loop's ``on_epoch``: publish the epoch's measurements
-        and, while the budget allows, the pictures' numbers."""
+        and, at their minimum rates and while the budget allows, the
+        pictures' numbers."""
         began = self.cpu_clock()
         event = {"type": "epoch", **stats, "t": len(self.step_losses)}
-        # The weights at least every half second (a few milliseconds each:
-        # the network picture changes as it learns, even on a short run);
-        # then, cheapest first, while the budget allows: the weights, the
-        # test results, the picks' details, the worst digits' details.
-        adds = [self._add_weights, self._add_test_results, self._add_details,
-                self._add_worst_details]
-        if self.clock() - self._last_weights_event >= 1 / WEIGHTS_EVENTS_PER_SECOND:
-            adds.pop(0)(event)
-        for add in adds:
-            if not self._within_budget(self.cpu_clock(), began):
+        # No test results or details with the last epoch: the end event
+        # brings them all, a moment later.
+        last = stats.get("epoch") == self.epochs
+        self._add_due(event, began, last)
+        for kind, add in self._extras(event, last):
+            if not self._affordable(kind, began):
                 break
-            add(event)
+            self._timed(kind, add, event)
         self.log.publish(event)
-        self._write_report()
+        self._maybe_write_report()
         self.cpu_seconds += self.cpu_clock() - began
 
-    def _within_budget(self, now, began=None):
-        """Has making events so far (up to ``now``) taken less than
-        ``budget`` of the training thread's CPU time?"""
+    def _add_due(self, event, now, last):
+        """Whatever the budget: the weights at least three times a second of
+        training, the test results once a second and a pick's details every
+        three seconds (the network picture and the confusion matrix change
+        as it learns, even on a short run, and no panel is empty after the
+        first epoch). Seconds of the training thread's CPU time (``now``):
+        on a busy machine, where training takes longer, these cost no more."""
+        def due(kind, per_second):
+            return now - self._last_sent[kind] >= 1 / per_second
+
+        if due("weights", WEIGHTS_EVENTS_PER_SECOND):
+            self._timed("weights", self._add_weights, event)
+        if last:
+            return
+        if due("tests", TESTS_EVENTS_PER_SECOND):
+            self._timed("tests", self._add_test_results, event)
+        if self.picks and due("details", DETAILS_EVENTS_PER_SECOND):
+            self._timed("details", partial(self._add_pick_details,
+                                           self.picks[self._next_pick]), event)
+
+    def _maybe_write_report(self):
+        """Rewrite the report file after this epoch if rewriting it (what it
+        cost last time, spread over the training since) stays within
+        ``REPORT_SHARE`` of the training thread's CPU time: after the first
+        epoch, then less often as the file grows (every event so far goes in
+        it, compressed), and always at the end (``finish``)."""
+        if not self.report:
+            return
+        now = self.cpu_clock()
+        if now - self._last_sent["report"] >= self._cost.get("report", 0.0) / REPORT_SHARE:
+            self._timed("report", lambda event: self._write_report(), None)
+            self._last_sent["report"] = self.cpu_clock()
+
+    def _extras(self, event, last=False):
+        """What an epoch event may carry beyond the measurements, cheapest and
+        most looked at first: (kind, function adding it to ``event``). The
+        picks' details go round, one digit at a time, from the one due next.
+        After the ``last`` epoch, only the weights."""
+        if "weights" not in event:
+            yield "weights", self._add_weights
+        if last:
+            return
+        if "confusion" not in event:
+            yield "tests", self._add_test_results
+        for k in range(len(self.picks)):
+            index = self.picks[(self._next_pick + k) % len(self.picks)]
+            yield "details", partial(self._add_pick_details, index)
+        for digit in event.get("worst", []):            # the test results' worst digits
+            yield "details", partial(self._add_details, "worst_details", digit["index"])
+
+    def _timed(self, kind, add, event):
+        """``add(event)``, remembering how much CPU time it took (its next cost)."""
+        began = self.cpu_clock()
+        add(event)
+        self._cost[kind] = self.cpu_clock() - began
+
+    def _affordable(self, kind, began):
+        """Would one more piece of ``kind`` (costing what the last one did) keep
+        all the work of making events, this epoch's since ``began`` included,
+        within ``budget`` of the training thread's CPU time?"""
+        now = self.cpu_clock()
         if self._cpu_started is None:
-            self._cpu_started = now              # start() was not called
-        spent = self.cpu_seconds + (now - began if began is not None else 0.0)
-        return spent < self.budget * (now - self._cpu_started)
+            self._cpu_started = began               # start() was not called
+        spent = self.cpu_seconds + (now - began) + self._cost.get(kind, 0.0)
+        return spent <= self.budget * (now - self._cpu_started)
 
     def finish(self, metrics):
         """Publish the ``end`` event: the final figures, the pictures' numbers
@@ -239,9 +311,10 @@ class TrainingWatcher:
         event = {"type": "end", **{k: metrics.get(k) for k in keys},
                  "epoch": metrics.get("epochs"),
                  "cpu_seconds": round(self.cpu_seconds, 3)}
-        for add in (self._add_weights, self._add_test_results, self._add_details,
-                    self._add_worst_details):
-            add(event)
+        self._add_weights(event)
+        self._add_test_results(event)
+        event["details"] = [self.details(i) for i in self.picks]
+        event["worst_details"] = [self.details(d["index"]) for d in event.get("worst", [])]
         event["steps"] = self._explanations(self.picks)
         event["worst_steps"] = self._explanations(d["index"] for d in event.get("worst", []))
         self.log.publish(event)
@@ -249,18 +322,20 @@ class TrainingWatcher:
 
     def _add_weights(self, event):
         event["weights"] = self._weights()
-        self._last_weights_event = self.clock()
+        self._last_sent["weights"] = self.cpu_clock()
 
     def _add_test_results(self, event):
         event.update(self._test_results())
+        self._last_sent["tests"] = self.cpu_clock()
 
-    def _add_details(self, event):
-        event["details"] = [self.details(i) for i in self.picks]
+    def _add_details(self, key, index, event):
+        """Add test digit ``index``'s details to the event's list ``key``."""
+        event.setdefault(key, []).append(self.details(index))
 
-    def _add_worst_details(self, event):
-        """The details of the worst digits the event carries (if it does)."""
-        if "worst" in event:
-            event["worst_details"] = [self.details(d["index"]) for d in event["worst"]]
+    def _add_pick_details(self, index, event):
+        self._add_details("details", index, event)
+        self._last_sent["details"] = self.cpu_clock()
+        self._next_pick = (self.picks.index(index) + 1) % len(self.picks)
 
     # -- what the events carry -----------------------------------------------
 
@@ -286,18 +361,21 @@ class TrainingWatcher:
                 for layer in self.model.layers]
 
     def _test_results(self):
-        """Confusion matrix and the worst test digits (by loss)."""
+        """Confusion matrix and the worst test digits (by loss).
+
+        One numpy replay over the test images, counted and sorted by numpy
+        (the guess is the first largest output, as ``predicted_class`` says).
+        """
         if not self.test_targets:
             return {}
         losses, outputs = self._outputs(self.test_images, self.test_targets)
         n = len(self.model.classes)
-        confusion = [[0] * n for _ in range(n)]
-        guesses = [predicted_class(row) for row in outputs.tolist()]
-        for target, guess in zip(self.test_targets, guesses):
-            confusion[target][guess] += 1
-        worst = sorted(range(len(losses)), key=lambda i: -losses[i])[:WORST_SHOWN]
+        guesses = outputs.argmax(axis=1)
+        confusion = np.bincount(np.asarray(self.test_targets) * n + guesses,
+                                minlength=n * n).reshape(n, n)
+        worst = np.argsort(-losses, kind="stable")[:WORST_SHOWN].tolist()
         classes = self.model.classes
-        return {"confusion": confusion,
+        return {"confusion": confusion.tolist(),
                 "worst": [{"index": i, "label": self.test_labels[i],
                            "guess": classes[guesses[i]], "loss": _round(float(losses[i])),
                            "ink": _ink(self.test_images[i])} for i in worst]}

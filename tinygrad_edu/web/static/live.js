@@ -33,15 +33,17 @@ function svgElement(tag, attributes, parent) {
   return element;
 }
 
-/** An 8x8 picture on a canvas: `colourOf(i)` gives pixel i's colour. */
+/** An 8x8 picture on a canvas: `colourOf(i)` gives pixel i's colour ("#rrggbb"). */
 function pixelCanvas(colourOf, size = 8) {
   const canvas = document.createElement("canvas");
   canvas.width = canvas.height = size;
   const context = canvas.getContext("2d");
+  const image = context.createImageData(size, size);
   for (let i = 0; i < size * size; i++) {
-    context.fillStyle = colourOf(i);
-    context.fillRect(i % size, Math.floor(i / size), 1, 1);
+    const rgb = parseInt(colourOf(i).slice(1), 16);
+    image.data.set([rgb >> 16, (rgb >> 8) & 255, rgb & 255, 255], 4 * i);
   }
+  context.putImageData(image, 0, 0);
   return canvas;
 }
 
@@ -97,7 +99,7 @@ function lineChart(svg, series, {xRange, yRange, xLabel, yFormat = TG.fmt, yTick
     const path = points.map(([x, y], k) => (k ? "L" : "M") + X(x).toFixed(1) + " " + Y(y).toFixed(1)).join("");
     svgElement("path", {d: path, fill: "none", stroke: colour, "stroke-width": strokeWidth, class: "series",
                         "clip-path": `url(#${clipId})`}, svg);
-    if (dots) for (const [x, y] of points) {
+    if (dots || points.length === 1) for (const [x, y] of points) {   // one point: no line yet
       svgElement("circle", {cx: X(x), cy: Y(y), r: 2.5, fill: colour, class: "dot"}, svg);
     }
   }
@@ -117,8 +119,7 @@ const live = {
   batch: null,        // the latest step event carrying a batch
   picture: null,      // the latest event carrying the weights
   tests: null,        // the latest event carrying the confusion matrix and worst digits
-  details: null,      // the latest event carrying the picks' details
-  worstDetails: null, // the latest event carrying the worst digits' details
+  details: new Map(), // test digit index -> {event, detail}: its latest details
   end: null,          // the "end" event (with the steps' texts of every digit to pick)
   picked: null,       // the test digit shown inside: {index, label, ink}
   drawnWeightsEpoch: null,
@@ -146,20 +147,16 @@ function handle(event) {
   // the end event brings them for the trained network.
   if (event.type !== "start" && event.weights) live.picture = event;
   if (event.confusion) live.tests = event;
-  if (event.details) live.details = event;
-  if (event.worst_details) live.worstDetails = event;
+  // An epoch brings the details of a few digits at most (the picks' in
+  // turn, then the worst ones'): each digit keeps its latest.
+  for (const detail of [...(event.details || []), ...(event.worst_details || [])]) {
+    live.details.set(detail.index, {event, detail});
+  }
 }
 
-/** The details of test digit `index` from the latest event that has them
- * (the picks' and the worst digits' come in different events), or null. */
+/** The latest details of test digit `index` ({event, detail}), or null. */
 function detailsOf(index) {
-  const found = [[live.details, "details"], [live.worstDetails, "worst_details"]]
-    .filter(([event]) => event)
-    .map(([event, key]) => [event, event[key].find(d => d.index === index)])
-    .filter(([, detail]) => detail);
-  // The end event, or the later epoch, wins.
-  found.sort(([a], [b]) => (b.type === "end") - (a.type === "end") || b.epoch - a.epoch);
-  return found.length ? {event: found[0][0], detail: found[0][1]} : null;
+  return live.details.get(index) || null;
 }
 
 /** The steps' titles and texts for test digit `index` (they come at the end). */
@@ -228,63 +225,73 @@ function drawCurves() {
   ], {xRange, yRange: [Math.floor(lowest * 10) / 10, 1], xLabel: "epoch", yFormat: percent});
 }
 
-/** The network as the article draws it: columns of neurons, weights as lines. */
+/** The network as the article draws it: columns of neurons, weights as lines.
+ * Drawn on a canvas: 6,464 lines for the default network, redrawn a few
+ * times a second, cost the browser far less there than as SVG elements. */
 function drawNetwork() {
   // Until an epoch brings new ones, the weights the network started with.
   const lastEpoch = live.picture || (live.start && {epoch: 0, weights: live.start.weights});
   if (!lastEpoch || live.drawnWeightsEpoch === lastEpoch.epoch) return;
-  const svg = document.getElementById("network");
-  const sizes = live.start.sizes;
-  if (!svg.firstChild) buildNetwork(svg, sizes);
-  const lines = svg.querySelectorAll("line.weight");
-  const neurons = svg.querySelectorAll("circle.neuron");
-  let line = 0, neuron = sizes[0];
-  lastEpoch.weights.forEach(layer => {
-    const largest = largestSize(layer.flatMap(row => row.slice(0, -1)));
-    const largestBias = largestSize(layer.map(row => row[row.length - 1]));
-    for (const row of layer) {
+  const canvas = document.getElementById("network");
+  const width = Number(canvas.dataset.width), height = Number(canvas.dataset.height);
+  // As many pixels as the page shows it with: sharp at any size.
+  const scale = (canvas.clientWidth / width || 1) * (window.devicePixelRatio || 1);
+  canvas.width = width * scale;
+  canvas.height = height * scale;
+  const c = canvas.getContext("2d");
+  c.setTransform(scale, 0, 0, scale, 0, 0);
+  const sizes = live.start.sizes, last = sizes.length - 1;
+  const top = 14, bottom = 16;
+  const x = L => 30 + (width - 60) * L / last;
+  const y = (L, j) => top + (height - top - bottom) * (sizes[L] === 1 ? 0.5 : j / (sizes[L] - 1));
+  const radius = L => Math.max(1.5, Math.min(6, (height - top - bottom) / sizes[L] / 2.4));
+  // The lines of one colour and opacity make one path, stroked once.
+  const paths = new Map();
+  lastEpoch.weights.forEach((layer, k) => {
+    const L = k + 1, largest = largestSize(layer.flatMap(row => row.slice(0, -1)));
+    layer.forEach((row, j) => {
       for (let i = 0; i < row.length - 1; i++) {
-        const w = row[i], element = lines[line++];
-        element.setAttribute("stroke", colour(w, largest));
-        element.setAttribute("stroke-opacity", (0.15 + 0.85 * Math.min(Math.abs(w) / largest, 1)).toFixed(2));
+        const opacity = (0.15 + 0.85 * Math.min(Math.abs(row[i]) / largest, 1)).toFixed(2);
+        const key = colour(row[i], largest) + " " + opacity;
+        if (!paths.has(key)) paths.set(key, new Path2D());
+        paths.get(key).moveTo(x(L - 1), y(L - 1, i));
+        paths.get(key).lineTo(x(L), y(L, j));
       }
-      neurons[neuron++].setAttribute("fill", colour(row[row.length - 1], largestBias));
-    }
+    });
   });
-  svg.setAttribute("data-epoch", lastEpoch.epoch);
+  c.lineWidth = 0.6;
+  for (const [key, path] of paths) {
+    const [stroke, opacity] = key.split(" ");
+    c.strokeStyle = stroke;
+    c.globalAlpha = Number(opacity);
+    c.stroke(path);
+  }
+  c.globalAlpha = 1;
+  c.font = "10px system-ui, sans-serif";
+  sizes.forEach((size, L) => {
+    // The neurons, filled by their bias (the inputs grey).
+    const biases = L ? lastEpoch.weights[L - 1].map(row => row[row.length - 1]) : [];
+    const largestBias = largestSize(biases);
+    c.lineWidth = 0.4;
+    c.strokeStyle = "#555";
+    for (let j = 0; j < size; j++) {
+      c.beginPath();
+      c.arc(x(L), y(L, j), radius(L), 0, 2 * Math.PI);
+      c.fillStyle = L ? colour(biases[j], largestBias) : "#888";
+      c.fill();
+      c.stroke();
+    }
+    c.fillStyle = "#555";
+    c.textAlign = "center";
+    c.fillText(L === 0 ? "64 pixels" : L === last ? "outputs" : `hidden ${L}`, x(L), height - 2);
+  });
+  c.textAlign = "left";
+  live.start.classes.forEach((label, j) => c.fillText(String(label), x(last) + 9, y(last, j) + 3));
+  canvas.dataset.epoch = lastEpoch.epoch;
   const when = lastEpoch.epoch ? `after epoch ${lastEpoch.epoch}` : "at the start";
   document.getElementById("network-note").textContent =
     `(${when}; weights: blue positive, red negative, darker = larger; neurons by their bias)`;
   live.drawnWeightsEpoch = lastEpoch.epoch;
-}
-
-function buildNetwork(svg, sizes) {
-  const [width, height] = svg.getAttribute("viewBox").split(" ").slice(2).map(Number);
-  const top = 14, bottom = 16;
-  const x = L => 30 + (width - 60) * L / (sizes.length - 1);
-  const y = (L, j) => top + (height - top - bottom) * (sizes[L] === 1 ? 0.5 : j / (sizes[L] - 1));
-  const weights = svgElement("g", {}, svg);
-  for (let L = 1; L < sizes.length; L++) {
-    for (let j = 0; j < sizes[L]; j++) {
-      for (let i = 0; i < sizes[L - 1]; i++) {
-        svgElement("line", {class: "weight", x1: x(L - 1), y1: y(L - 1, i), x2: x(L), y2: y(L, j),
-                            "stroke-width": 0.6}, weights);
-      }
-    }
-  }
-  const radius = L => Math.max(1.5, Math.min(6, (height - top - bottom) / sizes[L] / 2.4));
-  sizes.forEach((size, L) => {
-    for (let j = 0; j < size; j++) {
-      svgElement("circle", {class: "neuron", cx: x(L), cy: y(L, j), r: radius(L),
-                            fill: L ? "#fff" : "#888", stroke: "#555", "stroke-width": 0.4}, svg);
-    }
-    const name = L === 0 ? "64 pixels" : L === sizes.length - 1 ? "outputs" : `hidden ${L}`;
-    svgElement("text", {x: x(L), y: height - 2, "text-anchor": "middle"}, svg).textContent = name;
-  });
-  const last = sizes.length - 1;
-  live.start.classes.forEach((label, j) => {
-    svgElement("text", {x: x(last) + 9, y: y(last, j) + 3}, svg).textContent = label;
-  });
 }
 
 function drawBatch() {
@@ -384,7 +391,8 @@ function drawInside(force) {
     // A worst digit of an earlier epoch may not be among the worst any more.
     box.replaceChildren(TG.el("p", {text: `test #${digit.index}: ` + (live.end
       ? "no longer among the digits it gets most wrong; pick another"
-      : "its numbers come with a later epoch, or when training ends")}));
+      : "its numbers come with an epoch when the training leaves time to make them, " +
+        "and for every digit when training ends")}));
     return;
   }
   const {event, detail} = found;
@@ -509,12 +517,16 @@ function drawAll() {
 // -- where the events come from -----------------------------------------
 
 let drawPending = false;
+// Milliseconds between two redraws at most: a few a second follow the
+// training well, and leave the computer (whose cores the training uses) alone.
+const REDRAW_PAUSE = 300;
 
-/** Redraw soon, once, however many events arrive meanwhile. */
+/** Redraw soon, once, however many events arrive meanwhile; in a tab no
+ * one is looking at, only when it is shown again (requestAnimationFrame). */
 function redrawSoon() {
   if (drawPending) return;
   drawPending = true;
-  setTimeout(() => { drawPending = false; drawAll(); }, 60);
+  setTimeout(() => requestAnimationFrame(() => { drawPending = false; drawAll(); }), REDRAW_PAUSE);
 }
 
 function setConnection(text) {
