@@ -93,3 +93,23 @@ def test_numpy_evaluate_breaks_ties_as_predicted_class_does(digits):
 
 def test_the_numpy_engine_is_the_numpy_replay():
     assert ENGINES["numpy"] is NUMPY
+
+
+def test_the_numpy_engine_trains_on_one_blas_thread_and_gives_them_back(digits):
+    """Small matrices are quicker on one BLAS thread; the user's setting
+    comes back after the run."""
+    from threadpoolctl import threadpool_info
+
+    def blas_threads():
+        return [lib["num_threads"] for lib in threadpool_info()
+                if lib["user_api"] == "blas"]
+
+    before = blas_threads()
+    assert before, "numpy's BLAS is not seen by threadpoolctl"
+    seen = []
+    train_data, test_data = digits
+    train(MLP(64, [8, len(CLASSES)], classes=CLASSES), train_data, test_data, epochs=1,
+          batch_size=16, engine=NUMPY, progress=False,
+          on_step=lambda report: seen.append(blas_threads()))
+    assert seen and all(threads == [1] * len(before) for threads in seen)
+    assert blas_threads() == before

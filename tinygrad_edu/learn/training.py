@@ -25,7 +25,7 @@ import math
 import random
 import sys
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 
 from ..engine import no_grad, vsum
@@ -76,6 +76,11 @@ class Engine:
 
     def evaluate(self, model, data, loss="cross_entropy"):
         return evaluate(model, data, loss)
+
+    def running(self):
+        """What holds for a whole training run, as a ``with`` block around it
+        (nothing here; the numpy engine uses one BLAS thread)."""
+        return nullcontext()
 
     def __repr__(self):
         return f"<engine {self.name!r}>"
@@ -521,37 +526,38 @@ def train(model, train_data, test_data=None, *, epochs=10, batch_size=8,
     show_progress = _progress_enabled(progress)
     result = TrainingResult()
     started = time.perf_counter()
-    for epoch in range(1, epochs + 1):
-        rng.shuffle(order)
-        with progress_bar(steps_per_epoch, f"epoch {epoch}/{epochs}",
-                          show_progress) as bar:
-            for step in range(1, steps_per_epoch + 1):
-                batch = order[(step - 1) * batch_size:step * batch_size]
-                optimizer.lr = learning_rate_at(
-                    (epoch - 1) * steps_per_epoch + step - 1, total_steps,
-                    base_lr, schedule)
-                batch_loss = _one_step(steps, batch)
-                watch.step(epoch, step, batch_loss)
-                bar.set_postfix_str(f"loss {batch_loss:.4f}", refresh=False)
-                bar.update(1)
-                if on_step is not None:
-                    on_step(StepReport(epoch, step, steps_per_epoch, batch_loss,
-                                       optimizer.lr, [images[i] for i in batch],
-                                       [targets[i] for i in batch], steps.sync))
-        steps.sync()            # the weights into the model's Values
-        try:
-            stats = _measure(model, epoch, (images, labels), test_data, loss,
-                             time.perf_counter() - started,
-                             getattr(steps, "evaluate", engine.evaluate))
-        except NUMERIC_ERRORS as error:
-            raise watch.stop(epoch, f"measuring the loss after the epoch "
-                                     f"overflowed ({error})", math.inf) from error
-        watch.epoch(stats)
-        result.history.append(stats)
-        if log is not None:
-            log(_epoch_line(result.history[-1], epochs))
-        if on_epoch is not None:
-            on_epoch(result.history[-1])
+    with getattr(engine, "running", nullcontext)():     # e.g. one BLAS thread
+        for epoch in range(1, epochs + 1):
+            rng.shuffle(order)
+            with progress_bar(steps_per_epoch, f"epoch {epoch}/{epochs}",
+                              show_progress) as bar:
+                for step in range(1, steps_per_epoch + 1):
+                    batch = order[(step - 1) * batch_size:step * batch_size]
+                    optimizer.lr = learning_rate_at(
+                        (epoch - 1) * steps_per_epoch + step - 1, total_steps,
+                        base_lr, schedule)
+                    batch_loss = _one_step(steps, batch)
+                    watch.step(epoch, step, batch_loss)
+                    bar.set_postfix_str(f"loss {batch_loss:.4f}", refresh=False)
+                    bar.update(1)
+                    if on_step is not None:
+                        on_step(StepReport(epoch, step, steps_per_epoch, batch_loss,
+                                           optimizer.lr, [images[i] for i in batch],
+                                           [targets[i] for i in batch], steps.sync))
+            steps.sync()            # the weights into the model's Values
+            try:
+                stats = _measure(model, epoch, (images, labels), test_data, loss,
+                                 time.perf_counter() - started,
+                                 getattr(steps, "evaluate", engine.evaluate))
+            except NUMERIC_ERRORS as error:
+                raise watch.stop(epoch, f"measuring the loss after the epoch "
+                                         f"overflowed ({error})", math.inf) from error
+            watch.epoch(stats)
+            result.history.append(stats)
+            if log is not None:
+                log(_epoch_line(result.history[-1], epochs))
+            if on_epoch is not None:
+                on_epoch(result.history[-1])
     watch.finish()
     result.seconds = time.perf_counter() - started
     return result
