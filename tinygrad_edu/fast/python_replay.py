@@ -29,10 +29,10 @@ from typing import Any, NamedTuple
 from ..engine import dot_sides
 from .ops import POWER, Operand
 
-__all__ = ["ForwardStep", "BackwardStep", "compile_programs", "run_forward",
-           "run_backward"]
+__all__ = ["ForwardStep", "BackwardStep", "Programs", "compile_programs", "run_forward",
+           "run_backward", "add_kept_gradients"]
 
-DOT, TWO, ONE, EXPONENT, LIST, MANY, CONSTANT, CONSTANT_LIST = range(8)
+DOT, TWO, ONE, EXPONENT, LIST, MANY, CONSTANT, CONSTANT_LIST, KEPT = range(9)
 
 
 class ForwardStep(NamedTuple):
@@ -113,7 +113,7 @@ def _wants(operand, needs_grad):
     return needs_grad[operand]
 
 
-def _backward_steps(ins, needs_grad, made):
+def _backward_steps(ins, needs_grad, made, fixed):
     """The BackwardSteps of one instruction: one, one per dot side, or none."""
     kind, a, b, operands = _operands(ins, made)
     wanted = [d if _wants(operand, needs_grad) and not (d == 0.0 and kind == LIST)
@@ -127,10 +127,22 @@ def _backward_steps(ins, needs_grad, made):
     if kind == MANY:
         return [BackwardStep(MANY, ins.out, a, tuple(wanted), None, None)]
     if kind == DOT:             # a step per side: the side, its slice, its derivative
-        return [BackwardStep(DOT, ins.out, side, side.span, d.index if isinstance(d, Operand)
-                             else d, None)
+        return [_dot_side_step(ins.out, side, d, fixed)
                 for side, d in zip((a, b), wanted) if d is not None]
     return [BackwardStep(kind, ins.out, a, b, *wanted, *[None] * (2 - len(wanted)))]
+
+
+def _dot_side_step(out, side, derivative, fixed):
+    """The step of one side of a dot: KEPT if the side is all parameters.
+
+    A parameter is a leaf: nothing in the program reads its gradient, so
+    its share can wait until the batch is done (see :func:`add_kept_gradients`).
+    """
+    if isinstance(derivative, Operand):
+        if side in fixed:              # (a fixed side that wants a gradient: parameters)
+            return BackwardStep(KEPT, out, side, fixed.index(side), derivative.index, None)
+        derivative = derivative.index
+    return BackwardStep(DOT, out, side, None, derivative, None)
 
 
 def _constant(number):
@@ -138,34 +150,53 @@ def _constant(number):
     return lambda *operands_and_out: number
 
 
-def compile_programs(instructions, needs_grad):
-    """The forward steps and the backward steps (in backward order) of a tape."""
-    forward, backward, made = [], [], {}
+class Programs(NamedTuple):
+    """What :func:`compile_programs` makes of a tape."""
+
+    forward: list       # ForwardSteps
+    backward: list      # BackwardSteps, in backward order
+    fixed: list         # the dots' first sides that the replay reads once per batch
+
+
+def compile_programs(instructions, needs_grad, n_fixed):
+    """The forward and backward steps of a tape, and the sides it reads once per batch.
+
+    Slots below ``n_fixed`` (parameters and constants) keep their value
+    through a batch; so a dot's first side made of them (a neuron's
+    weights) is read once per batch, not once per example: its forward
+    step's ``a`` is its number in ``fixed``.
+    """
+    forward, backward, made, fixed = [], [], {}, []
     for ins in instructions:
         kind, a, b, _ = _operands(ins, made)
-        if ins.row.lists:                # read the lists with their itemgetters
+        if kind == DOT and max(a.slots) < n_fixed:
+            if a not in fixed:
+                fixed.append(a)
+            a, b = fixed.index(a), b.read
+        elif ins.row.lists:              # read the lists with their itemgetters
             a, b = a.read, (b.read if b is not None else None)
         forward.append(ForwardStep(kind, ins.row.forward, ins.out, a, b))
         if needs_grad[ins.out]:
-            backward.append(_backward_steps(ins, needs_grad, made))
+            backward.append(_backward_steps(ins, needs_grad, made, fixed))
     backward.reverse()                   # (an instruction's own steps keep their order)
-    return forward, [step for steps in backward for step in steps]
+    return Programs(forward, [step for steps in backward for step in steps], fixed)
 
 
-def run_forward(program, v, lists):
+def run_forward(program, v, lists, fixed):
     """Run the forward steps (as plain tuples) over the slot values ``v`` (floats).
 
     The operand lists a dot or sum reads are kept in ``lists[out]``, for the
     backward pass to use without reading them again. Every slot is written
     once, before it is read, so the dots of a layer that read the same inputs
-    (the same reader ``b``) read them once.
+    (the same reader ``b``) read them once. ``fixed`` holds the values of the
+    sides read once per batch (:func:`compile_programs`).
     """
     last_read = xs = None
     for kind, rule, out, a, b in program:
         if kind == DOT:
             if b is not last_read:
                 last_read, xs = b, b(v)
-            ws = a(v)
+            ws = fixed[a] if a.__class__ is int else a(v)
             lists[out] = ws, xs
             v[out] = rule(ws, xs)
         elif kind == TWO:
@@ -181,7 +212,7 @@ def run_forward(program, v, lists):
             v[out] = rule(*[v[s] for s in a])
 
 
-def run_backward(program, v, g, lists):
+def run_backward(program, v, g, lists, kept):
     """Run the backward steps (as plain tuples): add each operand's share of
     ``g[out]`` into ``g``.
 
@@ -193,20 +224,19 @@ def run_backward(program, v, g, lists):
         go = g[out]
         if go == 0.0:
             continue
-        if kind == DOT:                  # one side of a dot: a = the side, b = its slice
-            operands = lists[out]                        # (ws, xs)
-            local = operands[da] if da.__class__ is int else da(*operands, v[out])
-            if b is not None:                            # side by side: one slice
-                g[b] = [gs + dl * go for gs, dl in zip(g[b], local)]
-            else:
-                _add_into(g, a, local, go)
-        elif kind == CONSTANT:
+        if kind == CONSTANT:             # (the kinds most often run come first)
             if da is not None:
                 g[a] += da * go
             if db is not None:
                 g[b] += db * go
         elif kind == ONE:
             g[a] += da(v[a], v[out]) * go
+        elif kind == KEPT:               # a dot's parameter side: b = its number
+            kept[b].append((go, lists[out][da]))
+        elif kind == DOT:                # one side of a dot: a = the side, b = its slice
+            operands = lists[out]                        # (ws, xs)
+            local = operands[da] if da.__class__ is int else da(*operands, v[out])
+            _add_into(g, a, local, go)
         elif kind == TWO:
             x, y, o = v[a], v[b], v[out]
             if da is not None:
@@ -226,11 +256,35 @@ def run_backward(program, v, g, lists):
                     g[s] += d(*operands) * go
 
 
+def add_kept_gradients(g, fixed, kept):
+    """Add the kept gradients of the dots' parameter sides into ``g``; empty ``kept``.
+
+    ``kept[k]`` holds a pair (go, local derivatives) for each example that
+    passed the side ``fixed[k]`` a gradient. Each parameter's gradient is
+    then one ``sum`` over those examples, rather than one addition per
+    example: ``g[s] + go_1 * local_1 + go_2 * local_2 + ...``, the additions
+    in the order the examples came, as one at a time would make them.
+    """
+    for side, pairs in zip(fixed, kept):
+        if pairs:
+            gos, locals_ = zip(*pairs)
+            for s, column in zip(side.slots, zip(*locals_)):    # a column per parameter
+                g[s] = sum(map(operator.mul, gos, column), g[s])
+            pairs.clear()
+
+
 def _add_into(g, target, local_derivatives, go):
-    """g[s] += local * go for each slot s of ``target`` (a slice when side by side)."""
+    """g[s] += local * go for each slot s of ``target``.
+
+    (When the slots lie side by side, counting them up is faster than
+    reading them from ``target.slots``, or than rebuilding the slice.)
+    """
     span = target.span
     if span is not None:
-        g[span] = [gs + local * go for gs, local in zip(g[span], local_derivatives)]
+        s = span.start
+        for local in local_derivatives:
+            g[s] += local * go
+            s += 1
     else:
         for s, local in zip(target.slots, local_derivatives):
             g[s] += local * go

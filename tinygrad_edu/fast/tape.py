@@ -59,7 +59,8 @@ from itertools import repeat
 from ..engine import _exact_text, dot_sides, topological_order
 from ..learn.losses import one_hot
 from .ops import POWER, SYMBOLS, row_for, row_name
-from .python_replay import batch_labels, compile_programs, run_backward, run_forward
+from .python_replay import (add_kept_gradients, batch_labels, compile_programs,
+                            run_backward, run_forward)
 from .python_source import CompiledTape, python_source
 
 __all__ = ["Tape", "Instruction"]
@@ -123,8 +124,11 @@ class Tape:
         self.description = description
         # The steps the replay runs, with named fields (python_replay), and
         # the same as plain tuples for its loops: Python unpacks those fastest.
-        self.forward_steps, self.backward_steps = compile_programs(
-            self.instructions, self.needs_grad)
+        programs = compile_programs(self.instructions, self.needs_grad, self.input_start)
+        self.forward_steps, self.backward_steps = programs.forward, programs.backward
+        self._fixed_sides = programs.fixed
+        self._fixed = [None] * len(self._fixed_sides)   # their values, once per batch
+        self._kept = [[] for _ in self._fixed_sides]    # their gradients, until added
         self._forward_program = [tuple(step) for step in self.forward_steps]
         self._backward_program = [tuple(step) for step in self.backward_steps]
         self._values = [0.0] * self.n_slots
@@ -203,6 +207,7 @@ class Tape:
         self._values[:self.n_params] = (
             [p.data for p in self.params] if weights is None else weights)
         self._values[self.n_params:self.input_start] = self.constants
+        self._fixed[:] = [side.read(self._values) for side in self._fixed_sides]
 
     def forward(self, x, label=None, load_parameters=True):
         """Run the program forward for one example; return its loss (a float).
@@ -217,7 +222,7 @@ class Tape:
         values[self.input_start:self.target_start] = x
         if self.n_targets:
             values[self.target_start:self.temp_start] = one_hot(label, self.n_targets)
-        run_forward(self._forward_program, values, self._lists)
+        run_forward(self._forward_program, values, self._lists, self._fixed)
         return values[self.root]
 
     def output_values(self):
@@ -229,16 +234,30 @@ class Tape:
 
         ``seed`` is d(objective)/d(loss), e.g. ``1/batch`` for a mean.
         With ``zero_param_grads=False`` the gradients add to those already
-        held, which is how :meth:`batch_gradients` sums over a batch.
+        held.
+        """
+        if zero_param_grads:
+            self._zero_gradients()
+        self._backprop(seed)
+        add_kept_gradients(self._grads, self._fixed_sides, self._kept)
+        return self._grads[:self.n_params]
+
+    def _zero_gradients(self):
+        self._grads[:] = repeat(0.0, self.n_slots)
+        for pairs in self._kept:
+            pairs.clear()
+
+    def _backprop(self, seed):
+        """Backprop through the last :meth:`forward`, adding into the gradients held.
+
+        The gradients of the dots' parameter sides are kept, not yet added:
+        :func:`~.python_replay.add_kept_gradients` adds them (once per batch).
         """
         grads = self._grads
-        if zero_param_grads:
-            grads[:] = repeat(0.0, self.n_slots)
-        else:
-            grads[self.n_params:] = repeat(0.0, self.n_slots - self.n_params)
+        grads[self.n_params:] = repeat(0.0, self.n_slots - self.n_params)
         grads[self.root] = seed
-        run_backward(self._backward_program, self._values, grads, self._lists)
-        return grads[:self.n_params]
+        run_backward(self._backward_program, self._values, grads, self._lists,
+                     self._kept)
 
     def loss_and_gradients(self, x, label=None):
         """The loss of one example and d(loss)/d(each parameter), as floats."""
@@ -256,11 +275,12 @@ class Tape:
         labels = batch_labels(xs, labels)
         n = len(xs)
         self.load_parameters(weights)
-        self._grads[:] = repeat(0.0, self.n_slots)
+        self._zero_gradients()
         total = 0.0
         for x, label in zip(xs, labels):
             total += self.forward(x, label, load_parameters=False)
-            self.backward(1.0 / n, zero_param_grads=False)
+            self._backprop(1.0 / n)
+        add_kept_gradients(self._grads, self._fixed_sides, self._kept)
         return total / n, self._grads[:self.n_params]
 
     def accumulate_batch(self, xs, labels):
