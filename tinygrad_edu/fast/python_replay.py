@@ -142,7 +142,8 @@ def _dot_side_step(out, side, derivative, fixed):
         if side in fixed:              # (a fixed side that wants a gradient: parameters)
             return BackwardStep(KEPT, out, side, fixed.index(side), derivative.index, None)
         derivative = derivative.index
-    return BackwardStep(DOT, out, side, None, derivative, None)
+    start = side.span.start if side.span is not None else None
+    return BackwardStep(DOT, out, side, start, derivative, None)
 
 
 def _constant(number):
@@ -206,8 +207,8 @@ def run_forward(program, v, lists, fixed):
         elif kind == EXPONENT:
             v[out] = rule(v[a], b)
         elif kind == LIST:
-            xs = lists[out] = a(v)
-            v[out] = rule(xs)
+            operands = lists[out] = a(v)
+            v[out] = rule(operands)
         else:
             v[out] = rule(*[v[s] for s in a])
 
@@ -233,10 +234,15 @@ def run_backward(program, v, g, lists, kept):
             g[a] += da(v[a], v[out]) * go
         elif kind == KEPT:               # a dot's parameter side: b = its number
             kept[b].append((go, lists[out][da]))
-        elif kind == DOT:                # one side of a dot: a = the side, b = its slice
+        elif kind == DOT:                # one side of a dot: a = the side, b = its first slot
             operands = lists[out]                        # (ws, xs)
             local = operands[da] if da.__class__ is int else da(*operands, v[out])
-            _add_into(g, a, local, go)
+            if b is None:
+                _add_into(g, a, local, go)
+            else:                        # side by side: count the slots up from b
+                for dl in local:         # (faster than reading them, or a slice)
+                    g[b] += dl * go
+                    b += 1
         elif kind == TWO:
             x, y, o = v[a], v[b], v[out]
             if da is not None:
@@ -274,20 +280,9 @@ def add_kept_gradients(g, fixed, kept):
 
 
 def _add_into(g, target, local_derivatives, go):
-    """g[s] += local * go for each slot s of ``target``.
-
-    (When the slots lie side by side, counting them up is faster than
-    reading them from ``target.slots``, or than rebuilding the slice.)
-    """
-    span = target.span
-    if span is not None:
-        s = span.start
-        for local in local_derivatives:
-            g[s] += local * go
-            s += 1
-    else:
-        for s, local in zip(target.slots, local_derivatives):
-            g[s] += local * go
+    """g[s] += local * go for each slot s of ``target`` (a ListOperand)."""
+    for s, local in zip(target.slots, local_derivatives):
+        g[s] += local * go
 
 
 def batch_labels(xs, labels):

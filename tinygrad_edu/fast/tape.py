@@ -133,6 +133,8 @@ class Tape:
         self._backward_program = [tuple(step) for step in self.backward_steps]
         self._values = [0.0] * self.n_slots
         self._grads = [0.0] * self.n_slots
+        self._zero_temporaries = [0.0] * n_temporaries
+        self._one_hots = {}                     # label -> its one-hot targets
         self._lists = [None] * self.n_slots     # a dot's or sum's operand lists
 
     # -- building -------------------------------------------------------
@@ -221,9 +223,16 @@ class Tape:
             raise ValueError(f"the tape takes {self.n_inputs} inputs, got {len(x)}")
         values[self.input_start:self.target_start] = x
         if self.n_targets:
-            values[self.target_start:self.temp_start] = one_hot(label, self.n_targets)
+            values[self.target_start:self.temp_start] = self._one_hot(label)
         run_forward(self._forward_program, values, self._lists, self._fixed)
         return values[self.root]
+
+    def _one_hot(self, label):
+        """``one_hot(label, n_targets)``, made (and ``label`` checked) once per label."""
+        targets = self._one_hots.get(label) if label.__class__ is int else None
+        if targets is None:
+            targets = self._one_hots[label] = one_hot(label, self.n_targets)
+        return targets
 
     def output_values(self):
         """The model's outputs from the last :meth:`forward`."""
@@ -254,7 +263,7 @@ class Tape:
         :func:`~.python_replay.add_kept_gradients` adds them (once per batch).
         """
         grads = self._grads
-        grads[self.n_params:] = repeat(0.0, self.n_slots - self.n_params)
+        grads[self.temp_start:] = self._zero_temporaries   # (only they are read)
         grads[self.root] = seed
         run_backward(self._backward_program, self._values, grads, self._lists,
                      self._kept)
