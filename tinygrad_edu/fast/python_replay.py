@@ -29,8 +29,8 @@ from typing import Any, NamedTuple
 from ..engine import dot_sides
 from .ops import POWER, Operand
 
-__all__ = ["ForwardStep", "BackwardStep", "Programs", "compile_programs", "run_forward",
-           "run_backward", "add_kept_gradients"]
+__all__ = ["ForwardStep", "BackwardStep", "Programs", "compile_programs",
+           "runs_of_one_kind", "run_forward", "run_backward", "add_kept_gradients"]
 
 DOT, TWO, ONE, EXPONENT, LIST, MANY, CONSTANT, CONSTANT_LIST, KEPT = range(9)
 
@@ -166,6 +166,12 @@ def compile_programs(instructions, needs_grad, n_fixed):
     through a batch; so a dot's first side made of them (a neuron's
     weights) is read once per batch, not once per example: its forward
     step's ``a`` is its number in ``fixed``.
+
+    The forward steps are put in the order they run: level by level (see
+    :func:`_levels`), and within a level kind by kind, so that the 16 dots
+    of a layer run one after the other, then its 16 additions, then its
+    16 relus. The instructions of one level do not read each other's
+    results, so any order of them gives the same values.
     """
     forward, backward, made, fixed = [], [], {}, []
     for ins in instructions:
@@ -179,87 +185,147 @@ def compile_programs(instructions, needs_grad, n_fixed):
         forward.append(ForwardStep(kind, ins.row.forward, ins.out, a, b))
         if needs_grad[ins.out]:
             backward.append(_backward_steps(ins, needs_grad, made, fixed))
-    backward.reverse()                   # (an instruction's own steps keep their order)
-    return Programs(forward, [step for steps in backward for step in steps], fixed)
+    levels = _levels(instructions)
+    forward = [step for _, _, step in sorted(
+        zip(levels, (step.kind for step in forward), forward), key=lambda t: t[:2])]
+    backward_levels = [level for level, ins in zip(levels, instructions) if needs_grad[ins.out]]
+    backward = [(-level, step.kind, step) for level, steps in
+                zip(reversed(backward_levels), reversed(backward)) for step in steps]
+    backward = [step for _, _, step in sorted(backward, key=lambda t: t[:2])]
+    return Programs(forward, backward, fixed)
+
+
+def _levels(instructions):
+    """Each instruction's level: one more than the highest level of the slots it reads.
+
+    (Parameters, constants, inputs and targets are level 0.)
+    """
+    level = {}
+    for ins in instructions:
+        level[ins.out] = 1 + max((level.get(s, 0) for s in ins.args), default=0)
+    return [level[ins.out] for ins in instructions]
+
+
+def runs_of_one_kind(steps):
+    """The steps as the loops run them: ``[(kind, [step without its kind, ...]), ...]``,
+    one entry per run of steps of the same kind, each step a plain tuple
+    (which Python unpacks fastest)."""
+    program = []
+    for kind, *fields in steps:
+        if not program or program[-1][0] != kind:
+            program.append((kind, []))
+        program[-1][1].append(tuple(fields))
+    return program
 
 
 def run_forward(program, v, lists, fixed):
-    """Run the forward steps (as plain tuples) over the slot values ``v`` (floats).
+    """Run the forward program (:func:`runs_of_one_kind`) over the slot values ``v`` (floats).
 
     The operand lists a dot or sum reads are kept in ``lists[out]``, for the
-    backward pass to use without reading them again. Every slot is written
-    once, before it is read, so the dots of a layer that read the same inputs
-    (the same reader ``b``) read them once. ``fixed`` holds the values of the
-    sides read once per batch (:func:`compile_programs`).
+    backward pass to use without reading them again. The dots of a layer
+    that read the same inputs (the same reader ``b``) read them once.
+    ``fixed`` holds the values of the sides read once per batch
+    (:func:`compile_programs`).
     """
-    last_read = xs = None
-    for kind, rule, out, a, b in program:
+    for kind, steps in program:
         if kind == DOT:
-            if b is not last_read:
-                last_read, xs = b, b(v)
-            ws = fixed[a] if a.__class__ is int else a(v)
-            lists[out] = ws, xs
-            v[out] = rule(ws, xs)
+            last_read = xs = None
+            for rule, out, a, b in steps:
+                if b is not last_read:
+                    last_read, xs = b, b(v)
+                ws = fixed[a] if a.__class__ is int else a(v)
+                lists[out] = ws, xs
+                v[out] = rule(ws, xs)
         elif kind == TWO:
-            v[out] = rule(v[a], v[b])
+            for rule, out, a, b in steps:
+                v[out] = rule(v[a], v[b])
         elif kind == ONE:
-            v[out] = rule(v[a])
+            for rule, out, a, b in steps:
+                v[out] = rule(v[a])
         elif kind == EXPONENT:
-            v[out] = rule(v[a], b)
+            for rule, out, a, b in steps:
+                v[out] = rule(v[a], b)
         elif kind == LIST:
-            operands = lists[out] = a(v)
-            v[out] = rule(operands)
+            for rule, out, a, b in steps:
+                operands = lists[out] = a(v)
+                v[out] = rule(operands)
         else:
-            v[out] = rule(*[v[s] for s in a])
+            for rule, out, a, b in steps:
+                v[out] = rule(*[v[s] for s in a])
 
 
 def run_backward(program, v, g, lists, kept):
-    """Run the backward steps (as plain tuples): add each operand's share of
-    ``g[out]`` into ``g``.
+    """Run the backward program (:func:`runs_of_one_kind`): add each operand's
+    share of ``g[out]`` into ``g``.
 
     ``v`` and ``lists`` are as the last :func:`run_forward` left them. A slot
     whose gradient is exactly 0 passes nothing on (as the engine's
-    ``chain_rule_step`` skips it), e.g. behind a relu that is switched off.
+    ``chain_rule_step`` skips it), e.g. behind a relu that is switched off:
+    every loop below starts with that test.
     """
-    for kind, out, a, b, da, db in program:
-        go = g[out]
-        if go == 0.0:
-            continue
-        if kind == CONSTANT:             # (the kinds most often run come first)
-            if da is not None:
-                g[a] += da * go
-            if db is not None:
-                g[b] += db * go
+    for kind, steps in program:
+        if kind == CONSTANT:
+            for out, a, b, da, db in steps:
+                go = g[out]
+                if go != 0.0:
+                    if da is not None:
+                        g[a] += da * go
+                    if db is not None:
+                        g[b] += db * go
         elif kind == ONE:
-            g[a] += da(v[a], v[out]) * go
+            for out, a, b, da, db in steps:
+                go = g[out]
+                if go != 0.0:
+                    g[a] += da(v[a], v[out]) * go
         elif kind == KEPT:               # a dot's parameter side: b = its number
-            kept[b].append((go, lists[out][da]))
+            for out, a, b, da, db in steps:
+                go = g[out]
+                if go != 0.0:
+                    kept[b].append((go, lists[out][da]))
         elif kind == DOT:                # one side of a dot: a = the side, b = its first slot
-            operands = lists[out]                        # (ws, xs)
-            local = operands[da] if da.__class__ is int else da(*operands, v[out])
-            if b is None:
-                _add_into(g, a, local, go)
-            else:                        # side by side: count the slots up from b
-                for dl in local:         # (faster than reading them, or a slice)
-                    g[b] += dl * go
-                    b += 1
+            for out, a, b, da, db in steps:
+                go = g[out]
+                if go != 0.0:
+                    operands = lists[out]                        # (ws, xs)
+                    local = operands[da] if da.__class__ is int else da(*operands, v[out])
+                    if b is None:
+                        _add_into(g, a, local, go)
+                    else:                # side by side: count the slots up from b
+                        for dl in local: # (faster than reading them, or a slice)
+                            g[b] += dl * go
+                            b += 1
         elif kind == TWO:
-            x, y, o = v[a], v[b], v[out]
-            if da is not None:
-                g[a] += da(x, y, o) * go
-            if db is not None:
-                g[b] += db(x, y, o) * go
+            for out, a, b, da, db in steps:
+                go = g[out]
+                if go != 0.0:
+                    x, y, o = v[a], v[b], v[out]
+                    if da is not None:
+                        g[a] += da(x, y, o) * go
+                    if db is not None:
+                        g[b] += db(x, y, o) * go
         elif kind == EXPONENT:
-            g[a] += da(v[a], b, v[out]) * go
+            for out, a, b, da, db in steps:
+                go = g[out]
+                if go != 0.0:
+                    g[a] += da(v[a], b, v[out]) * go
         elif kind == CONSTANT_LIST:
-            _add_into(g, a, repeat(da, len(a.slots)), go)
+            for out, a, b, da, db in steps:
+                go = g[out]
+                if go != 0.0:
+                    _add_into(g, a, repeat(da, len(a.slots)), go)
         elif kind == LIST:
-            _add_into(g, a, da(lists[out], v[out]), go)
+            for out, a, b, da, db in steps:
+                go = g[out]
+                if go != 0.0:
+                    _add_into(g, a, da(lists[out], v[out]), go)
         else:                                     # MANY: a = slots, b = derivatives
-            operands = [v[s] for s in a] + [v[out]]
-            for s, d in zip(a, b):
-                if d is not None:
-                    g[s] += d(*operands) * go
+            for out, a, b, da, db in steps:
+                go = g[out]
+                if go != 0.0:
+                    operands = [v[s] for s in a] + [v[out]]
+                    for s, d in zip(a, b):
+                        if d is not None:
+                            g[s] += d(*operands) * go
 
 
 def add_kept_gradients(g, fixed, kept):

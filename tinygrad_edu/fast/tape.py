@@ -60,7 +60,7 @@ from ..engine import _exact_text, dot_sides, topological_order
 from ..learn.losses import one_hot
 from .ops import POWER, SYMBOLS, row_for, row_name
 from .python_replay import (add_kept_gradients, batch_labels, compile_programs,
-                            run_backward, run_forward)
+                            run_backward, run_forward, runs_of_one_kind)
 from .python_source import CompiledTape, python_source
 
 __all__ = ["Tape", "Instruction"]
@@ -129,8 +129,8 @@ class Tape:
         self._fixed_sides = programs.fixed
         self._fixed = [None] * len(self._fixed_sides)   # their values, once per batch
         self._kept = [[] for _ in self._fixed_sides]    # their gradients, until added
-        self._forward_program = [tuple(step) for step in self.forward_steps]
-        self._backward_program = [tuple(step) for step in self.backward_steps]
+        self._forward_program = runs_of_one_kind(self.forward_steps)
+        self._backward_program = runs_of_one_kind(self.backward_steps)
         self._values = [0.0] * self.n_slots
         self._grads = [0.0] * self.n_slots
         self._zero_temporaries = [0.0] * n_temporaries
