@@ -4,8 +4,9 @@ When a :class:`~tinygrad_edu.fast.tape.Tape` is built, each instruction is
 turned, once, into a :class:`ForwardStep` (the row's forward rule and where its
 operands are) and, if it passes a gradient back, a :class:`BackwardStep` (the
 row's local derivatives for the operands that want a gradient, and where to
-add them; a dot has one per side). The two loops below then only read slots, call rules and add:
-every rule comes from :mod:`tinygrad_edu.fast.ops`, none is written here.
+add them; a dot has one per side). The loops below then only read slots,
+call rules and add: every rule comes from :mod:`tinygrad_edu.fast.ops`, none
+is written here.
 
 A step's ``kind`` says how its operands are read:
 
@@ -16,10 +17,27 @@ A step's ``kind`` says how its operands are read:
   :class:`~tinygrad_edu.fast.ops.Operand` becomes its index, so the backward
   loop reads that side's values instead of calling a function;
 * backward only, ``CONSTANT`` and ``CONSTANT_LIST``: the derivatives are
-  numbers (``+ - neg sum``), ``g[a] += d * go``.
+  numbers (``+ - neg sum``), ``g[a] += d * go``; and ``KEPT``: a dot's side
+  made of parameters (below).
 
 A list of slots becomes an ``itemgetter`` that reads one slice when the slots
-lie side by side, as the tape arranges them.
+lie side by side, as the tape arranges them. Three more things make the
+loops faster, and none changes a number:
+
+* **Runs of one kind.** The steps run level by level (an instruction's level
+  is one more than the highest level of the slots it reads), and within a
+  level kind by kind: a layer's dots, then its additions, then its relus.
+  Each run is one inner loop (:func:`runs_of_one_kind`), so the loops do not
+  ask every step what kind it is.
+* **Weights read once per batch.** The parameters do not change during a
+  batch, so a dot whose first side is parameters (a neuron's weights) reads
+  them once per batch, into ``fixed``, not once per example.
+* **Weight gradients summed once per batch.** Nothing in the program reads a
+  parameter's gradient, so for each example the backward pass only notes the
+  dot's output gradient and the inputs it multiplied (a ``KEPT`` step); after
+  the batch, :func:`add_kept_gradients` makes each parameter's gradient one
+  ``sum`` over the examples, in the order they came. A dot whose output
+  gradient is 0 (its relu switched off) notes nothing.
 """
 
 import operator
@@ -52,8 +70,9 @@ class BackwardStep(NamedTuple):
     and ``b``, or None where that operand wants no gradient. For ``MANY``,
     ``a`` is the tuple of operand slots and ``b`` the derivatives. A dot
     has a step per side that wants a gradient: ``a`` is the side (a
-    ListOperand), ``b`` its slice (or None) and ``da`` its derivative (or,
-    for an Operand, that operand's index).
+    ListOperand), ``da`` its derivative (or, for an Operand, that operand's
+    index) and ``b`` the side's first slot when its slots lie side by side
+    (else None); for ``KEPT``, ``b`` is the side's number in ``fixed``.
     """
 
     kind: int
@@ -126,17 +145,18 @@ def _backward_steps(ins, needs_grad, made, fixed):
         wanted = [d if d is None or callable(d) else _constant(d) for d in wanted]
     if kind == MANY:
         return [BackwardStep(MANY, ins.out, a, tuple(wanted), None, None)]
-    if kind == DOT:             # a step per side: the side, its slice, its derivative
+    if kind == DOT:             # a step per side that wants a gradient
         return [_dot_side_step(ins.out, side, d, fixed)
                 for side, d in zip((a, b), wanted) if d is not None]
     return [BackwardStep(kind, ins.out, a, b, *wanted, *[None] * (2 - len(wanted)))]
 
 
 def _dot_side_step(out, side, derivative, fixed):
-    """The step of one side of a dot: KEPT if the side is all parameters.
+    """The step of one side of a dot: KEPT if it is a side read once per batch.
 
-    A parameter is a leaf: nothing in the program reads its gradient, so
-    its share can wait until the batch is done (see :func:`add_kept_gradients`).
+    Such a side that wants a gradient is parameters: leaves, whose gradient
+    nothing in the program reads, so their share can wait until the batch
+    is done (see :func:`add_kept_gradients`).
     """
     if isinstance(derivative, Operand):
         if side in fixed:              # (a fixed side that wants a gradient: parameters)
@@ -167,11 +187,7 @@ def compile_programs(instructions, needs_grad, n_fixed):
     weights) is read once per batch, not once per example: its forward
     step's ``a`` is its number in ``fixed``.
 
-    The forward steps are put in the order they run: level by level (see
-    :func:`_levels`), and within a level kind by kind, so that the 16 dots
-    of a layer run one after the other, then its 16 additions, then its
-    16 relus. The instructions of one level do not read each other's
-    results, so any order of them gives the same values.
+    The steps are put in the order they run (:func:`_run_order`).
     """
     forward, backward, made, fixed = [], [], {}, []
     for ins in instructions:
@@ -182,17 +198,29 @@ def compile_programs(instructions, needs_grad, n_fixed):
             a, b = fixed.index(a), b.read
         elif ins.row.lists:              # read the lists with their itemgetters
             a, b = a.read, (b.read if b is not None else None)
-        forward.append(ForwardStep(kind, ins.row.forward, ins.out, a, b))
-        if needs_grad[ins.out]:
-            backward.append(_backward_steps(ins, needs_grad, made, fixed))
+        forward.append([ForwardStep(kind, ins.row.forward, ins.out, a, b)])
+        backward.append(_backward_steps(ins, needs_grad, made, fixed)
+                        if needs_grad[ins.out] else [])
     levels = _levels(instructions)
-    forward = [step for _, _, step in sorted(
-        zip(levels, (step.kind for step in forward), forward), key=lambda t: t[:2])]
-    backward_levels = [level for level, ins in zip(levels, instructions) if needs_grad[ins.out]]
-    backward = [(-level, step.kind, step) for level, steps in
-                zip(reversed(backward_levels), reversed(backward)) for step in steps]
-    backward = [step for _, _, step in sorted(backward, key=lambda t: t[:2])]
-    return Programs(forward, backward, fixed)
+    return Programs(_run_order(forward, levels),
+                    _run_order(backward[::-1], [-level for level in levels[::-1]]),
+                    fixed)
+
+
+def _run_order(steps, levels):
+    """The steps (a list of them for each instruction) in the order they run.
+
+    Level by level (``levels``: each instruction's level, negated for the
+    backward pass, which runs the other way), and within a level kind by
+    kind: a layer's dots one after the other, then its additions, then its
+    relus. Instructions of one level do not read each other's results, so
+    the values are the same in any order of them; Python's sort keeps the
+    order of steps of the same level and kind (so gradients that meet in a
+    slot are added in the engine's order, when they come from the same op).
+    """
+    keyed = [(level, step.kind, step)
+             for level, of_one in zip(levels, steps) for step in of_one]
+    return [step for _, _, step in sorted(keyed, key=lambda item: item[:2])]
 
 
 def _levels(instructions):

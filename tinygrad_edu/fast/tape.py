@@ -122,13 +122,16 @@ class Tape:
         self.needs_grad = list(needs_grad)
         self.loss = loss
         self.description = description
-        # The steps the replay runs, with named fields (python_replay), and
-        # the same as plain tuples for its loops: Python unpacks those fastest.
+        # The steps the replay runs, in the order it runs them, with named
+        # fields (python_replay); and the same as its loops take them, in
+        # runs of one kind. A dot's side of parameters and constants is read
+        # once per batch (into _fixed), and its gradients are kept (in
+        # _kept) until the batch is done.
         programs = compile_programs(self.instructions, self.needs_grad, self.input_start)
         self.forward_steps, self.backward_steps = programs.forward, programs.backward
         self._fixed_sides = programs.fixed
-        self._fixed = [None] * len(self._fixed_sides)   # their values, once per batch
-        self._kept = [[] for _ in self._fixed_sides]    # their gradients, until added
+        self._fixed = [None] * len(self._fixed_sides)
+        self._kept = [[] for _ in self._fixed_sides]
         self._forward_program = runs_of_one_kind(self.forward_steps)
         self._backward_program = runs_of_one_kind(self.backward_steps)
         self._values = [0.0] * self.n_slots
@@ -252,6 +255,7 @@ class Tape:
         return self._grads[:self.n_params]
 
     def _zero_gradients(self):
+        """Every gradient to 0, and no kept gradients."""
         self._grads[:] = repeat(0.0, self.n_slots)
         for pairs in self._kept:
             pairs.clear()
