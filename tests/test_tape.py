@@ -393,3 +393,18 @@ def test_backward_without_zeroing_adds_to_the_gradients_held():
     tape.forward([0.4, -0.9], 1)
     tape.backward()
     assert_close(tape.backward(zero_param_grads=False), [2 * g for g in grads], 1e-12)
+
+
+def test_labels_are_checked_though_their_targets_are_made_once():
+    """True equals 1 as a dict key; it is still refused after label 1 was seen."""
+    model = MLP(2, [3, 2], seed=0)
+    tape = compile_loss(model, "mse")
+    compiled = tape.compile_python()
+    tape.forward([0.1, 0.2], 1)
+    compiled.batch_gradients([[0.1, 0.2]], [1])
+    for label in (True, 1.0, 2):
+        with pytest.raises(ValueError, match="whole number from 0 to 1"):
+            tape.forward([0.1, 0.2], label)
+        with pytest.raises(ValueError, match="whole number from 0 to 1"):
+            compiled.batch_gradients([[0.1, 0.2]], [label])
+    assert tape.targets_of(1) == [0.0, 1.0] and tape.targets_of(0) == [1.0, 0.0]

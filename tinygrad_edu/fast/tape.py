@@ -225,16 +225,18 @@ class Tape:
         if len(x) != self.n_inputs:
             raise ValueError(f"the tape takes {self.n_inputs} inputs, got {len(x)}")
         values[self.input_start:self.target_start] = x
-        if self.n_targets:
-            values[self.target_start:self.temp_start] = self._one_hot(label)
+        values[self.target_start:self.temp_start] = self.targets_of(label)
         run_forward(self._forward_program, values, self._lists, self._fixed)
         return values[self.root]
 
-    def _one_hot(self, label):
-        """``one_hot(label, n_targets)``, made (and ``label`` checked) once per label."""
+    def targets_of(self, label):
+        """The target values of ``label``: ``one_hot(label, n_targets)``, made
+        (and ``label`` checked) once per label; ``[]`` for a tape without targets."""
         targets = self._one_hots.get(label) if label.__class__ is int else None
         if targets is None:
-            targets = self._one_hots[label] = one_hot(label, self.n_targets)
+            targets = one_hot(label, self.n_targets) if self.n_targets else []
+            if label.__class__ is int:
+                self._one_hots[label] = targets
         return targets
 
     def output_values(self):
