@@ -407,4 +407,6 @@ def test_labels_are_checked_though_their_targets_are_made_once():
             tape.forward([0.1, 0.2], label)
         with pytest.raises(ValueError, match="whole number from 0 to 1"):
             compiled.batch_gradients([[0.1, 0.2]], [label])
+    with pytest.raises(ValueError, match="got True"):
+        compiled.batch_gradients([[0.1, 0.2], [0.1, 0.2]], [1, True])
     assert tape.targets_of(1) == [0.0, 1.0] and tape.targets_of(0) == [1.0, 0.0]
