@@ -216,7 +216,7 @@ def _run_order(steps, levels):
     relus. Instructions of one level do not read each other's results, so
     the values are the same in any order of them; Python's sort keeps the
     order of steps of the same level and kind (so gradients that meet in a
-    slot are added in the engine's order, when they come from the same op).
+    slot are added in the engine's order when their steps are of one kind).
     """
     keyed = [(level, step.kind, step)
              for level, of_one in zip(levels, steps) for step in of_one]
