@@ -410,3 +410,26 @@ def test_labels_are_checked_though_their_targets_are_made_once():
     with pytest.raises(ValueError, match="got True"):
         compiled.batch_gradients([[0.1, 0.2], [0.1, 0.2]], [1, True])
     assert tape.targets_of(1) == [0.0, 1.0] and tape.targets_of(0) == [1.0, 0.0]
+
+
+@pytest.mark.parametrize("x", [[0.0, -0.0, 0.7, 0.0], [0.0, 0.0, 0.0, 0.0],
+                               [0.0, 0.0, -1.3, 0.0], [2.0, 0.0, -0.0, 1.0]])
+def test_inputs_that_are_zero_give_the_engine_s_numbers_to_the_bit(x):
+    """A dot multiplies only its inputs that are not 0 (after relu, about half)."""
+    model = MLP(4, [5, 5, 3], seed=11)
+    tape = compile_loss(model, "mse")
+    assert tape.loss_and_gradients(x, 2) == engine_loss_and_grads(model, x, 2, "mse")
+
+
+@pytest.mark.parametrize("weight", [math.inf, -math.inf, math.nan, 1e308])
+def test_a_weight_that_is_not_finite_meets_a_zero_input_as_in_the_engine(weight):
+    """inf * 0 is NaN: with such a weight the dot multiplies every input."""
+    model = MLP(3, [2], seed=4)
+    model.layers[0].neurons[0].w[1].data = weight
+    model.layers[0].neurons[1].w[1].data = 1e308          # (huge, but finite)
+    tape = compile_loss(model, "mse")
+    for x in ([0.5, 0.0, -1.0], [0.0, 0.0, 2.0]):
+        expected_loss, expected_grads = engine_loss_and_grads(model, x, 0, "mse")
+        loss, grads = tape.loss_and_gradients(x, 0)
+        assert repr(loss) == repr(expected_loss)
+        assert repr(grads) == repr(expected_grads)

@@ -41,7 +41,7 @@ loops faster, and none changes a number:
 """
 
 import operator
-from itertools import repeat
+from itertools import compress, repeat
 from typing import Any, NamedTuple
 
 from ..engine import dot_sides
@@ -246,24 +246,31 @@ def runs_of_one_kind(steps):
     return program
 
 
-def run_forward(program, v, lists, fixed):
+def run_forward(program, v, lists, fixed, finite):
     """Run the forward program (:func:`runs_of_one_kind`) over the slot values ``v`` (floats).
 
     The operand lists a dot or sum reads are kept in ``lists[out]``, for the
     backward pass to use without reading them again. The dots of a layer
     that read the same inputs (the same reader ``b``) read them once.
     ``fixed`` holds the values of the sides read once per batch
-    (:func:`compile_programs`).
+    (:func:`compile_programs`); when they are all ``finite``, such a dot
+    multiplies only the inputs that are not 0 (:func:`_nonzero_part`).
     """
     for kind, steps in program:
-        if kind == DOT:
-            last_read = xs = None
+        if kind == DOT:                  # a: a reader, or the side's number in fixed
+            last_read = None
             for rule, out, a, b in steps:
                 if b is not last_read:
                     last_read, xs = b, b(v)
-                ws = fixed[a] if a.__class__ is int else a(v)
+                    nonzero = _nonzero_part(xs) if finite and a.__class__ is int else None
+                if a.__class__ is int:
+                    ws = fixed[a]
+                    v[out] = (rule(ws, xs) if nonzero is None
+                              else rule(nonzero[0](ws), nonzero[1]))
+                else:
+                    ws = a(v)
+                    v[out] = rule(ws, xs)
                 lists[out] = ws, xs
-                v[out] = rule(ws, xs)
         elif kind == TWO:
             for rule, out, a, b in steps:
                 v[out] = rule(v[a], v[b])
@@ -280,6 +287,22 @@ def run_forward(program, v, lists, fixed):
         else:
             for rule, out, a, b in steps:
                 v[out] = rule(*[v[s] for s in a])
+
+
+def _nonzero_part(xs):
+    """``(pick, pick(xs))``: ``pick`` reads the entries of ``xs`` that are not 0.
+
+    A dot is a sum of products that starts at 0, so a product w * 0 (which
+    is 0 or -0 when w is finite) leaves it as it is, to the bit: the dot of
+    the picked weights and inputs is the same number. After a relu (or in a
+    digit's blank pixels) about half the inputs are 0. None when fewer than
+    two are not 0 (then the whole dot is as quick).
+    """
+    places = list(compress(range(len(xs)), xs))     # (a NaN is not 0: it stays)
+    if len(places) < 2:
+        return None
+    pick = operator.itemgetter(*places)
+    return pick, pick(xs)
 
 
 def run_backward(program, v, g, lists, kept):

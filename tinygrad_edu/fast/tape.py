@@ -54,6 +54,7 @@ Where the work is done:
   with numpy: there every slot holds a vector with one number per example.
 """
 
+import math
 from itertools import repeat
 
 from ..engine import _exact_text, dot_sides, topological_order
@@ -125,12 +126,13 @@ class Tape:
         # The steps the replay runs, in the order it runs them, with named
         # fields (python_replay); and the same as its loops take them, in
         # runs of one kind. A dot's side of parameters and constants is read
-        # once per batch (into _fixed), and its gradients are kept (in
-        # _kept) until the batch is done.
+        # once per batch (into _fixed, with _fixed_finite saying whether its
+        # numbers are all finite), and its gradients are kept (in _kept)
+        # until the batch is done.
         programs = compile_programs(self.instructions, self.needs_grad, self.input_start)
         self.forward_steps, self.backward_steps = programs.forward, programs.backward
         self._fixed_sides = programs.fixed
-        self._fixed = [None] * len(self._fixed_sides)
+        self._fixed, self._fixed_finite = [], False
         self._kept = [[] for _ in self._fixed_sides]
         self._forward_program = runs_of_one_kind(self.forward_steps)
         self._backward_program = runs_of_one_kind(self.backward_steps)
@@ -139,6 +141,7 @@ class Tape:
         self._zero_temporaries = [0.0] * n_temporaries
         self._one_hots = {}                     # label -> its one-hot targets
         self._lists = [None] * self.n_slots     # a dot's or sum's operand lists
+        self.load_parameters()
 
     # -- building -------------------------------------------------------
 
@@ -213,6 +216,8 @@ class Tape:
             [p.data for p in self.params] if weights is None else weights)
         self._values[self.n_params:self.input_start] = self.constants
         self._fixed[:] = [side.read(self._values) for side in self._fixed_sides]
+        # (all finite if their sum is: an inf or a NaN makes it inf or NaN)
+        self._fixed_finite = math.isfinite(sum(self._values[:self.input_start]))
 
     def forward(self, x, label=None, load_parameters=True):
         """Run the program forward for one example; return its loss (a float).
@@ -226,7 +231,8 @@ class Tape:
             raise ValueError(f"the tape takes {self.n_inputs} inputs, got {len(x)}")
         values[self.input_start:self.target_start] = x
         values[self.target_start:self.temp_start] = self.targets_of(label)
-        run_forward(self._forward_program, values, self._lists, self._fixed)
+        run_forward(self._forward_program, values, self._lists, self._fixed,
+                    self._fixed_finite)
         return values[self.root]
 
     def targets_of(self, label):
