@@ -286,13 +286,13 @@ def test_bad_arguments():
 
 
 # ---------------------------------------------------------------- the replay's paths
-# The pure-Python replay reads a dot's parameter side once per batch and keeps
-# its gradients until the batch is done (python_replay.add_kept_gradients);
-# a dot side that is not all parameters passes its gradient on at once. Each
-# graph below takes both paths, and each is checked against the engine.
+# The pure-Python replay reads a dot's first side of parameters (its weights)
+# once per batch and skips the inputs that are 0; a dot side that is not all
+# parameters passes its gradient on as any operand does. Each graph below
+# takes both paths, and each is checked against the engine.
 
 def dots_everywhere(x, w, cube):
-    """A loss with every kind of dot side: parameters (kept), temporaries,
+    """A loss with every kind of dot side: weights (parameters first), temporaries,
     parameters as the second side, a parameter twice, a constant among the
     weights, weights shared by two dots, relus that switch, a defined op."""
     d1 = dot(w[0:3], x).relu()                     # the inputs want no gradient
@@ -324,7 +324,7 @@ def engine_run(build, w, numbers):
 
 
 def test_every_kind_of_dot_side_matches_the_engine(cube):
-    from tinygrad_edu.fast.python_replay import DOT, KEPT
+    from tinygrad_edu.fast.python_replay import DOT, WEIGHTS
     rng = random.Random(7)
     w = [Value(rng.uniform(-1, 1)) for _ in range(13)]
     x = [Value(v) for v in (0.5, -0.5, 1.0)]
@@ -334,7 +334,7 @@ def test_every_kind_of_dot_side_matches_the_engine(cube):
     root = build(x, w)
     tape = Tape.from_graph(root, w, x, [], [root])
     kinds = [step.kind for step in tape.backward_steps]
-    assert (kinds.count(KEPT), kinds.count(DOT)) == (5, 6)   # both paths are taken
+    assert (kinds.count(WEIGHTS), kinds.count(DOT)) == (5, 6)   # both paths are taken
     batch = [[rng.uniform(-2, 2) for _ in range(3)] for _ in range(12)]
     expected = [engine_run(build, w, numbers) for numbers in batch]
     relu_states = {(a > 0, b > 0) for a, b in
@@ -433,3 +433,25 @@ def test_a_weight_that_is_not_finite_meets_a_zero_input_as_in_the_engine(weight)
         loss, grads = tape.loss_and_gradients(x, 0)
         assert repr(loss) == repr(expected_loss)
         assert repr(grads) == repr(expected_grads)
+
+
+@pytest.mark.parametrize("scale", [1e200, -1e200])
+def test_a_gradient_that_is_not_finite_meets_a_zero_input_as_in_the_engine(scale):
+    """inf * 0 is NaN: the weight of an input that is 0 gets it, as in the engine.
+
+    (The parameters are finite; the dot's gradient, 1e200 * 1e200, is not.)
+    """
+    w = [Value(v) for v in (0.5, -1.0, 2.0)]
+    c = [Value(scale), Value(1e200)]
+    x = [Value(0.0) for _ in range(3)]
+    root = dot(w, x) * c[0] * c[1]
+    tape = Tape.from_graph(root, w + c, x, [], [root])
+    for numbers in ([0.0, 1.5, 0.0], [2.0, 0.0, -1.0], [0.0, 0.0, 0.0]):
+        for p in w + c:
+            p.grad = 0.0
+        expected = dot(w, [Value(v) for v in numbers]) * c[0] * c[1]
+        expected.backward()
+        loss, grads = tape.loss_and_gradients(numbers)
+        assert repr(loss) == repr(expected.data)
+        assert repr(grads) == repr([p.grad for p in w + c])
+        assert all(math.isnan(g) for g, v in zip(grads, numbers) if v == 0)

@@ -17,12 +17,13 @@ A step's ``kind`` says how its operands are read:
   :class:`~tinygrad_edu.fast.ops.Operand` becomes its index, so the backward
   loop reads that side's values instead of calling a function;
 * backward only, ``CONSTANT`` and ``CONSTANT_LIST``: the derivatives are
-  numbers (``+ - neg sum``), ``g[a] += d * go``; and ``KEPT``: a dot's side
-  made of parameters (below).
+  numbers (``+ - neg sum``), ``g[a] += d * go``; and ``WEIGHTS``: a dot's
+  side of parameters, read once per batch (below).
 
 A list of slots becomes an ``itemgetter`` that reads one slice when the slots
 lie side by side, as the tape arranges them. Three more things make the
-loops faster, and none changes a number:
+loops faster, and none changes a number (``tests/test_tape.py`` checks
+them against the engine, to the bit):
 
 * **Runs of one kind.** The steps run level by level (an instruction's level
   is one more than the highest level of the slots it reads), and within a
@@ -32,15 +33,16 @@ loops faster, and none changes a number:
 * **Weights read once per batch.** The parameters do not change during a
   batch, so a dot whose first side is parameters (a neuron's weights) reads
   them once per batch, into ``fixed``, not once per example.
-* **Weight gradients summed once per batch.** Nothing in the program reads a
-  parameter's gradient, so for each example the backward pass only notes the
-  dot's output gradient and the inputs it multiplied (a ``KEPT`` step); after
-  the batch, :func:`add_kept_gradients` makes each parameter's gradient one
-  ``sum`` over the examples, in the order they came. A dot whose output
-  gradient is 0 (its relu switched off) notes nothing.
+* **Inputs that are 0 are skipped.** A dot is a sum of products, and a
+  product with an input of 0 adds nothing to it (when the weight and the
+  gradient are finite numbers). After a relu, or in a digit's blank pixels,
+  about half the inputs are 0; so such a dot, forward, multiplies only the
+  inputs that are not 0, and backward adds its weights' gradients only
+  there (:func:`_nonzero_part`).
 """
 
 import operator
+from math import isfinite
 from itertools import compress, repeat
 from typing import Any, NamedTuple
 
@@ -48,9 +50,9 @@ from ..engine import dot_sides
 from .ops import POWER, Operand
 
 __all__ = ["ForwardStep", "BackwardStep", "Programs", "compile_programs",
-           "runs_of_one_kind", "run_forward", "run_backward", "add_kept_gradients"]
+           "runs_of_one_kind", "run_forward", "run_backward"]
 
-DOT, TWO, ONE, EXPONENT, LIST, MANY, CONSTANT, CONSTANT_LIST, KEPT = range(9)
+DOT, TWO, ONE, EXPONENT, LIST, MANY, CONSTANT, CONSTANT_LIST, WEIGHTS = range(9)
 
 
 class ForwardStep(NamedTuple):
@@ -72,7 +74,7 @@ class BackwardStep(NamedTuple):
     has a step per side that wants a gradient: ``a`` is the side (a
     ListOperand), ``da`` its derivative (or, for an Operand, that operand's
     index) and ``b`` the side's first slot when its slots lie side by side
-    (else None); for ``KEPT``, ``b`` is the side's number in ``fixed``.
+    (else None). A ``WEIGHTS`` step needs only its side ``a``.
     """
 
     kind: int
@@ -152,15 +154,11 @@ def _backward_steps(ins, needs_grad, made, fixed):
 
 
 def _dot_side_step(out, side, derivative, fixed):
-    """The step of one side of a dot: KEPT if it is a side read once per batch.
-
-    Such a side that wants a gradient is parameters: leaves, whose gradient
-    nothing in the program reads, so their share can wait until the batch
-    is done (see :func:`add_kept_gradients`).
-    """
+    """The step of one side of a dot: WEIGHTS if it is a dot's first side,
+    read once per batch (its local derivatives are then the dot's inputs)."""
     if isinstance(derivative, Operand):
-        if side in fixed:              # (a fixed side that wants a gradient: parameters)
-            return BackwardStep(KEPT, out, side, fixed.index(side), derivative.index, None)
+        if side in fixed and derivative.index == 1:
+            return BackwardStep(WEIGHTS, out, side, None, None, None)
         derivative = derivative.index
     start = side.span.start if side.span is not None else None
     return BackwardStep(DOT, out, side, start, derivative, None)
@@ -250,7 +248,9 @@ def run_forward(program, v, lists, fixed, finite):
     """Run the forward program (:func:`runs_of_one_kind`) over the slot values ``v`` (floats).
 
     The operand lists a dot or sum reads are kept in ``lists[out]``, for the
-    backward pass to use without reading them again. The dots of a layer
+    backward pass to use without reading them again (a dot's weights and
+    inputs, and for weights read once per batch, the inputs' part that is
+    not 0, or None). The dots of a layer
     that read the same inputs (the same reader ``b``) read them once.
     ``fixed`` holds the values of the sides read once per batch
     (:func:`compile_programs`); when they are all ``finite``, such a dot
@@ -270,7 +270,7 @@ def run_forward(program, v, lists, fixed, finite):
                 else:
                     ws = a(v)
                     v[out] = rule(ws, xs)
-                lists[out] = ws, xs
+                lists[out] = (ws, xs, nonzero) if a.__class__ is int else (ws, xs)
         elif kind == TWO:
             for rule, out, a, b in steps:
                 v[out] = rule(v[a], v[b])
@@ -294,9 +294,10 @@ def _nonzero_part(xs):
 
     A dot is a sum of products that starts at 0, so a product w * 0 (which
     is 0 or -0 when w is finite) leaves it as it is, to the bit: the dot of
-    the picked weights and inputs is the same number. After a relu (or in a
-    digit's blank pixels) about half the inputs are 0. None when fewer than
-    two are not 0 (then the whole dot is as quick).
+    the picked weights and inputs is the same number. In the same way a
+    weight's gradient, which only ever has numbers added to it from 0, is
+    left as it is by x * go where x is 0 and go finite. None when fewer
+    than two inputs are not 0 (then the whole dot is as quick).
     """
     places = list(compress(range(len(xs)), xs))     # (a NaN is not 0: it stays)
     if len(places) < 2:
@@ -305,7 +306,7 @@ def _nonzero_part(xs):
     return pick, pick(xs)
 
 
-def run_backward(program, v, g, lists, kept):
+def run_backward(program, v, g, lists):
     """Run the backward program (:func:`runs_of_one_kind`): add each operand's
     share of ``g[out]`` into ``g``.
 
@@ -328,17 +329,23 @@ def run_backward(program, v, g, lists, kept):
                 go = g[out]
                 if go != 0.0:
                     g[a] += da(v[a], v[out]) * go
-        elif kind == KEPT:               # a dot's parameter side: b = its number
+        elif kind == WEIGHTS:            # a dot's weights: g[w] += x * go
             for out, a, b, da, db in steps:
                 go = g[out]
                 if go != 0.0:
-                    kept[b].append((go, lists[out][da]))
+                    ws, xs, nonzero = lists[out]
+                    slots = a.slots
+                    if nonzero is not None and isfinite(go):    # only where x is not 0
+                        slots, xs = nonzero[0](slots), nonzero[1]
+                    for s, x in zip(slots, xs):
+                        g[s] += x * go
         elif kind == DOT:                # one side of a dot: a = the side, b = its first slot
             for out, a, b, da, db in steps:
                 go = g[out]
                 if go != 0.0:
-                    operands = lists[out]                        # (ws, xs)
-                    local = operands[da] if da.__class__ is int else da(*operands, v[out])
+                    operands = lists[out]                        # (ws, xs, ...)
+                    local = (operands[da] if da.__class__ is int
+                             else da(operands[0], operands[1], v[out]))
                     if b is None:
                         _add_into(g, a, local, go)
                     else:                # side by side: count the slots up from b
@@ -377,23 +384,6 @@ def run_backward(program, v, g, lists, kept):
                     for s, d in zip(a, b):
                         if d is not None:
                             g[s] += d(*operands) * go
-
-
-def add_kept_gradients(g, fixed, kept):
-    """Add the kept gradients of the dots' parameter sides into ``g``; empty ``kept``.
-
-    ``kept[k]`` holds a pair (go, local derivatives) for each example that
-    passed the side ``fixed[k]`` a gradient. Each parameter's gradient is
-    then one ``sum`` over those examples, rather than one addition per
-    example: ``g[s] + go_1 * local_1 + go_2 * local_2 + ...``, the additions
-    in the order the examples came, as one at a time would make them.
-    """
-    for side, pairs in zip(fixed, kept):
-        if pairs:
-            gos, locals_ = zip(*pairs)
-            for s, column in zip(side.slots, zip(*locals_)):    # a column per parameter
-                g[s] = sum(map(operator.mul, gos, column), g[s])
-            pairs.clear()
 
 
 def _add_into(g, target, local_derivatives, go):

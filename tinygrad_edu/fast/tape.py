@@ -60,8 +60,8 @@ from itertools import repeat
 from ..engine import _exact_text, dot_sides, topological_order
 from ..learn.losses import one_hot
 from .ops import POWER, SYMBOLS, row_for, row_name
-from .python_replay import (add_kept_gradients, batch_labels, compile_programs,
-                            run_backward, run_forward, runs_of_one_kind)
+from .python_replay import (batch_labels, compile_programs, run_backward, run_forward,
+                            runs_of_one_kind)
 from .python_source import CompiledTape, python_source
 
 __all__ = ["Tape", "Instruction"]
@@ -127,13 +127,11 @@ class Tape:
         # fields (python_replay); and the same as its loops take them, in
         # runs of one kind. A dot's side of parameters and constants is read
         # once per batch (into _fixed, with _fixed_finite saying whether its
-        # numbers are all finite), and its gradients are kept (in _kept)
-        # until the batch is done.
+        # numbers are all finite).
         programs = compile_programs(self.instructions, self.needs_grad, self.input_start)
         self.forward_steps, self.backward_steps = programs.forward, programs.backward
         self._fixed_sides = programs.fixed
         self._fixed, self._fixed_finite = [], False
-        self._kept = [[] for _ in self._fixed_sides]
         self._forward_program = runs_of_one_kind(self.forward_steps)
         self._backward_program = runs_of_one_kind(self.backward_steps)
         self._values = [0.0] * self.n_slots
@@ -257,28 +255,16 @@ class Tape:
         held.
         """
         if zero_param_grads:
-            self._zero_gradients()
+            self._grads[:] = repeat(0.0, self.n_slots)
         self._backprop(seed)
-        add_kept_gradients(self._grads, self._fixed_sides, self._kept)
         return self._grads[:self.n_params]
 
-    def _zero_gradients(self):
-        """Every gradient to 0, and no kept gradients."""
-        self._grads[:] = repeat(0.0, self.n_slots)
-        for pairs in self._kept:
-            pairs.clear()
-
     def _backprop(self, seed):
-        """Backprop through the last :meth:`forward`, adding into the gradients held.
-
-        The gradients of the dots' parameter sides are kept, not yet added:
-        :func:`~.python_replay.add_kept_gradients` adds them (once per batch).
-        """
+        """Backprop through the last :meth:`forward`, adding into the gradients held."""
         grads = self._grads
         grads[self.temp_start:] = self._zero_temporaries   # (only they are read)
         grads[self.root] = seed
-        run_backward(self._backward_program, self._values, grads, self._lists,
-                     self._kept)
+        run_backward(self._backward_program, self._values, grads, self._lists)
 
     def loss_and_gradients(self, x, label=None):
         """The loss of one example and d(loss)/d(each parameter), as floats."""
@@ -296,12 +282,11 @@ class Tape:
         labels = batch_labels(xs, labels)
         n = len(xs)
         self.load_parameters(weights)
-        self._zero_gradients()
+        self._grads[:] = repeat(0.0, self.n_slots)
         total = 0.0
         for x, label in zip(xs, labels):
             total += self.forward(x, label, load_parameters=False)
             self._backprop(1.0 / n)
-        add_kept_gradients(self._grads, self._fixed_sides, self._kept)
         return total / n, self._grads[:self.n_params]
 
     def accumulate_batch(self, xs, labels):
