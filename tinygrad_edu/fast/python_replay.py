@@ -248,13 +248,13 @@ def run_forward(program, v, lists, fixed, finite):
     """Run the forward program (:func:`runs_of_one_kind`) over the slot values ``v`` (floats).
 
     The operand lists a dot or sum reads are kept in ``lists[out]``, for the
-    backward pass to use without reading them again (a dot's weights and
+    backward pass to use without reading them again: a dot's weights and
     inputs, and for weights read once per batch, the inputs' part that is
-    not 0, or None). The dots of a layer
-    that read the same inputs (the same reader ``b``) read them once.
-    ``fixed`` holds the values of the sides read once per batch
-    (:func:`compile_programs`); when they are all ``finite``, such a dot
-    multiplies only the inputs that are not 0 (:func:`_nonzero_part`).
+    not 0 (or None). The dots of a layer that read the same inputs (the same
+    reader ``b``) read them once. ``fixed`` holds the values of the sides
+    read once per batch (:func:`compile_programs`); when they are all
+    ``finite``, such a dot multiplies only the inputs that are not 0
+    (:func:`_nonzero_part`).
     """
     for kind, steps in program:
         if kind == DOT:                  # a: a reader, or the side's number in fixed
@@ -263,14 +263,15 @@ def run_forward(program, v, lists, fixed, finite):
                 if b is not last_read:
                     last_read, xs = b, b(v)
                     nonzero = _nonzero_part(xs) if finite and a.__class__ is int else None
-                if a.__class__ is int:
+                if a.__class__ is int:   # weights read once per batch
                     ws = fixed[a]
                     v[out] = (rule(ws, xs) if nonzero is None
                               else rule(nonzero[0](ws), nonzero[1]))
+                    lists[out] = ws, xs, nonzero
                 else:
                     ws = a(v)
                     v[out] = rule(ws, xs)
-                lists[out] = (ws, xs, nonzero) if a.__class__ is int else (ws, xs)
+                    lists[out] = ws, xs
         elif kind == TWO:
             for rule, out, a, b in steps:
                 v[out] = rule(v[a], v[b])
@@ -334,11 +335,10 @@ def run_backward(program, v, g, lists):
                 go = g[out]
                 if go != 0.0:
                     ws, xs, nonzero = lists[out]
-                    slots = a.slots
                     if nonzero is not None and isfinite(go):    # only where x is not 0
-                        slots, xs = nonzero[0](slots), nonzero[1]
-                    for s, x in zip(slots, xs):
-                        g[s] += x * go
+                        _add_into(g, nonzero[0](a.slots), nonzero[1], go)
+                    else:
+                        _add_into(g, a.slots, xs, go)
         elif kind == DOT:                # one side of a dot: a = the side, b = its first slot
             for out, a, b, da, db in steps:
                 go = g[out]
@@ -347,7 +347,7 @@ def run_backward(program, v, g, lists):
                     local = (operands[da] if da.__class__ is int
                              else da(operands[0], operands[1], v[out]))
                     if b is None:
-                        _add_into(g, a, local, go)
+                        _add_into(g, a.slots, local, go)
                     else:                # side by side: count the slots up from b
                         for dl in local: # (faster than reading them, or a slice)
                             g[b] += dl * go
@@ -370,12 +370,12 @@ def run_backward(program, v, g, lists):
             for out, a, b, da, db in steps:
                 go = g[out]
                 if go != 0.0:
-                    _add_into(g, a, repeat(da, len(a.slots)), go)
+                    _add_into(g, a.slots, repeat(da, len(a.slots)), go)
         elif kind == LIST:
             for out, a, b, da, db in steps:
                 go = g[out]
                 if go != 0.0:
-                    _add_into(g, a, da(lists[out], v[out]), go)
+                    _add_into(g, a.slots, da(lists[out], v[out]), go)
         else:                                     # MANY: a = slots, b = derivatives
             for out, a, b, da, db in steps:
                 go = g[out]
@@ -386,9 +386,9 @@ def run_backward(program, v, g, lists):
                             g[s] += d(*operands) * go
 
 
-def _add_into(g, target, local_derivatives, go):
-    """g[s] += local * go for each slot s of ``target`` (a ListOperand)."""
-    for s, local in zip(target.slots, local_derivatives):
+def _add_into(g, slots, local_derivatives, go):
+    """g[s] += local * go for each of the ``slots``."""
+    for s, local in zip(slots, local_derivatives):
         g[s] += local * go
 
 
