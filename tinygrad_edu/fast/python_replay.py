@@ -297,11 +297,12 @@ def _nonzero_part(xs):
     is 0 or -0 when w is finite) leaves it as it is, to the bit: the dot of
     the picked weights and inputs is the same number. In the same way a
     weight's gradient, which only ever has numbers added to it from 0, is
-    left as it is by x * go where x is 0 and go finite. None when fewer
-    than two inputs are not 0 (then the whole dot is as quick).
+    left as it is by x * go where x is 0 and go finite. None when no input
+    is 0 (nothing to skip) or fewer than two are not (the whole dot is as
+    quick).
     """
     places = list(compress(range(len(xs)), xs))     # (a NaN is not 0: it stays)
-    if len(places) < 2:
+    if len(places) < 2 or len(places) == len(xs):
         return None
     pick = operator.itemgetter(*places)
     return pick, pick(xs)
