@@ -283,3 +283,175 @@ def test_bad_arguments():
         NumpyTape(tape).batch_gradients(np.zeros((2, 3)), [0, 2])
     with pytest.raises(ValueError, match="backend"):
         tape_gradient_fn(model, "mse", backend="cuda")
+
+
+# ---------------------------------------------------------------- the replay's paths
+# The pure-Python replay reads a dot's first side of parameters (its weights)
+# once per batch and skips the inputs that are 0; a dot side that is not all
+# parameters passes its gradient on as any operand does. Each graph below
+# takes both paths, and each is checked against the engine.
+
+def dots_everywhere(x, w, cube):
+    """A loss with every kind of dot side: weights (parameters first), temporaries,
+    parameters as the second side, a parameter twice, a constant among the
+    weights, weights shared by two dots, relus that switch, a defined op."""
+    d1 = dot(w[0:3], x).relu()                     # the inputs want no gradient
+    h = [d1, (d1 * w[11]).tanh(), cube(x[1] - w[12]).relu()]
+    d2 = dot(w[3:6], h)                            # both sides want gradients
+    d3 = dot(h, w[6:9])                            # the parameters second
+    d4 = dot([w[9], w[9]], h[:2])                  # one parameter twice
+    d5 = dot([w[10], 2.0], [d2, x[0]])             # a constant among the weights
+    d6 = dot(w[0:3], [d2, d3, d4]).relu()          # w[0:3] again
+    return vsum([d5 * d5, d6, d3 * 0.5])
+
+
+@pytest.fixture
+def cube(monkeypatch):
+    """A define_op'd cube, for this test alone."""
+    from tinygrad_edu import define_op, engine
+    monkeypatch.setattr(engine, "_DEFINED_OPS", {})
+    return define_op("cube", forward=lambda x: x ** 3,
+                     derivatives=(lambda x, out: 3 * x ** 2,))
+
+
+def engine_run(build, w, numbers):
+    """The engine's loss and parameter gradients of ``build`` for one example."""
+    for p in w:
+        p.grad = 0.0
+    root = build([Value(v) for v in numbers], w)
+    root.backward()
+    return root.data, [p.grad for p in w]
+
+
+def test_every_kind_of_dot_side_matches_the_engine(cube):
+    from tinygrad_edu.fast.python_replay import DOT, WEIGHTS
+    rng = random.Random(7)
+    w = [Value(rng.uniform(-1, 1)) for _ in range(13)]
+    x = [Value(v) for v in (0.5, -0.5, 1.0)]
+
+    def build(xs, ws):
+        return dots_everywhere(xs, ws, cube)
+    root = build(x, w)
+    tape = Tape.from_graph(root, w, x, [], [root])
+    kinds = [step.kind for step in tape.backward_steps]
+    assert (kinds.count(WEIGHTS), kinds.count(DOT)) == (5, 6)   # both paths are taken
+    batch = [[rng.uniform(-2, 2) for _ in range(3)] for _ in range(12)]
+    expected = [engine_run(build, w, numbers) for numbers in batch]
+    relu_states = {(a > 0, b > 0) for a, b in
+                   ((dot(w[0:3], [Value(v) for v in n]).data, n[1] - w[12].data)
+                    for n in batch)}
+    assert len(relu_states) > 1                      # some relus switch in the batch
+    for numbers, (loss, grads) in zip(batch, expected):
+        got_loss, got_grads = tape.loss_and_gradients(numbers)
+        assert got_loss == pytest.approx(loss, rel=1e-12, abs=1e-12)
+        assert_close(got_grads, grads, 1e-12)
+    mean_loss = sum(loss for loss, _ in expected) / len(batch)
+    mean_grads = [sum(g[i] for _, g in expected) / len(batch) for i in range(len(w))]
+    loss, grads = tape.batch_gradients(batch)
+    assert loss == pytest.approx(mean_loss, rel=1e-12, abs=1e-12)
+    assert_close(grads, mean_grads, 1e-12)
+    assert_close(tape.compile_python().batch_gradients(batch)[1], mean_grads, 1e-12)
+
+
+def test_a_sum_between_two_dots_leaves_their_inputs_alone():
+    """dot(w, x), then a sum, then dot(v, x): the second dot reads x, not the sum's list."""
+    w = [Value(v) for v in (0.5, -1.5, 2.0, 0.25)]
+    x = [Value(1.0), Value(2.0)]
+
+    def build(xs, ws):
+        a = dot(ws[:2], xs)
+        return vsum([a, ws[2], a * a]) * dot(ws[2:], xs)
+    root = build(x, w)
+    tape = Tape.from_graph(root, w, x, [], [root])
+    for numbers in ([3.0, -1.0], [0.5, 0.25]):
+        loss, grads = engine_run(build, w, numbers)
+        assert tape.loss_and_gradients(numbers) == (loss, grads)
+        assert tape.compile_python().batch_gradients([numbers])[0] == loss
+
+
+def test_new_weights_are_read_for_each_batch():
+    """The weights a dot reads once per batch are read again for the next batch."""
+    model = MLP(3, [4, 2], seed=3)
+    tape = compile_loss(model, "mse")
+    xs, labels = [[1.0, -2.0, 0.5], [0.3, 0.3, -1.0]], [0, 1]
+    for _ in range(3):
+        assert_close(tape.batch_gradients(xs, labels)[1],
+                     engine_batch(model, xs, labels, "mse")[1], 1e-12)
+        for p in model.parameters():
+            p.data -= 0.7
+    weights = [p.data * 2.0 for p in model.parameters()]  # given, not the model's
+    _, grads = tape.batch_gradients(xs, labels, weights)
+    for p, value in zip(model.parameters(), weights):
+        p.data = value
+    assert_close(grads, engine_batch(model, xs, labels, "mse")[1], 1e-12)
+
+
+def test_backward_without_zeroing_adds_to_the_gradients_held():
+    model = MLP(2, [3, 2], seed=1)
+    tape = compile_loss(model, "mse")
+    _, grads = engine_loss_and_grads(model, [0.4, -0.9], 1, "mse")
+    tape.forward([0.4, -0.9], 1)
+    tape.backward()
+    assert_close(tape.backward(zero_param_grads=False), [2 * g for g in grads], 1e-12)
+
+
+def test_labels_are_checked_though_their_targets_are_made_once():
+    """True equals 1 as a dict key; it is still refused after label 1 was seen."""
+    model = MLP(2, [3, 2], seed=0)
+    tape = compile_loss(model, "mse")
+    compiled = tape.compile_python()
+    tape.forward([0.1, 0.2], 1)
+    compiled.batch_gradients([[0.1, 0.2]], [1])
+    for label in (True, 1.0, 2):
+        with pytest.raises(ValueError, match="whole number from 0 to 1"):
+            tape.forward([0.1, 0.2], label)
+        with pytest.raises(ValueError, match="whole number from 0 to 1"):
+            compiled.batch_gradients([[0.1, 0.2]], [label])
+    with pytest.raises(ValueError, match="got True"):
+        compiled.batch_gradients([[0.1, 0.2], [0.1, 0.2]], [1, True])
+    assert tape.targets_of(1) == [0.0, 1.0] and tape.targets_of(0) == [1.0, 0.0]
+
+
+@pytest.mark.parametrize("x", [[0.0, -0.0, 0.7, 0.0], [0.0, 0.0, 0.0, 0.0],
+                               [0.0, 0.0, -1.3, 0.0], [2.0, 0.0, -0.0, 1.0]])
+def test_inputs_that_are_zero_give_the_engine_s_numbers_to_the_bit(x):
+    """A dot multiplies only its inputs that are not 0 (after relu, about half)."""
+    model = MLP(4, [5, 5, 3], seed=11)
+    tape = compile_loss(model, "mse")
+    assert tape.loss_and_gradients(x, 2) == engine_loss_and_grads(model, x, 2, "mse")
+
+
+@pytest.mark.parametrize("weight", [math.inf, -math.inf, math.nan, 1e308])
+def test_a_weight_that_is_not_finite_meets_a_zero_input_as_in_the_engine(weight):
+    """inf * 0 is NaN: with such a weight the dot multiplies every input."""
+    model = MLP(3, [2], seed=4)
+    model.layers[0].neurons[0].w[1].data = weight
+    model.layers[0].neurons[1].w[1].data = 1e308          # (huge, but finite)
+    tape = compile_loss(model, "mse")
+    for x in ([0.5, 0.0, -1.0], [0.0, 0.0, 2.0]):
+        expected_loss, expected_grads = engine_loss_and_grads(model, x, 0, "mse")
+        loss, grads = tape.loss_and_gradients(x, 0)
+        assert repr(loss) == repr(expected_loss)
+        assert repr(grads) == repr(expected_grads)
+
+
+@pytest.mark.parametrize("scale", [1e200, -1e200])
+def test_a_gradient_that_is_not_finite_meets_a_zero_input_as_in_the_engine(scale):
+    """inf * 0 is NaN: the weight of an input that is 0 gets it, as in the engine.
+
+    (The parameters are finite; the dot's gradient, 1e200 * 1e200, is not.)
+    """
+    w = [Value(v) for v in (0.5, -1.0, 2.0)]
+    c = [Value(scale), Value(1e200)]
+    x = [Value(0.0) for _ in range(3)]
+    root = dot(w, x) * c[0] * c[1]
+    tape = Tape.from_graph(root, w + c, x, [], [root])
+    for numbers in ([0.0, 1.5, 0.0], [2.0, 0.0, -1.0], [0.0, 0.0, 0.0]):
+        for p in w + c:
+            p.grad = 0.0
+        expected = dot(w, [Value(v) for v in numbers]) * c[0] * c[1]
+        expected.backward()
+        loss, grads = tape.loss_and_gradients(numbers)
+        assert repr(loss) == repr(expected.data)
+        assert repr(grads) == repr([p.grad for p in w + c])
+        assert all(math.isnan(g) for g, v in zip(grads, numbers) if v == 0)

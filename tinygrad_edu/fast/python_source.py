@@ -63,7 +63,6 @@ import math
 from typing import NamedTuple
 
 from ..engine import _stable_sigmoid, dot_sides
-from ..learn.losses import one_hot
 from .python_replay import batch_labels
 
 __all__ = ["python_source", "compile_python", "CompiledTape"]
@@ -324,10 +323,7 @@ class CompiledTape:
         if weights is None:
             weights = [p.data for p in tape.params]
         grads = [0.0] * tape.n_params
-        targets = {}                    # label -> its one-hot list, made once
         total = 0.0
         for x, label in zip(xs, labels):
-            if label not in targets:
-                targets[label] = one_hot(label, tape.n_targets) if tape.n_targets else []
-            total += run(weights, x, targets[label], grads, 1.0 / n)
+            total += run(weights, x, tape.targets_of(label), grads, 1.0 / n)
         return total / n, grads

@@ -54,12 +54,14 @@ Where the work is done:
   with numpy: there every slot holds a vector with one number per example.
 """
 
+import math
 from itertools import repeat
 
 from ..engine import _exact_text, dot_sides, topological_order
 from ..learn.losses import one_hot
 from .ops import POWER, SYMBOLS, row_for, row_name
-from .python_replay import batch_labels, compile_programs, run_backward, run_forward
+from .python_replay import (batch_labels, compile_programs, run_backward, run_forward,
+                            runs_of_one_kind)
 from .python_source import CompiledTape, python_source
 
 __all__ = ["Tape", "Instruction"]
@@ -121,15 +123,23 @@ class Tape:
         self.needs_grad = list(needs_grad)
         self.loss = loss
         self.description = description
-        # The steps the replay runs, with named fields (python_replay), and
-        # the same as plain tuples for its loops: Python unpacks those fastest.
-        self.forward_steps, self.backward_steps = compile_programs(
-            self.instructions, self.needs_grad)
-        self._forward_program = [tuple(step) for step in self.forward_steps]
-        self._backward_program = [tuple(step) for step in self.backward_steps]
+        # The steps the replay runs, in the order it runs them, with named
+        # fields (python_replay); and the same as its loops take them, in
+        # runs of one kind. A dot's side of parameters and constants is read
+        # once per batch (into _fixed, with _fixed_finite saying whether its
+        # numbers are all finite).
+        programs = compile_programs(self.instructions, self.needs_grad, self.input_start)
+        self.forward_steps, self.backward_steps = programs.forward, programs.backward
+        self._fixed_sides = programs.fixed
+        self._fixed, self._fixed_finite = [], False
+        self._forward_program = runs_of_one_kind(self.forward_steps)
+        self._backward_program = runs_of_one_kind(self.backward_steps)
         self._values = [0.0] * self.n_slots
         self._grads = [0.0] * self.n_slots
+        self._zero_temporaries = [0.0] * n_temporaries
+        self._one_hots = {}                     # label -> its one-hot targets
         self._lists = [None] * self.n_slots     # a dot's or sum's operand lists
+        self.load_parameters()
 
     # -- building -------------------------------------------------------
 
@@ -203,6 +213,9 @@ class Tape:
         self._values[:self.n_params] = (
             [p.data for p in self.params] if weights is None else weights)
         self._values[self.n_params:self.input_start] = self.constants
+        self._fixed[:] = [side.read(self._values) for side in self._fixed_sides]
+        # (all finite if their sum is: an inf or a NaN makes it inf or NaN)
+        self._fixed_finite = math.isfinite(sum(self._values[:self.input_start]))
 
     def forward(self, x, label=None, load_parameters=True):
         """Run the program forward for one example; return its loss (a float).
@@ -215,10 +228,20 @@ class Tape:
         if len(x) != self.n_inputs:
             raise ValueError(f"the tape takes {self.n_inputs} inputs, got {len(x)}")
         values[self.input_start:self.target_start] = x
-        if self.n_targets:
-            values[self.target_start:self.temp_start] = one_hot(label, self.n_targets)
-        run_forward(self._forward_program, values, self._lists)
+        values[self.target_start:self.temp_start] = self.targets_of(label)
+        run_forward(self._forward_program, values, self._lists, self._fixed,
+                    self._fixed_finite)
         return values[self.root]
+
+    def targets_of(self, label):
+        """The target values of ``label``: ``one_hot(label, n_targets)``, made
+        (and ``label`` checked) once per label; ``[]`` for a tape without targets."""
+        targets = self._one_hots.get(label) if label.__class__ is int else None
+        if targets is None:
+            targets = one_hot(label, self.n_targets) if self.n_targets else []
+            if label.__class__ is int:
+                self._one_hots[label] = targets
+        return targets
 
     def output_values(self):
         """The model's outputs from the last :meth:`forward`."""
@@ -229,16 +252,19 @@ class Tape:
 
         ``seed`` is d(objective)/d(loss), e.g. ``1/batch`` for a mean.
         With ``zero_param_grads=False`` the gradients add to those already
-        held, which is how :meth:`batch_gradients` sums over a batch.
+        held.
         """
-        grads = self._grads
         if zero_param_grads:
-            grads[:] = repeat(0.0, self.n_slots)
-        else:
-            grads[self.n_params:] = repeat(0.0, self.n_slots - self.n_params)
+            self._grads[:] = repeat(0.0, self.n_slots)
+        self._backprop(seed)
+        return self._grads[:self.n_params]
+
+    def _backprop(self, seed):
+        """Backprop through the last :meth:`forward`, adding into the gradients held."""
+        grads = self._grads
+        grads[self.temp_start:] = self._zero_temporaries   # (only they are read)
         grads[self.root] = seed
         run_backward(self._backward_program, self._values, grads, self._lists)
-        return grads[:self.n_params]
 
     def loss_and_gradients(self, x, label=None):
         """The loss of one example and d(loss)/d(each parameter), as floats."""
@@ -260,7 +286,7 @@ class Tape:
         total = 0.0
         for x, label in zip(xs, labels):
             total += self.forward(x, label, load_parameters=False)
-            self.backward(1.0 / n, zero_param_grads=False)
+            self._backprop(1.0 / n)
         return total / n, self._grads[:self.n_params]
 
     def accumulate_batch(self, xs, labels):
