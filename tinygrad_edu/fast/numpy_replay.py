@@ -42,6 +42,7 @@ import numpy as np
 
 from ..engine import dot_sides
 from .ops import array_rules
+from .python_replay import instruction_levels
 from .tape import Tape
 from .traced_losses import compile_loss
 
@@ -323,11 +324,8 @@ class NumpyTape:
         if not isinstance(tape, Tape):
             raise TypeError(f"NumpyTape needs a Tape, got {type(tape).__name__}")
         self.tape = tape
-        level = defaultdict(int)
         by_level = defaultdict(lambda: defaultdict(list))
-        for ins in tape.instructions:
-            lv = 1 + max((level[a] for a in ins.args), default=0)
-            level[ins.out] = lv
+        for ins, lv in zip(tape.instructions, instruction_levels(tape.instructions)):
             by_level[lv][_group_key(tape, ins)].append(ins)
         groups = [instructions for lv in sorted(by_level)
                   for instructions in by_level[lv].values()]

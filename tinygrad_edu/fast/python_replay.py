@@ -50,7 +50,7 @@ from ..engine import dot_sides
 from .ops import POWER, Operand
 
 __all__ = ["ForwardStep", "BackwardStep", "Programs", "compile_programs",
-           "runs_of_one_kind", "run_forward", "run_backward"]
+           "instruction_levels", "runs_of_one_kind", "run_forward", "run_backward"]
 
 DOT, TWO, ONE, EXPONENT, LIST, MANY, CONSTANT, CONSTANT_LIST, WEIGHTS = range(9)
 
@@ -199,7 +199,7 @@ def compile_programs(instructions, needs_grad, n_fixed):
         forward.append([ForwardStep(kind, ins.row.forward, ins.out, a, b)])
         backward.append(_backward_steps(ins, needs_grad, made, fixed)
                         if needs_grad[ins.out] else [])
-    levels = _levels(instructions)
+    levels = instruction_levels(instructions)
     return Programs(_run_order(forward, levels),
                     _run_order(backward[::-1], [-level for level in levels[::-1]]),
                     fixed)
@@ -221,10 +221,13 @@ def _run_order(steps, levels):
     return [step for _, _, step in sorted(keyed, key=lambda item: item[:2])]
 
 
-def _levels(instructions):
+def instruction_levels(instructions):
     """Each instruction's level: one more than the highest level of the slots it reads.
 
-    (Parameters, constants, inputs and targets are level 0.)
+    (Parameters, constants, inputs and targets are level 0.) The instructions
+    of one level do not read each other's results, so both replays may run
+    them in any order: this one kind by kind, the numpy replay as one
+    operation per kind.
     """
     level = {}
     for ins in instructions:
