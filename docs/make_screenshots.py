@@ -10,6 +10,7 @@ installs chromium, chromium-driver and selenium).
 
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -68,7 +69,39 @@ def explorer_three(driver, folder):
     driver.find_element(By.CSS_SELECTOR, "#graph g.node[id^='n-box']").click()
 
 
-SHOTS = {"explorer-neuron": explorer_neuron, "explorer-three": explorer_three}
+def default_training_report(folder):
+    """The report page of a full default ``tinygrad-edu train`` (made once)."""
+    report = folder / "training.html"
+    if not report.exists():
+        subprocess.run([sys.executable, "-m", "tinygrad_edu", "train", "--quiet",
+                        "--out", str(folder / "model.json"), "--report", str(report)],
+                       check=True)
+    return report
+
+
+def open_report(driver, report):
+    driver.get(report.as_uri())
+    for _ in range(200):
+        if driver.find_elements(By.CSS_SELECTOR, "#worst figure"):
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"{report} shows no worst digits")
+
+
+def live_report(driver, folder):
+    """The live page at the end of the default training (its report file)."""
+    open_report(driver, default_training_report(folder))
+
+
+def live_pick(driver, folder):
+    """The same page, the worst test digit picked, its look-inside panel in view."""
+    open_report(driver, default_training_report(folder))
+    driver.find_element(By.CSS_SELECTOR, "#worst figure").click()
+    driver.execute_script("document.getElementById('inside-panel').scrollIntoView()")
+
+
+SHOTS = {"explorer-neuron": explorer_neuron, "explorer-three": explorer_three,
+         "live-report": live_report, "live-pick": live_pick}
 
 
 def main():
