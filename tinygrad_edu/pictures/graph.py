@@ -174,6 +174,7 @@ class _GraphDrawing:
         self.root = root
         self.order = order
         self.folded = folded                      # id(Value) -> FoldedBox
+        self._fold_names = {}                     # id(FoldedBox) -> its node's name
         self.highlight = _as_id_set(highlight)
         self.parameters = (None if parameters is None
                            else {id(p) for p in parameters})
@@ -211,7 +212,12 @@ class _GraphDrawing:
     def node_of(self, value):
         """The Graphviz node that stands for ``value`` (its box or fold)."""
         box = self.folded.get(id(value))
-        return f"fold{id(box)}" if box is not None else f"v{value.id}"
+        return self.fold_name(box) if box is not None else f"v{value.id}"
+
+    def fold_name(self, box):
+        """``fold0``, ``fold1``, ...: each box's name, numbered as they are met
+        (the same on every run, so a picture's source does not change)."""
+        return self._fold_names.setdefault(id(box), f"fold{len(self._fold_names)}")
 
     # -- parts -------------------------------------------------------------
 
@@ -305,14 +311,14 @@ class _GraphDrawing:
             style.update(style="filled")
         if self.highlight & box.member_ids:
             style.update(color=HIGHLIGHT, penwidth="4")
-        self.graph.node(f"fold{id(box)}", _html_rows(rows, ink), **style)
+        self.graph.node(self.fold_name(box), _html_rows(rows, ink), **style)
 
     def _folded_edges(self):
         """Arrows into folded boxes, from whatever their inputs are drawn as."""
         done = set()
         for box in {id(b): b for b in self.folded.values()}.values():
             for source_value in box.sources:
-                edge = (self.node_of(source_value), f"fold{id(box)}")
+                edge = (self.node_of(source_value), self.fold_name(box))
                 if edge not in done and edge[0] != edge[1]:
                     done.add(edge)
                     self.graph.edge(*edge, penwidth="1.2")

@@ -105,7 +105,7 @@ class _Builder:
                 self.members[id(box)].append(i)
         self.names = {}          # Graphviz node name -> stable name
         for box in boxes:
-            self.names[f"fold{id(box)}"] = f"box{self.box_number[id(box)]}"
+            self.names[drawing.fold_name(box)] = f"box{self.box_number[id(box)]}"
         neurons = find_neurons(order) if folded else []
         self.neurons = [n for n in neurons if id(n.dot) in folded]
 
