@@ -215,13 +215,26 @@ def add_model_file(parser):
     """The model file: the first argument (``predict model.json``) or, as
     ``explain`` and ``step`` take it, ``--model model.json``.
 
-    Call :func:`model_file` in ``run`` to get the path.
+    Call :func:`loaded_model` in ``run`` to read it.
     """
     parser.add_argument("model", metavar="MODEL", nargs="?",
                         help="a model file saved by 'tinygrad-edu train' "
                              "(or give it as --model MODEL)")
     parser.add_argument("--model", dest="model_flag", metavar="MODEL",
                         help=argparse.SUPPRESS)
+
+
+def loaded_model(args, load):
+    """The model of :func:`add_model_file`'s arguments, read by ``load``
+    (``load_model``, or ``load_digit_model`` for one that must read digits);
+    a usage error saying what is wrong with the file. ``args.model`` is then
+    the file's path, however it was given."""
+    from ..learn.serialize import ModelFileError
+    args.model = model_file(args)
+    try:
+        return load(args.model)
+    except ModelFileError as error:
+        usage_error(args, str(error))
 
 
 def model_file(args):

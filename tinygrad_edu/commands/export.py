@@ -13,10 +13,10 @@ PyTorch is optional: ``pip install tinygrad_edu[torch]``.
 
 import sys
 
-from .arguments import (add_model_file, check_output_path, model_file, remember_parser,
-                        runtime_failure, usage_error)
+from .arguments import (add_model_file, check_output_path, loaded_model, remember_parser,
+                        runtime_failure)
 from ..learn.bridge import save_numpy, save_torch, sequential_source
-from ..learn.serialize import ModelFileError, load_model
+from ..learn.serialize import load_model
 from ..output import OutputError
 
 NAME = "export"
@@ -53,11 +53,7 @@ def add_arguments(parser):
 
 def run(args, out=None):
     out = out or sys.stdout
-    args.model = model_file(args)
-    try:
-        model = load_model(args.model)
-    except ModelFileError as error:
-        usage_error(args, str(error))
+    model = loaded_model(args, load_model)
     check_output_path(args, args.out, "OUT")
     try:
         path = FORMATS[args.to](model, args.out)

@@ -12,13 +12,12 @@ import sys
 from pathlib import Path
 
 from .arguments import (add_model_file, check_forward, check_output_paths,
-                        load_digit_model, model_file, non_negative_int,
+                        load_digit_model, loaded_model, non_negative_int,
                         remember_parser, runtime_failure, usage_error)
 from ..learn.digits import PICTURE_FORMATS, digit_to_text, draw_digit, load_digits
 from ..engine import Value, no_grad
 from ..learn.losses import predicted_class, softmax
 from ..output import OutputError
-from ..learn.serialize import ModelFileError
 
 NAME = "predict"
 HELP = "show a test digit and the network's probability for each class"
@@ -45,11 +44,7 @@ def probabilities(model, pixels):
 
 def run(args, out=None):
     out = out or sys.stdout
-    args.model = model_file(args)
-    try:
-        model = load_digit_model(args.model)
-    except ModelFileError as error:
-        usage_error(args, str(error))
+    model = loaded_model(args, load_digit_model)
     check_output_paths(args, [(args.picture, "--picture")],
                        inputs=[(args.model, "MODEL")])
     if args.picture and Path(args.picture).suffix.lower() not in PICTURE_FORMATS:
