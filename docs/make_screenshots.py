@@ -41,10 +41,11 @@ def browser():
     return webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
 
 
-def open_page(driver, path):
+def open_page(driver, path, ready="return document.body.getAttribute('data-ready')"):
+    """Open ``path`` and wait until the script ``ready`` returns something true."""
     driver.get(path.as_uri())
     for _ in range(200):
-        if driver.execute_script("return document.body.getAttribute('data-ready')"):
+        if driver.execute_script(ready):
             return
         time.sleep(0.05)
     raise RuntimeError(f"{path} never got ready")
@@ -80,12 +81,8 @@ def default_training_report(folder):
 
 
 def open_report(driver, report):
-    driver.get(report.as_uri())
-    for _ in range(200):
-        if driver.find_elements(By.CSS_SELECTOR, "#worst figure"):
-            return
-        time.sleep(0.05)
-    raise RuntimeError(f"{report} shows no worst digits")
+    """The report page, once it shows the worst digits."""
+    open_page(driver, report, "return document.querySelector('#worst figure')")
 
 
 def live_report(driver, folder):
