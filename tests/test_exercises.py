@@ -315,16 +315,15 @@ WRONG = [
     ("cos", _unary("cos", "math.cos(x)", "(math.sin(x),)"), "d(cos(x))/dx has the wrong sign"),
     ("exp", _unary("exp", "math.exp(x)", "(None,)"),
      "local_grads[0] of your exp(x) is None of type NoneType, not a number"),
-    ("chain_rule_step", {"chain_rule_step": "added = [g * value.grad for g in value.local_grads]\n"
-                                            "for p, a in zip(value.parents, added):\n"
-                                            "    p.grad = a\nreturn added"},
+    ("chain_rule_step", {"chain_rule_step": "for p, g in zip(value.parents, value.local_grads):\n"
+                                            "    p.grad = g * value.grad"},
      "you overwrote parent.grad"),
     ("chain_rule_step", {"chain_rule_step": "for p, g in zip(value.parents, value.local_grads):\n"
-                                            "    p.grad += g\nreturn list(value.local_grads)"},
+                                            "    p.grad += g"},
      "multiply each local derivative by value.grad"),
     ("chain_rule_step", {"chain_rule_step": "for p, g in zip(value.parents, value.local_grads):\n"
-                                            "    p.grad += g * value.grad"},
-     "return the amounts added"),
+                                            "    p.grad += g * p.grad"},
+     "multiply by value.grad, the gradient arriving from above"),
     ("topological_order", {"topological_order": (
         "order = []\ndef visit(v):\n    for p in v.parents:\n        visit(p)\n"
         "    order.append(v)\nvisit(root)\nreturn order[::-1]")},

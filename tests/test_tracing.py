@@ -6,7 +6,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from tinygrad_edu import MLP, Value, cross_entropy, dot, vsum
+from tinygrad_edu import MLP, Value, cross_entropy, dot, mse, vsum
 from tinygrad_edu.engine import topological_order
 from tinygrad_edu.watch.tracing import (BackwardStep, backward_steps, describe,
                                   format_trace, trace)
@@ -238,3 +238,22 @@ def test_describe_every_kind_of_operation():
     assert describe(dot([x, y], [y, x])) == "dot([x, y], [y, x])"
     many = [Value(float(i), f"w{i}") for i in range(64)]
     assert describe(vsum(many)) == "sum(w0, w1, w2, ... (64 in all))"
+
+
+def test_what_a_step_shows_is_what_it_did_to_the_gradients():
+    # Taken while stepping: after each step, each parent's gradient is the
+    # last running total shown for it, to the bit; a Value whose gradient is
+    # 0 (a switched-off relu) shows zeros and changes nothing.
+    net = MLP(4, [5, 3], activation="relu", seed=3)
+    loss = mse(net([1.0, -2.0, 0.5, 3.0]), [0.0, 1.0, 0.0])
+    saw_zero = False
+    for step in backward_steps(loss):
+        last_total = {}
+        for parent, total in zip(step.parents, step.parent_grads):
+            last_total[id(parent)] = (parent, total)
+        for parent, total in last_total.values():
+            assert parent.grad == total
+        if step.parents and step.grad == 0.0:
+            saw_zero = True
+            assert step.added == (0.0,) * len(step.parents)
+    assert saw_zero, "the example should switch off a relu"

@@ -689,7 +689,6 @@ def chain_rule_step(value):
 
     For each parent p with local derivative d(value)/d(p):
         p.grad += d(value)/d(p) * value.grad
-    Returns the amounts added, one per parent, so a tracer can show them.
 
     A Value whose gradient is exactly 0 passes nothing on, so we skip its
     multiplications: in a ReLU network about half the neurons are switched
@@ -699,11 +698,9 @@ def chain_rule_step(value):
     """
     grad = value.grad
     if grad == 0.0:
-        return [0.0] * len(value.parents)
-    added = [local_grad * grad for local_grad in value.local_grads]
-    for parent, contribution in zip(value.parents, added):
-        parent.grad += contribution
-    return added
+        return
+    for parent, local_grad in zip(value.parents, value.local_grads):
+        parent.grad += local_grad * grad
 
 
 # ----------------------------------------------------------------------

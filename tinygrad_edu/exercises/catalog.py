@@ -127,8 +127,8 @@ def _later_exercises():
     return [
         Exercise("chain_rule_step", (Blank(
             "engine.py", "chain_rule_step",
-            "for each parent and its local derivative, add (+=) into "
-            "parent.grad; return the amounts added"),),
+            "for each parent and its local derivative, add (+=) the "
+            "local derivative times value.grad into parent.grad"),),
             "the chain rule, one Value at a time; gradients accumulate",
             check_chain_rule_step),
         Exercise("topological_order", (Blank(

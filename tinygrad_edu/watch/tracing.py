@@ -285,14 +285,27 @@ def _run_steps(root, breakpoints):
     for number, value in enumerate(order, start=1):
         grad = value.grad
         before = {id(p): p.grad for p in value.parents}
-        added = chain_rule_step(value)
+        added = _amounts_passed(value)
+        chain_rule_step(value)
         yield BackwardStep(
             number=number, total=len(order), root=root, value=value, grad=grad,
             parents=value.parents, local_grads=value.local_grads,
-            added=tuple(added),
+            added=added,
             parent_grads=_running_totals(value.parents, added, before))
         if value.name in breakpoints:
             return
+
+
+def _amounts_passed(value):
+    """What ``chain_rule_step(value)`` adds to each parent's gradient.
+
+    Each is the local derivative times ``value.grad``, the very product the
+    step computes; a Value whose gradient is 0 passes nothing on (0.0 each).
+    """
+    grad = value.grad
+    if grad == 0.0:
+        return (0.0,) * len(value.parents)
+    return tuple(local_grad * grad for local_grad in value.local_grads)
 
 
 def _running_totals(parents, added, before):

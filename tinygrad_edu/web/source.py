@@ -33,7 +33,8 @@ _OP_FUNCTIONS = {
 # Lines of chain_rule_step to write numbers beside, found by their text.
 _CHAIN_RULE_MARKS = {
     "def": "def chain_rule_step", "grad": "grad = value.grad",
-    "zero": "if grad == 0", "added": "added = [", "add": "parent.grad +=",
+    "zero": "if grad == 0", "added": "for parent, local_grad in",
+    "add": "parent.grad +=",
 }
 
 

@@ -270,7 +270,7 @@
       def: "value = " + names[v],
       grad: "grad = " + fmt(grad),
       zero: grad === 0 ? "True: nothing to pass on" : "False",
-      added: leaf ? "added = [] (a leaf has no parents)" : "added = [" +
+      added: leaf ? "a leaf has no parents" : "local_grad * grad = [" +
         shortList(D.backward.added[r].map(function (x) { return fmt(x); })) + "]",
       add: leaf ? "no parents: nothing to do" : shortList(parents.map(function (q, j) {
         return names[q] + ".grad = " + fmt(D.backward.after[r][j]);
