@@ -257,3 +257,21 @@ def test_what_a_step_shows_is_what_it_did_to_the_gradients():
             saw_zero = True
             assert step.added == (0.0,) * len(step.parents)
     assert saw_zero, "the example should switch off a relu"
+
+
+def test_a_step_that_overwrites_shows_what_it_left(monkeypatch):
+    # A learner's chain_rule_step that overwrites (=) instead of adding (+=):
+    # the shown gradients are the ones it left, not the ones it should have.
+    from tinygrad_edu.watch import tracing
+
+    def overwriting_step(value):
+        for parent, local_grad in zip(value.parents, value.local_grads):
+            parent.grad = local_grad * value.grad
+
+    monkeypatch.setattr(tracing, "chain_rule_step", overwriting_step)
+    x = Value(3.0, "x")
+    y = x * x                           # right: dy/dx = 6; overwriting gives 3
+    first = next(iter(backward_steps(y)))
+    assert first.added == (3.0, 3.0)
+    assert first.parent_grads == (3.0, 3.0)
+    assert x.grad == 3.0

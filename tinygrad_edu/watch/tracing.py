@@ -313,13 +313,18 @@ def _running_totals(parents, added, before):
 
     A parent can appear twice (``x * x``): its first line then shows the
     gradient half way, the second the total. The additions are redone in
-    the order ``chain_rule_step`` made them, so the numbers are exact.
+    the order ``chain_rule_step`` made them, so the numbers are exact. A
+    parent's last line is its gradient as the step left it: the same
+    number, unless the step is a learner's own that did something else.
     """
     running = dict(before)
     totals = []
     for parent, amount in zip(parents, added):
         running[id(parent)] += amount
         totals.append(running[id(parent)])
+    last_line = {id(parent): i for i, parent in enumerate(parents)}
+    for i in last_line.values():
+        totals[i] = parents[i].grad
     return tuple(totals)
 
 
