@@ -94,6 +94,7 @@ def test_fold_choice():
     assert choose_fold(order) == "neuron"
     assert choose_fold(order, "layer") == "layer"
     assert choose_fold(order, "none", max_nodes=10_000) is None
+    assert choose_fold(order, None, max_nodes=10_000) is None   # draw_graph's way
     with pytest.raises(GraphTooLargeError) as error:
         choose_fold(order, "none")
     assert "neuron" in error.value.advice(fold_option="--fold {}")

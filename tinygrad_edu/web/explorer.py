@@ -115,8 +115,11 @@ def choose_fold(order, fold="auto", max_nodes=DEFAULT_MAX_NODES):
     ``max_nodes``. Raises GraphTooLargeError when the result is over
     ``max_nodes`` boxes, naming the folds that would fit.
     """
+    if fold is None:                 # draw_graph's spelling of "none"
+        fold = "none"
     if fold not in FOLDS:
-        raise ValueError(f"fold must be one of {', '.join(FOLDS)}, got {fold!r}")
+        raise ValueError(f"fold must be one of {', '.join(FOLDS)} (or None, "
+                         f"as draw_graph takes it), got {fold!r}")
     counts = {}
 
     def boxes(way):                  # count_nodes folds the graph: do it once
