@@ -218,5 +218,10 @@ def test_numpy_labels_are_taken():
     assert network_state(model, image, label).loss == network_state(model, image, plain).loss
     assert ([s.text for s in explain_steps(model, image, label, draw=False)]
             == [s.text for s in explain_steps(model, image, plain, draw=False)])
+    # a numpy image row and a numpy label, as load_digits(as_numpy=True) gives them
+    assert draw_network(model, images[0], label).source == draw_network(model, image, plain).source
+    from tinygrad_edu.pictures.explain import choose_image
+    position, _ = choose_image(model, images[:2], label, "first", np.int64(1))
+    assert type(position) is int
     focus = (np.int64(1), np.int64(0))
     assert "penwidth=4" in draw_network(model, image, label, focus=focus).source

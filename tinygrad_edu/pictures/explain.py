@@ -25,7 +25,7 @@ Changes are quoted with 3 significant digits, as the pictures write them.
 import math
 from pathlib import Path
 
-from .checks import output_for_class
+from .checks import as_label, output_for_class
 from .saving import render
 from ..engine import no_grad
 from ..learn.losses import softmax
@@ -100,6 +100,7 @@ def choose_image(mlp, images, digit, pick="first", index=0):
     if pick not in PICKS:
         raise ValueError(f"pick must be one of {', '.join(PICKS)}, got {pick!r}")
     digit, target = output_for_class(mlp, digit)
+    index = as_label(index)
     count = f'{len(images)} test images of "{digit}"'
     if pick == "first":
         _check_index(index, len(images), count)
