@@ -22,8 +22,10 @@ image to tell: the first, one the model gets wrong, or one it is least sure of.
 Changes are quoted with 3 significant digits, as the pictures write them.
 """
 
+import math
 from pathlib import Path
 
+from .checks import as_label, output_for_class
 from .saving import render
 from ..engine import no_grad
 from ..learn.losses import softmax
@@ -53,11 +55,7 @@ def explain_steps(mlp, image, digit, *, draw=True):
     None): for a page that shows only the texts.
     """
     classes = list(mlp.classes)
-    if digit not in classes:
-        raise ValueError(
-            f"this model cannot recognise the digit {digit}: its outputs are "
-            f"for {classes}; choose one of those or another model")
-    target = classes.index(digit)
+    digit, target = output_for_class(mlp, digit)
     state = network_state(mlp, image, target)
     teller = _Teller(mlp, state, classes, target, draw)
     steps = [teller.step_output(), teller.step_weights()]
@@ -101,11 +99,13 @@ def choose_image(mlp, images, digit, pick="first", index=0):
     """
     if pick not in PICKS:
         raise ValueError(f"pick must be one of {', '.join(PICKS)}, got {pick!r}")
+    digit, target = output_for_class(mlp, digit)
+    index = as_label(index)
     count = f'{len(images)} test images of "{digit}"'
     if pick == "first":
         _check_index(index, len(images), count)
         return index, f'Test image {index} of the {count}.'
-    target = list(mlp.classes).index(digit)
+
     sure = [_probabilities(mlp, image) for image in images]
     right = [p[target] == max(p) for p in sure]
     wrong = [i for i in range(len(images)) if not right[i]]
@@ -173,26 +173,42 @@ class _Teller:
     def step_output(self):
         changes = self.state.changes[self.output_layer]
         up = changes[self.target]
-        others = [(c, j) for j, c in enumerate(changes) if j != self.target]
-        strongest_down, j_down = min(others)
         probability = ""
         if self.state.probabilities is not None:
             probability = (f" (probability "
                            f"{percent(self.state.probabilities[self.target])})")
-        text = (
+        text = ""
+        if math.isnan(self.state.loss):
+            text = ("The loss is NaN (not a number): a NaN in the weights or "
+                    "the image has spread through the network (a diverged "
+                    "training does that), so the numbers below say nothing; "
+                    "NaN is drawn yellow. ")
+        text += (
             f"The network is shown a handwritten {self.name}. Its output for "
             f"{self.name} is {self.state.activations[-1][self.target]:.4g}"
             f"{probability}; the loss is {self.state.loss:.4g}. That output "
             f"should be high and the others low, so backprop asks the "
             f"{self.name} output to rise: its desired change, minus the "
-            f"gradient of the loss, is {signed(up)}. Every other output should "
-            f"fall; the strongest push down is on \"{self.classes[j_down]}\" "
-            f"({signed(strongest_down)}).")
+            f"gradient of the loss, is {signed(up)}. {self._others(changes)}")
         title = f"the {self.name} output must rise (purple arrow)"
         focus = (self.output_layer, self.target)
         # Only the ring and the arrows: the weight changes are step 2's.
         picture = self.picture(1, title, focus, {self.output_layer}, focus_lines=False)
         return Step(1, title, picture, text)
+
+    def _others(self, changes):
+        """What backprop asks of the other outputs, in a sentence or two."""
+        others = [(c, j) for j, c in enumerate(changes) if j != self.target]
+        if others:
+            strongest_down, j_down = min(others)
+            return (f"Every other output should fall; the strongest push down is "
+                    f"on \"{self.classes[j_down]}\" ({signed(strongest_down)}).")
+        text = "This network has only one output, so there is no other to push down."
+        if self.state.loss_name == "cross_entropy":
+            text += (" With one output, softmax gives it probability 1 whatever "
+                     "it is, so the cross-entropy loss is 0 and backprop asks "
+                     "nothing: train a one-output network with mse instead.")
+        return text
 
     def step_weights(self):
         layer = self.output_layer

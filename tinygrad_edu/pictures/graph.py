@@ -17,7 +17,8 @@ How to read the picture
   (or with ``grad_scale``, so a series of pictures shares one scale; the key
   says which number gets the full colour).
   Before ``backward()`` the boxes stay white and say the gradient is not
-  computed yet (a zero there would be a lie, not a result).
+  computed yet (a zero there would be a lie, not a result). A NaN gradient
+  is yellow, an infinite one has the full colour; the title counts them.
 
 Big graphs
 ----------
@@ -31,15 +32,15 @@ graph that stays over ``max_nodes`` even folded raises an error, which names
 the ways out.
 """
 
-import math
 from html import escape
 
 import graphviz
 
 from ..engine import Value, topological_order
+from .checks import positive_number, positive_whole_number
 from .folding import fold_graph
-from .palette import (BLUE, HIGHLIGHT, PARAMETER_GREEN, RED, fmt, mix,
-                      signed_colour, text_colour)
+from .palette import (BLUE, HIGHLIGHT, PARAMETER_GREEN, RED, fmt, largest_finite,
+                      mix, not_finite_note, signed_colour, text_colour)
 
 __all__ = ["draw_graph", "count_nodes", "GraphTooLargeError", "DEFAULT_MAX_NODES"]
 
@@ -121,6 +122,13 @@ def draw_graph(root, *, fold="auto", max_nodes=DEFAULT_MAX_NODES, highlight=None
         raise TypeError(f"draw_graph needs a Value (e.g. a loss), got {type(root).__name__}")
     if fold not in ("auto", None) + FOLDS:
         raise ValueError(f"fold must be 'auto', None, 'neuron' or 'layer', got {fold!r}")
+    max_nodes = positive_whole_number(
+        max_nodes, "max_nodes", f"the most boxes to draw, {DEFAULT_MAX_NODES} "
+        f"unless you give it")
+    if grad_scale is not None:
+        grad_scale = positive_number(
+            grad_scale, "grad_scale", "the |gradient| drawn in full colour, e.g. "
+            "grad_scale=1.0; leave it out for the picture's largest")
     order = topological_order(root)
     fold, folded_note = _choose_fold(order, fold, max_nodes)
     folded = fold_graph(order, fold) if fold else {}
@@ -181,8 +189,8 @@ class _GraphDrawing:
         # backward() always leaves the root's grad at 1 or more; 0 means
         # it has not run on this root yet.
         self.has_grads = root.grad != 0
-        self.largest_grad = grad_scale if grad_scale is not None else max(
-            (abs(v.grad) for v in order if math.isfinite(v.grad)), default=0.0)
+        self.largest_grad = grad_scale if grad_scale is not None else (
+            largest_finite(v.grad for v in order) if self.has_grads else 0.0)
         self.graph = graphviz.Digraph("computation")
         self.graph.attr(rankdir="LR", fontname="Helvetica", nodesep="0.15",
                         ranksep="0.3")
@@ -190,8 +198,9 @@ class _GraphDrawing:
         self.graph.attr("edge", color="#555555", arrowsize="0.6")
 
     def build(self, title, legend, note=None):
-        if title or note or not self.has_grads:
-            self._title(title, note)
+        warning = not_finite_note(self._numbers())
+        if title or note or warning or not self.has_grads:
+            self._title(title, note, warning)
         drawn_boxes = set()
         for value in self.order:
             box = self.folded.get(id(value))
@@ -221,9 +230,17 @@ class _GraphDrawing:
 
     # -- parts -------------------------------------------------------------
 
-    def _title(self, title, note=None):
+    def _numbers(self):
+        """(name, numbers) for the NaN/infinity note: data, and gradients once computed."""
+        groups = [("values", [v.data for v in self.order])]
+        if self.has_grads:
+            groups.append(("gradients", [v.grad for v in self.order]))
+        return groups
+
+    def _title(self, title, note=None, warning=None):
         lines = [title] if title else []
         lines += [note] if note else []
+        lines += ["warning: " + warning] if warning else []
         if not self.has_grads:
             lines.append("gradients not computed yet: call backward() on "
                          f"{self.root.name} first")

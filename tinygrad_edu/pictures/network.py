@@ -7,7 +7,8 @@ weights, so by default only the ``lines_per_neuron`` strongest lines into each
 neuron are drawn (strongest = carrying the most signal for this input, ``|w x
 incoming activation|``). The 64 inputs can be drawn as the 8x8 digit itself.
 
-Give ``target`` and the picture also shows what backprop wants: next to each
+Give ``target`` (the class, e.g. the digit 7, as in ``mlp.classes``) and
+the picture also shows what backprop wants: next to each
 neuron an arrow for the *desired change* of its activation, which is minus the
 gradient of the loss (up = the loss falls if this activation rises). With
 ``focus=(layer, j)`` one neuron is ringed and the lines into it are drawn in
@@ -23,22 +24,28 @@ number, and one "+ N more" marker for the rest. So 4 to 128 neurons per layer
 all draw readably.
 
 Every label is at least ``MIN_FONT`` points (9 px at 72 dpi) and sits above the
-lines on a light halo. One scale serves the whole picture, and so every picture
+lines on a light halo. A diverged model's NaN numbers are drawn yellow and
+infinite ones as the largest; the title counts them. One scale serves the whole picture, and so every picture
 drawn from the same ``state`` (the article's steps): circles are shaded
 against the largest hidden activation, lines against the largest ``|w|`` of
 the network; the key under the title states those numbers.
 
 The picture is placed by hand (Graphviz's ``neato`` with pinned positions), so
 columns stay straight and drawing is fast whatever the number of lines.
+
+Drawing leaves the model as it was: the backward pass behind the arrows
+puts every parameter's ``grad`` back afterwards (``checks.gradients_kept``).
 """
 
 import math
 
 import graphviz
 
-from .palette import BLUE, RED, fmt, mix
-from ..learn.losses import softmax
-from ..learn.losses import LOSSES, model_loss_name
+from .checks import (as_label, gradients_kept, output_for_class, output_index,
+                     positive_number)
+from .palette import (BLUE, NAN_COLOUR, RED, fmt, largest_finite, mix,
+                      not_finite_note)
+from ..learn.losses import LOSSES, model_loss_name, softmax
 
 __all__ = ["draw_network", "network_state", "NetworkState", "picture_scale",
            "CHANGE_COLOURS"]
@@ -61,6 +68,7 @@ HALO = "#ffffffd8"        # the light box behind a label, over the lines
 class NetworkState:
     """Everything the picture shows, computed once.
 
+    target               the index of the right output (None without one)
     activations[L][j]    number: layer L's neuron j (L = 0 is the input)
     changes[L][j]        desired change -dL/da (None without a target)
     weight_changes[L][j][i]  -dL/dw for the weight from neuron i of layer L-1
@@ -74,7 +82,8 @@ class NetworkState:
         self.mlp = mlp
         self.target = target
         self.loss_name = model_loss_name(mlp, loss)
-        values = mlp.forward_all(x)
+        # plain numbers: the backward pass must not touch the caller's Values
+        values = mlp.forward_all([float(v) for v in x])
         self.activations = [[float(v) for v in layer] for layer in values]
         self.probabilities = None
         if mlp.output_activation == "linear":
@@ -87,22 +96,27 @@ class NetworkState:
 
     def _backward(self, values, target):
         loss = LOSSES[self.loss_name](values[-1], target)
-        self.mlp.zero_grad()
-        loss.backward()
+        with gradients_kept(self.mlp):
+            loss.backward()
+            self.weight_changes = [None] + [
+                [[-w.grad for w in neuron.w] for neuron in layer.neurons]
+                for layer in self.mlp.layers]
         self.loss = loss.data
         self.changes = [None] + [[-v.grad for v in layer] for layer in values[1:]]
-        self.weight_changes = [None] + [
-            [[-w.grad for w in neuron.w] for neuron in layer.neurons]
-            for layer in self.mlp.layers]
 
 
 def network_state(mlp, x, target=None, loss=None):
     """Forward (and, with ``target``, backward) pass for the picture.
 
-    ``loss`` names the loss to backprop (see ``losses.model_loss_name``).
+    ``target`` is the index of the right output (0, 1, ...), not its class:
+    with ``classes=[3, 5, 7]`` the "7" is target 2. ``loss`` names the loss
+    to backprop (see ``losses.model_loss_name``). The model's gradients are
+    left as they were.
     """
     if len(x) != mlp.nin:
         raise ValueError(f"this network takes {mlp.nin} inputs, got {len(x)}")
+    if target is not None:
+        target = output_index(mlp, target)
     return NetworkState(mlp, x, target, loss)
 
 
@@ -111,8 +125,9 @@ def draw_network(mlp, x, target=None, *, focus=None, focus_lines=True,
                  title=None, state=None, loss=None, scale=None):
     """Draw ``mlp`` reading ``x`` as columns of shaded circles joined by weights.
 
-    target        the index of the right output; adds backprop's desired
-                  changes (arrows by the neurons) and colours the output.
+    target        the right class (one of ``mlp.classes``, e.g. the digit
+                  7); adds backprop's desired changes (arrows by the
+                  neurons) and colours the output.
     focus         (layer, j): ring neuron j of layer ``layer`` (1 = first
                   hidden layer, len(mlp.layers) = output) and draw every line
                   into it, in black, as thick as its weight's desired change.
@@ -132,6 +147,8 @@ def draw_network(mlp, x, target=None, *, focus=None, focus_lines=True,
                   after training) so their shades compare; default: this
                   picture's largest hidden activation and largest |w|. Larger
                   numbers are drawn as the largest.
+    state         a ``network_state`` to draw (then ``x`` and ``target``
+                  are not used): one pass for several pictures.
 
     >>> from tinygrad_edu import MLP
     >>> net = MLP(3, [4, 2], seed=1)
@@ -139,7 +156,11 @@ def draw_network(mlp, x, target=None, *, focus=None, focus_lines=True,
     >>> "#2166ac" in picture.source or "#b2182b" in picture.source
     True
     """
-    state = state or network_state(mlp, x, target, loss)
+    if state is None:
+        index = None if target is None else output_for_class(mlp, target)[1]
+        state = network_state(mlp, x, index, loss)
+    if focus is not None:
+        focus = tuple(as_label(n) for n in focus)
     if input_as_image is None:
         input_as_image = mlp.nin == 64
     picture = _NetworkPicture(state, focus, arrows, lines_per_neuron,
@@ -155,7 +176,7 @@ def picture_scale(state):
     weights = [w.data for layer in state.mlp.layers for neuron in layer.neurons
                for w in neuron.w]
     hidden = [a for layer in state.activations[1:-1] for a in layer]
-    return _largest(hidden), _largest(weights)
+    return largest_finite(hidden), largest_finite(weights)
 
 
 class _NetworkPicture:
@@ -173,7 +194,7 @@ class _NetworkPicture:
         self.input_as_image = input_as_image
         if scale is None:
             scale = picture_scale(state)
-        self.largest_hidden, self.largest_w = (float(n) for n in scale)
+        self.largest_hidden, self.largest_w = _checked_scale(scale)
         self.shown = [self._choose_shown(layer) for layer in range(n_layers + 1)]
         self.positions = self._place()
         self.graph = graphviz.Digraph("network", engine="neato")
@@ -191,12 +212,12 @@ class _NetworkPicture:
         size = len(self.state.activations[layer])
         if size <= MAX_SHOWN or (layer == 0 and self.input_as_image):
             return list(range(size))
-        importance = [abs(a) for a in self.state.activations[layer]]
+        importance = [_size(a) for a in self.state.activations[layer]]
         if self.focus and self.focus_lines and layer == self.focus[0] - 1:
             L, j = self.focus
-            importance = [abs(c) for c in self.state.weight_changes[L][j]]
+            importance = [_size(c) for c in self.state.weight_changes[L][j]]
         elif layer in self.arrows and self.state.changes:
-            importance = [abs(c) for c in self.state.changes[layer]]
+            importance = [_size(c) for c in self.state.changes[layer]]
         ranked = sorted(range(size), key=lambda j: -importance[j])
         chosen = set(ranked[:MAX_SHOWN])
         if self.focus and self.focus[0] == layer and self.focus[1] not in chosen:
@@ -262,10 +283,27 @@ class _NetworkPicture:
                          "(-dLoss/da), bigger = asks more of its layer")
         if self.focus and self.focus_lines:
             L, j = self.focus
-            largest = _largest(self.state.weight_changes[L][j])
+            largest = largest_finite(self.state.weight_changes[L][j])
             lines.append(f"black lines: the change asked of each weight into the "
                          f"ringed neuron (-dLoss/dw), thickest = {fmt(largest)}")
+        warning = not_finite_note(self._numbers())
+        if warning:
+            lines.append("warning: " + warning)
         self.graph.attr(label="\n".join(lines), labelloc="t", fontsize="13")
+
+    def _numbers(self):
+        """(name, numbers) of everything drawn, for the NaN/infinity note."""
+        layers = self.mlp.layers
+        groups = [("inputs", self.state.activations[0]),
+                  ("weights", [w.data for layer in layers for n in layer.neurons
+                               for w in n.w]),
+                  ("biases", [n.b.data for layer in layers for n in layer.neurons]),
+                  ("activations", [a for layer in self.state.activations[1:]
+                                   for a in layer])]
+        if self.state.changes:
+            groups.append(("desired changes", [c for layer in self.state.changes[1:]
+                                               for c in layer]))
+        return groups
 
     def _node(self, name, position, **attributes):
         x, y = position
@@ -291,7 +329,7 @@ class _NetworkPicture:
                            width=str(PIXEL), style="filled", color="#cccccc",
                            penwidth="0.5", fillcolor=fill)
             else:
-                self._circle(0, i, position, value, _largest(activations))
+                self._circle(0, i, position, value, largest_finite(activations))
         self._more(0)
 
     def _circle(self, layer, j, position, shade, largest, **extra):
@@ -311,7 +349,7 @@ class _NetworkPicture:
             if self.state.probabilities is not None:
                 shades, largest = self.state.probabilities, 1.0
             else:
-                largest = _largest(shades)
+                largest = largest_finite(shades)
         for j, position in self.positions[layer].items():
             extra = {}
             if self.focus == (layer, j):
@@ -366,8 +404,7 @@ class _NetworkPicture:
         """(text, font size, strength) of neuron j's desired-change arrow."""
         changes = self.state.changes[layer]
         change = changes[j]
-        largest = _largest([abs(c) for c in changes])
-        strength = abs(change) / largest if largest else 0.0
+        strength = _strength(change, largest_finite(changes))
         symbol = "\u25b2" if change > 0 else ("\u25bc" if change < 0 else "\u25cf")
         size = MIN_FONT + 9 * math.sqrt(strength)
         is_output = layer == len(self.positions) - 1
@@ -399,7 +436,7 @@ class _NetworkPicture:
             neuron = neurons[j]
             for i in self._strongest(neuron, incoming, self.positions[layer - 1]):
                 weight = neuron.w[i].data
-                strength = min(abs(weight) / self.largest_w, 1.0)
+                strength = _strength(weight, self.largest_w)
                 self.graph.edge(f"n{layer - 1}_{i}", f"n{layer}_{j}",
                                 color=_line_colour(weight, strength),
                                 penwidth=f"{0.3 + 2.7 * strength:.2f}")
@@ -407,8 +444,8 @@ class _NetworkPicture:
     def _strongest(self, neuron, incoming, drawn):
         """Indices of the incoming weights to draw (among the drawn neurons),
         strongest signal first."""
-        ranked = sorted(drawn, key=lambda i: (abs(neuron.w[i].data * incoming[i]),
-                                              abs(neuron.w[i].data)), reverse=True)
+        ranked = sorted(drawn, key=lambda i: (_size(neuron.w[i].data * incoming[i]),
+                                              _size(neuron.w[i].data)), reverse=True)
         if self.lines_per_neuron is None:
             return ranked
         return ranked[:self.lines_per_neuron]
@@ -424,7 +461,7 @@ class _NetworkPicture:
         a dot in the pixel's middle.
         """
         changes = self.state.weight_changes[layer][j]
-        largest = _largest(changes)
+        largest = largest_finite(changes)
         head_x, head_y = self.positions[layer][j]
         start = 0.55 if layer - 1 in self.arrows else 0.3
         tails = self.positions[layer - 1]
@@ -432,11 +469,11 @@ class _NetworkPicture:
         for row, (i, (tail_x, tail_y)) in enumerate(tails.items()):
             along = start + 0.18 * (row % 2)
             change = changes[i]
-            strength = abs(change) / largest
+            strength = _strength(change, largest)
             if strength == 0 and layer == 1 and self.input_as_image:
                 continue                 # blank pixels: nothing to change
             self.graph.edge(f"n{layer - 1}_{i}", f"n{layer}_{j}",
-                            color="black" if change else "#bbbbbb",
+                            color=_focus_line_colour(change),
                             penwidth=f"{0.4 + 3.6 * strength:.2f}")
             if layer == 1 and self.input_as_image:
                 self._node(f"tap{i}", (tail_x, tail_y), label="", shape="circle",
@@ -462,8 +499,9 @@ class _NetworkPicture:
 
 
 def signed(number):
-    """``number`` with its sign and 3 significant digits: +0.00462, -1.2e-05."""
-    return f"{number + 0.0:+.3g}"
+    """``number`` with its sign and 3 significant digits: +0.00462, -1.2e-05
+    (and NaN, +inf, -inf)."""
+    return "NaN" if math.isnan(number) else f"{number + 0.0:+.3g}"
 
 
 # Helvetica's widths in em (narrow punctuation, the fallback font's triangles).
@@ -478,13 +516,17 @@ def _text_width(text, fontsize, bold=False):
 
 
 def percent(p):
-    """A probability as a percentage: 49.2%, or 0.0031% when tiny."""
+    """A probability as a percentage: 49.2%, or 0.0031% when tiny (or NaN)."""
+    if math.isnan(p):
+        return "NaN"
     return f"{100 * p:.1f}%" if p >= 0.01 else f"{100 * p:.2g}%"
 
 
 def _short(number):
     """An activation in at most 5 characters, to fit a circle: 0.42, 12.3, 3e-5."""
-    if number == 0 or not math.isfinite(number):
+    if math.isnan(number):
+        return "NaN"
+    if number == 0 or math.isinf(number):
         return f"{number:g}"
     size = abs(number)
     if size >= 1e4 or size < 0.01:
@@ -495,22 +537,55 @@ def _short(number):
     return f"{number:.1f}" if size >= 10 else f"{number:.2f}"
 
 
-def _largest(numbers):
-    return max((abs(n) for n in numbers if math.isfinite(n)), default=0.0) or 1.0
+def _size(number):
+    """``|number|`` for ranking what matters most; NaN ranks first (it must be seen)."""
+    return math.inf if math.isnan(number) else abs(number)
+
+
+def _strength(number, largest):
+    """How strongly to draw ``number``, 0 to 1: ``|number| / largest``,
+    1 for anything larger, infinite or NaN."""
+    return min(_size(number) / largest, 1.0)
+
+
+def _checked_scale(scale):
+    """``scale`` as (activation drawn black, |w| drawn thickest), checked."""
+    meaning = ("scale must be two positive numbers: the activation drawn black "
+               "and the |w| drawn thickest")
+    try:
+        largest_hidden, largest_w = scale
+    except (TypeError, ValueError):
+        raise TypeError(f"{meaning}, got {scale!r}") from None
+    try:
+        return (positive_number(largest_hidden, "scale[0]", "the activation drawn black"),
+                positive_number(largest_w, "scale[1]", "the |w| drawn thickest"))
+    except (TypeError, ValueError) as error:
+        raise type(error)(f"{meaning}; {error}") from None
 
 
 def _grey(value, largest):
-    """White for 0 (or below), black for the largest activation."""
-    level = min(max(value / largest, 0.0), 1.0) if largest else 0.0
-    return mix((20, 20, 20), level)
+    """White for 0 (or below), black for the largest activation (and above);
+    NaN gets the palette's NaN colour."""
+    if math.isnan(value):
+        return NAN_COLOUR
+    return mix((20, 20, 20), min(max(value / largest, 0.0), 1.0))
 
 
 def _ink(value, largest):
     return "white" if largest and value / largest > 0.55 else "black"
 
 
+def _focus_line_colour(change):
+    """Black for a weight backprop changes, grey for one it leaves; NaN's colour."""
+    if math.isnan(change):
+        return NAN_COLOUR
+    return "black" if change else "#bbbbbb"
+
+
 def _line_colour(weight, strength):
-    """Blue or red, with transparency: faint for small weights."""
+    """Blue or red, with transparency: faint for small weights (NaN's colour)."""
+    if math.isnan(weight):
+        return NAN_COLOUR + "ff"
     base = mix(BLUE if weight >= 0 else RED, 1.0)
     alpha = round(40 + 215 * strength)
     return f"{base}{alpha:02x}"

@@ -10,16 +10,20 @@ make the answer more wrong (blue) or more right (red).
 ``pixel_gradients(mlp, image, digit)`` computes the numbers;
 ``draw_saliency(mlp, image, digit)`` draws them (a ``graphviz.Digraph``);
 ``tell_saliency`` says in words and real numbers what the map shows.
+Drawing leaves the model's own gradients as they were. NaN numbers (a
+diverged model's) are drawn yellow, and the title counts them.
 """
 
+import math
 from html import escape
 
 import graphviz
 
 from ..engine import Value
 from ..learn.losses import LOSSES, model_loss_name, softmax
+from .checks import gradients_kept, output_for_class
 from .network import percent, signed
-from .palette import fmt, mix, signed_colour
+from .palette import fmt, largest_finite, mix, not_finite_note, signed_colour
 
 __all__ = ["PixelGradients", "pixel_gradients", "draw_saliency", "tell_saliency"]
 
@@ -35,21 +39,18 @@ class PixelGradients:
     loss_grads      d(loss)/d(pixel), 64 numbers
     output, loss    the output for ``digit`` and the loss (a number each)
     probabilities   softmax of the outputs (None unless the output is linear)
-    predicted       the class the network picks
+    predicted       the class the network picks (None when an output is NaN)
     """
 
     def __init__(self, mlp, image, digit, loss=None):
         classes = list(mlp.classes)
-        if digit not in classes:
-            raise ValueError(f"this model cannot recognise the digit {digit}: its "
-                             f"outputs are for {classes}; choose one of those")
+        digit, target = output_for_class(mlp, digit)
         if len(image) != SIDE * SIDE or mlp.nin != SIDE * SIDE:
             raise ValueError(f"a saliency map needs an 8x8 image (64 pixels) and a "
                              f"network with 64 inputs; got {len(image)} pixels "
                              f"and {mlp.nin} inputs")
         self.digit = digit
         self.image = [float(p) for p in image]
-        target = classes.index(digit)
         self.loss_name = model_loss_name(mlp, loss)
         self.output_grads, outputs = _gradients(
             mlp, self.image, lambda outs: outs[target])
@@ -60,19 +61,21 @@ class PixelGradients:
         if mlp.output_activation == "linear":
             self.probabilities = [p.data for p in softmax([Value(o) for o in outputs])]
         self.loss = LOSSES[self.loss_name]([Value(o) for o in outputs], target).data
-        self.predicted = classes[max(range(len(outputs)), key=outputs.__getitem__)]
+        self.predicted = None
+        if not any(math.isnan(o) for o in outputs):
+            self.predicted = classes[max(range(len(outputs)), key=outputs.__getitem__)]
 
 
 def _gradients(mlp, image, pick):
     """d(pick(outputs))/d(pixel) for each pixel, and the outputs (numbers).
 
-    The network's own gradients are zeroed afterwards: a picture must not
-    leave anything behind for the next training step.
+    The network's own gradients are put back as they were: a picture drawn
+    between ``backward()`` and ``step()`` must not change the step.
     """
     pixels = [Value(p, f"pixel.{i}") for i, p in enumerate(image)]
-    outputs = mlp(pixels)
-    pick(outputs).backward()
-    mlp.zero_grad()
+    outputs = mlp.outputs(pixels)
+    with gradients_kept(mlp):
+        pick(outputs).backward()
     return [p.grad for p in pixels], [o.data for o in outputs]
 
 
@@ -102,12 +105,12 @@ def draw_saliency(mlp, image, digit, *, title=None, loss=None, gradients=None):
     graph.attr("node", shape="plaintext", fontname="Helvetica", margin="0")
     graph.node("digit", _grid([_grey(p) for p in g.image], "the digit",
                               "white = 0, black = 1 (ink)"))
-    output_scale = _largest(g.output_grads)
+    output_scale = largest_finite(g.output_grads)
     graph.node("output", _grid(
         [signed_colour(x, output_scale) for x in g.output_grads],
         f"d(output {name}) / d(pixel)",
         f"blue: brighter raises it; full colour = {fmt(output_scale)}"))
-    loss_scale = _largest(g.loss_grads)
+    loss_scale = largest_finite(g.loss_grads)
     graph.node("loss", _grid(
         [signed_colour(x, loss_scale) for x in g.loss_grads],
         "d(loss) / d(pixel)",
@@ -118,10 +121,20 @@ def draw_saliency(mlp, image, digit, *, title=None, loss=None, gradients=None):
 
 
 def _title(g):
+    title = f'Which pixels made it a "{g.digit}": {_verdict(g)}'
+    warning = not_finite_note([("pixels", g.image), ("output gradients", g.output_grads),
+                               ("loss gradients", g.loss_grads)])
+    return title + ("\nwarning: " + warning if warning else "")
+
+
+def _verdict(g):
+    """'the network says "3" (92.1%)', or that it cannot say."""
+    if g.predicted is None:
+        return "the network cannot say: its outputs are NaN"
     said = f'the network says "{g.predicted}"'
     if g.probabilities is not None:
         said += f" ({percent(max(g.probabilities))})"
-    return f'Which pixels made it a "{g.digit}": {said}'
+    return said
 
 
 def _grid(colours, heading, key):
@@ -148,10 +161,6 @@ def _grey(level):
     return mix((20, 20, 20), level)
 
 
-def _largest(numbers):
-    return max((abs(n) for n in numbers), default=0.0) or 1.0
-
-
 def tell_saliency(g):
     """A paragraph with the real numbers: which rows pushed the output, which
     pixel matters most, and what brightening would do to the loss."""
@@ -162,11 +171,10 @@ def tell_saliency(g):
     down = min(range(SIDE), key=rows.__getitem__)
     best = max(range(SIDE * SIDE), key=g.output_grads.__getitem__)
     helps = min(range(SIDE * SIDE), key=g.loss_grads.__getitem__)
-    verdict = f'The network says "{g.predicted}"'
-    if g.probabilities is not None:
-        verdict += f" ({percent(max(g.probabilities))})"
-    verdict += (", the right answer." if g.predicted == g.digit
-                else f", not {name}.")
+    verdict = _verdict(g)
+    verdict = verdict[0].upper() + verdict[1:] + (
+        "." if g.predicted is None else ", the right answer."
+        if g.predicted == g.digit else f", not {name}.")
     text = (
         f"{verdict} Backprop run from the {name} output down to the image gives "
         f"each pixel a gradient: how much that output would rise if the pixel "
