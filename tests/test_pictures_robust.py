@@ -225,3 +225,12 @@ def test_numpy_labels_are_taken():
     assert type(position) is int
     focus = (np.int64(1), np.int64(0))
     assert "penwidth=4" in draw_network(model, image, label, focus=focus).source
+
+
+def test_draw_graph_takes_fold_none_as_explore_spells_it():
+    from tinygrad_edu import Value, draw_graph
+    x = Value(2.0, "x")
+    y = x * x
+    assert draw_graph(y, fold="none").source == draw_graph(y, fold=None).source
+    with pytest.raises(ValueError, match="'none'"):
+        draw_graph(y, fold="nothing")

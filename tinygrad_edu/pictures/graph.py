@@ -120,8 +120,11 @@ def draw_graph(root, *, fold="auto", max_nodes=DEFAULT_MAX_NODES, highlight=None
     """
     if not isinstance(root, Value):
         raise TypeError(f"draw_graph needs a Value (e.g. a loss), got {type(root).__name__}")
+    if fold == "none":               # explore's spelling of None
+        fold = None
     if fold not in ("auto", None) + FOLDS:
-        raise ValueError(f"fold must be 'auto', None, 'neuron' or 'layer', got {fold!r}")
+        raise ValueError(f"fold must be 'auto', None (or 'none'), 'neuron' or "
+                         f"'layer', got {fold!r}")
     max_nodes = positive_whole_number(
         max_nodes, "max_nodes", f"the most boxes to draw, {DEFAULT_MAX_NODES} "
         f"unless you give it")
