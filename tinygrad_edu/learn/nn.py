@@ -99,7 +99,7 @@ def _check_class(label):
     if is_whole_number(label):
         return int(label)
     if isinstance(label, str):
-        return label
+        return str(label)               # a numpy string becomes a plain one
     raise ValueError(f"each class label must be a whole number or a string (a "
                      f"model file keeps them as JSON), got {label!r}")
 
@@ -240,8 +240,8 @@ class MLP(Module):
     (``"linear"`` by default: its outputs are logits for ``cross_entropy``).
     The same ``seed`` always gives the same initial weights.
 
-    ``classes`` says which label each output stands for: with
-    ``classes=[0, 1, 2, 3]`` output 2 means "the digit 2"; with
+    ``classes`` says which label (a whole number or a string) each output
+    stands for: with ``classes=[0, 1, 2, 3]`` output 2 means "the digit 2"; with
     ``classes=[3, 7]`` output 0 means "3". It defaults to 0, 1, 2, ...
     (one per output). Training and saving keep it with the model.
 

@@ -2,7 +2,8 @@
 
 Each optimizer is given a list of parameters (``model.parameters()``) and,
 at each ``step()``, nudges every one of them against its gradient ``p.grad``.
-Only the parameters it was given are touched.
+Only the parameters it was given are touched, each once: a parameter listed
+twice is refused (it would be stepped twice), as PyTorch does.
 
 * ``SGD``: plain gradient descent, optionally with momentum and weight decay.
 * ``Adam``: gives each weight its own step size from running averages of its

@@ -210,7 +210,7 @@ def _check_data(data, what, classes):
     if not images:
         raise ValueError(f"{what} is empty")
     return ([_check_image(image, i, what) for i, image in enumerate(images)],
-            [_check_label(label, i, what, classes) for i, label in enumerate(labels)])
+            [_check_label_value(label, i, what, classes) for i, label in enumerate(labels)])
 
 
 def _check_image(image, i, what):
@@ -242,7 +242,7 @@ def _is_float(p):
     return True
 
 
-def _check_label(label, i, what, classes):
+def _check_label_value(label, i, what, classes):
     """One label: a whole number (a numpy integer or 3.0 count, as plain
     ints), or a string the model has as a class."""
     if type(label) is int:                       # the common case, quickly
