@@ -71,6 +71,14 @@ def test_a_one_output_model_is_not_called_diverged_at_chance():
     assert result.final["train_accuracy"] == 1.0
 
 
+def test_a_run_that_diverges_on_raw_pixels_says_so():
+    from tinygrad_edu.learn.training import TrainingDiverged
+    images, labels = load_digits(classes=[0, 1, 2], per_class=4)
+    raw = [[16 * p for p in image] for image in images]
+    with pytest.raises(TrainingDiverged, match=r"the inputs reach 16: scale them to about 0..1"):
+        quiet_train(MLP(64, [8, 3], seed=0), (raw, labels), epochs=3)
+
+
 # --- 2. numpy numbers are numbers, and are kept as plain ones -------------
 
 def test_numpy_labels_and_sizes_are_accepted():

@@ -341,25 +341,37 @@ LOSS_GROWTH_FLOOR = 1.0
 STUCK_EPOCHS = 3
 STUCK_MARGIN = 0.05
 STUCK_LOSS_CHANGE = 0.05
+# Inputs larger than this (the digits' pixels are 0..1) are named when a run
+# diverges.
+LARGE_INPUT = 10.0
 
 
 class DivergenceWatch:
     """Looks at each step's loss and each epoch's measurements, and raises
     ``TrainingDiverged`` when the run has gone wrong (see the limits above)."""
 
-    def __init__(self, n_classes, lr, default_lr, steps_per_epoch):
+    def __init__(self, n_classes, lr, default_lr, steps_per_epoch, images=()):
         # With one output every guess is right: there is no chance level to
         # be stuck at, so only the loss can say the run went wrong.
         self.chance = 1 / n_classes if n_classes > 1 else None
         self.lr, self.default_lr = lr, default_lr
         self.steps_per_epoch = steps_per_epoch
+        self.images = images
         self.start_loss = None
         self.epochs = []
 
     def stop(self, epoch, what, loss, suggested_lr=None, step=None):
         """The ``TrainingDiverged`` to raise (the caller raises it)."""
-        return TrainingDiverged(epoch, what, self.lr, loss, suggested_lr, step,
-                                self.steps_per_epoch if step else None)
+        error = TrainingDiverged(epoch, what, self.lr, loss, suggested_lr, step,
+                                 self.steps_per_epoch if step else None)
+        # Big inputs make big steps whatever the learning rate: raw 0..16
+        # pixels look like a rate that is too big. Looked at only once the
+        # run has failed, so a healthy run pays nothing for it.
+        largest = max((max(map(abs, image)) for image in self.images), default=0.0)
+        if largest > LARGE_INPUT:
+            error.args = (f"{error.args[0]} Note that the inputs reach {largest:g}: "
+                          f"scale them to about 0..1 first (load_digits does).",)
+        return error
 
     def step(self, epoch, step, batch_loss):
         if not math.isfinite(batch_loss):
@@ -615,7 +627,8 @@ def train(model, train_data, test_data=None, *, epochs=10, batch_size=8,
     steps_per_epoch = math.ceil(len(images) / batch_size)
     total_steps = epochs * steps_per_epoch
     watch = DivergenceWatch(len(model.classes), base_lr,
-                            DEFAULT_LR.get(optimizer_name, base_lr), steps_per_epoch)
+                            DEFAULT_LR.get(optimizer_name, base_lr), steps_per_epoch,
+                            images)
     show_progress = _progress_enabled(progress)
     result = TrainingResult()
     started = time.perf_counter()
