@@ -21,6 +21,7 @@ only inside these functions, and without it they raise one clear line.
 
 import io
 
+from .checks import refuse_non_finite_weights, require_mlp
 from .nn import ACTIVATIONS, MLP
 from ..output import write_atomically
 
@@ -85,8 +86,10 @@ def to_torch(model, dtype=None):
     default, our engine's precision). The model's labels are kept on the
     module as ``classes``.
     """
+    require_mlp(model, "to_torch")
+    refuse_non_finite_weights(model, "export")
     torch = _torch()
-    dtype = dtype or torch.float64
+    dtype = _torch_dtype(dtype, torch)
     modules = []
     for weights, biases, activation in layer_weights(model):
         linear = torch.nn.Linear(len(weights[0]), len(weights), dtype=dtype)
@@ -99,6 +102,19 @@ def to_torch(model, dtype=None):
     module = torch.nn.Sequential(*modules)
     module.classes = list(model.classes)
     return module
+
+
+def _torch_dtype(dtype, torch):
+    """``dtype`` as a floating-point torch dtype: None means float64, and a
+    name such as "float32" is accepted."""
+    if dtype is None:
+        return torch.float64
+    if isinstance(dtype, str):
+        dtype = getattr(torch, dtype.removeprefix("torch."), dtype)
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise ValueError(f"dtype must be a floating-point torch dtype such as "
+                         f"torch.float32 or torch.float64, got {dtype!r}")
+    return dtype
 
 
 def from_torch(module, classes=None):
@@ -134,6 +150,9 @@ def from_torch(module, classes=None):
 def _linear_layers(module, torch):
     """``[(Linear, our activation name), ...]`` or a one-line error."""
     nn = torch.nn
+    if not isinstance(module, nn.Module):
+        raise TypeError(f"from_torch takes a PyTorch module (an nn.Sequential of "
+                        f"nn.Linear layers), got a {type(module).__name__}")
     parts = list(module) if isinstance(module, nn.Sequential) else [module]
     activations = {getattr(nn, name): ours
                    for ours, name in TORCH_ACTIVATIONS.items() if name}
@@ -180,6 +199,7 @@ def save_torch(model, path):
     ``to_torch(model)`` or the same ``nn.Sequential`` built by hand. The
     file is written atomically: an error leaves no half-written file.
     """
+    require_mlp(model, "save_torch")
     torch = _torch()
     module = to_torch(model)
     checkpoint = {"format": "tinygrad_edu.mlp.torch",
@@ -194,6 +214,8 @@ def to_numpy(model):
     """The weights as numpy arrays: ``layers.K.weight`` (outputs x inputs),
     ``layers.K.bias``, plus ``activations`` and ``classes``."""
     import numpy as np
+    require_mlp(model, "to_numpy")
+    refuse_non_finite_weights(model, "export")
     arrays = {}
     activations = []
     for k, (weights, biases, activation) in enumerate(layer_weights(model)):
@@ -211,6 +233,7 @@ def save_numpy(model, path):
     ``numpy.load(path)`` reads it without pickle.
     """
     import numpy as np
+    require_mlp(model, "save_numpy")
     buffer = io.BytesIO()
     np.savez(buffer, **to_numpy(model))
     return write_atomically(path, buffer.getvalue())

@@ -24,6 +24,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from ..output import refuse_non_regular, write_atomically
+from .checks import is_whole_number
 
 __all__ = ["load_digits", "digit_to_text", "draw_digit", "write_grey_png",
            "DigitsDataError", "DATA_DIR", "IMAGE_SIZE", "NUM_PIXELS"]
@@ -137,8 +138,9 @@ def _check_classes(classes):
     if not classes:
         raise ValueError("classes is empty; give digits such as [0, 1, 2, 3]")
     for digit in classes:
-        if isinstance(digit, bool) or not isinstance(digit, int) or digit not in DIGITS:
+        if not is_whole_number(digit) or digit not in DIGITS:
             raise ValueError(f"classes must be digits 0..9, got {digit!r}")
+    classes = [int(digit) for digit in classes]
     if len(set(classes)) != len(classes):
         raise ValueError(f"classes lists a digit twice: {classes}")
     return classes
@@ -164,11 +166,10 @@ def load_digits(split="train", classes=None, per_class=None, seed=0,
     if split not in SPLIT_FILES:
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     classes = _check_classes(classes)
-    if per_class is not None and (isinstance(per_class, bool)
-                                  or not isinstance(per_class, int)
-                                  or per_class < 1):
+    if per_class is not None and (not is_whole_number(per_class) or per_class < 1):
         raise ValueError(f"per_class must be a positive whole number or None, "
                          f"got {per_class!r}")
+    per_class = None if per_class is None else int(per_class)
     path = Path(data_dir) / SPLIT_FILES[split] if data_dir else DATA_DIR / SPLIT_FILES[split]
     examples = _cached_split(str(path))
 

@@ -4,7 +4,10 @@ Training makes the loss small. Each loss here is built from Value operations,
 so ``loss.backward()`` gives every weight its gradient.
 """
 
+import math
+
 from ..engine import Value, vsum
+from .checks import is_whole_number
 
 __all__ = ["mse", "softmax", "log_sum_exp", "cross_entropy", "accuracy",
            "one_hot", "LOSSES", "loss_function", "model_loss_name"]
@@ -21,15 +24,20 @@ def _as_list(outputs, what):
 
 def one_hot(label, n):
     """``[0, ..., 1, ..., 0]``: 1.0 at position ``label``, of length ``n``."""
-    _check_label(label, n)
+    label = _check_label(label, n)
     return [1.0 if i == label else 0.0 for i in range(n)]
 
 
 def _check_label(label, n):
-    if isinstance(label, bool) or not isinstance(label, int) or not 0 <= label < n:
+    """``label`` as a plain int if it is a whole number from 0 to n - 1
+    (numpy integers count), else a ValueError."""
+    if type(label) is int and 0 <= label < n:       # the common case, quickly
+        return label
+    if not is_whole_number(label) or not 0 <= label < n:
         raise ValueError(
             f"the target class must be a whole number from 0 to {n - 1}, "
             f"got {label!r}")
+    return int(label)
 
 
 def mse(outputs, targets):
@@ -39,7 +47,12 @@ def mse(outputs, targets):
     2.0
     """
     outputs = _as_list(outputs, "mse")
-    targets = list(targets)
+    try:
+        targets = list(targets)
+    except TypeError:
+        raise TypeError(f"mse needs a list of targets, one per output, got "
+                        f"{targets!r}; for a class label use one_hot(label, "
+                        f"{len(outputs)})") from None
     if len(outputs) != len(targets):
         raise ValueError(
             f"mse needs as many targets as outputs: {len(outputs)} outputs, "
@@ -97,7 +110,7 @@ def cross_entropy(logits, target):
     0.6931
     """
     logits = _as_values(logits, "cross_entropy")
-    _check_label(target, len(logits))
+    target = _check_label(target, len(logits))
     return log_sum_exp(logits, _largest(logits)) - logits[target]
 
 
@@ -126,8 +139,13 @@ def accuracy(outputs_per_example, labels):
 
 
 def predicted_class(outputs):
-    """The index of the largest output (Values or plain numbers)."""
+    """The index of the largest output (Values or plain numbers), or None if
+    an output is NaN: such a network predicts nothing, so it is never right.
+    """
     numbers = [float(o) for o in _as_list(outputs, "predicted_class")]
+    total = sum(numbers)
+    if total != total and any(math.isnan(n) for n in numbers):     # NaN
+        return None
     return max(range(len(numbers)), key=numbers.__getitem__)
 
 

@@ -19,6 +19,7 @@ import math
 import random
 
 from ..engine import Value, dot
+from .checks import is_real_number, is_whole_number
 
 __all__ = ["Module", "Neuron", "Layer", "MLP", "ACTIVATIONS"]
 
@@ -37,7 +38,7 @@ ACTIVATIONS = {
 
 
 def _check_activation(name):
-    if name not in ACTIVATIONS:
+    if not isinstance(name, str) or name not in ACTIVATIONS:
         raise ValueError(
             f"unknown activation {name!r}; choose one of "
             f"{', '.join(sorted(ACTIVATIONS))}")
@@ -45,9 +46,25 @@ def _check_activation(name):
 
 
 def _check_positive_int(number, what):
-    if isinstance(number, bool) or not isinstance(number, int) or number < 1:
+    """``number`` as a plain int, if it is a whole number of at least 1."""
+    if not is_whole_number(number) or number < 1:
         raise ValueError(f"{what} must be a positive whole number, got {number!r}")
-    return number
+    return int(number)
+
+
+def _check_sizes(sizes):
+    """The layer sizes as a list of plain ints, or a clear error."""
+    if is_real_number(sizes):
+        raise TypeError(f"give the layer sizes as a list, e.g. MLP(nin, [{sizes!r}]), "
+                        f"not the number {sizes!r}")
+    try:
+        sizes = list(sizes)
+    except TypeError:
+        raise TypeError(f"give the layer sizes as a list of whole numbers, e.g. "
+                        f"[16, 10], not a {type(sizes).__name__}") from None
+    if not sizes:
+        raise ValueError("an MLP needs at least one layer size, e.g. [16, 10]")
+    return [_check_positive_int(size, "every layer size") for size in sizes]
 
 
 def init_scale(nin, activation):
@@ -64,7 +81,10 @@ def _check_classes(classes, n_outputs):
     """The label of each output: ``classes`` checked, or 0..n_outputs-1."""
     if classes is None:
         return list(range(n_outputs))
-    classes = list(classes)
+    if isinstance(classes, (str, bytes)) or not hasattr(classes, "__iter__"):
+        raise TypeError(f"classes must be a list of labels, one per output, "
+                        f"got {classes!r}")
+    classes = [_check_class(label) for label in classes]
     if len(classes) != n_outputs:
         raise ValueError(
             f"classes names {len(classes)} labels but the network has "
@@ -72,6 +92,16 @@ def _check_classes(classes, n_outputs):
     if len(set(classes)) != len(classes):
         raise ValueError(f"classes lists a label twice: {classes}")
     return classes
+
+
+def _check_class(label):
+    """A class label: a whole number (kept as a plain int) or a string."""
+    if is_whole_number(label):
+        return int(label)
+    if isinstance(label, str):
+        return str(label)               # a numpy string becomes a plain one
+    raise ValueError(f"each class label must be a whole number or a string (a "
+                     f"model file keeps them as JSON), got {label!r}")
 
 
 class Module:
@@ -114,7 +144,7 @@ class Module:
                 f"{'...' if len(unexpected) > 3 else ''} ({len(unexpected)} in all)")
         numbers = {}
         for name, number in state.items():
-            if isinstance(number, bool) or not isinstance(number, (int, float)):
+            if type(number) is not float and not is_real_number(number):
                 raise ValueError(f"weight {name!r} is {number!r}, not a number")
             numbers[name] = float(number)
         for name, value in named.items():
@@ -125,7 +155,7 @@ class Neuron(Module):
     """``activation(dot(w, x) + b)``, with fan-in scaled random weights."""
 
     def __init__(self, nin, activation="relu", rng=None, name=""):
-        _check_positive_int(nin, "the number of inputs of a neuron")
+        nin = _check_positive_int(nin, "the number of inputs of a neuron")
         self.activation = _check_activation(activation)
         rng = rng or random.Random(0)
         scale = init_scale(nin, activation)
@@ -162,7 +192,13 @@ def _as_input_list(x):
     if isinstance(x, Value):
         return [x]
     # Plain numbers become Values here, once, rather than once per neuron.
-    return [v if isinstance(v, Value) else Value(v) for v in x]
+    try:
+        return [v if isinstance(v, Value) else Value(v) for v in x]
+    except TypeError:
+        if hasattr(x, "__iter__"):
+            raise                       # Value's own message for a bad number
+        raise TypeError(f"the network takes a list of numbers, one per input, "
+                        f"got {x!r}; e.g. model([{x!r}])") from None
 
 
 class Layer(Module):
@@ -173,7 +209,7 @@ class Layer(Module):
     """
 
     def __init__(self, nin, nout, activation="relu", rng=None, name=""):
-        _check_positive_int(nout, "the number of neurons in a layer")
+        nout = _check_positive_int(nout, "the number of neurons in a layer")
         rng = rng or random.Random(0)
         prefix = f"{name}." if name else ""
         self.neurons = [Neuron(nin, activation, rng, f"{prefix}neurons.{j}")
@@ -204,8 +240,8 @@ class MLP(Module):
     (``"linear"`` by default: its outputs are logits for ``cross_entropy``).
     The same ``seed`` always gives the same initial weights.
 
-    ``classes`` says which label each output stands for: with
-    ``classes=[0, 1, 2, 3]`` output 2 means "the digit 2"; with
+    ``classes`` says which label (a whole number or a string) each output
+    stands for: with ``classes=[0, 1, 2, 3]`` output 2 means "the digit 2"; with
     ``classes=[3, 7]`` output 0 means "3". It defaults to 0, 1, 2, ...
     (one per output). Training and saving keep it with the model.
 
@@ -224,17 +260,17 @@ class MLP(Module):
 
     def __init__(self, nin, sizes, activation="relu",
                  output_activation="linear", seed=0, classes=None):
-        _check_positive_int(nin, "the number of inputs")
-        sizes = list(sizes)
-        if not sizes:
-            raise ValueError("an MLP needs at least one layer size, e.g. [16, 10]")
+        nin = _check_positive_int(nin, "the number of inputs")
+        sizes = _check_sizes(sizes)
         _check_activation(activation)
         _check_activation(output_activation)
         self.nin = nin
         self.sizes = sizes
         self.activation = activation
         self.output_activation = output_activation
-        self.seed = seed
+        if not is_whole_number(seed):
+            raise ValueError(f"seed must be a whole number, got {seed!r}")
+        self.seed = seed = int(seed)
         self.classes = _check_classes(classes, sizes[-1])
         rng = random.Random(seed)
         widths = [nin] + sizes

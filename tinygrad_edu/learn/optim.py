@@ -2,7 +2,8 @@
 
 Each optimizer is given a list of parameters (``model.parameters()``) and,
 at each ``step()``, nudges every one of them against its gradient ``p.grad``.
-Only the parameters it was given are touched.
+Only the parameters it was given are touched, each once: a parameter listed
+twice is refused (it would be stepped twice), as PyTorch does.
 
 * ``SGD``: plain gradient descent, optionally with momentum and weight decay.
 * ``Adam``: gives each weight its own step size from running averages of its
@@ -21,13 +22,13 @@ the same numbers to the last bit.
 import math
 
 from ..engine import Value
+from .checks import is_real_number
 
 __all__ = ["Optimizer", "SGD", "Adam", "sgd_update", "adam_update"]
 
 
 def _check_rate(number, what, low=0.0, high=math.inf, low_inclusive=False):
-    ok = (not isinstance(number, bool) and isinstance(number, (int, float))
-          and math.isfinite(number)
+    ok = (is_real_number(number) and math.isfinite(number)
           and (number >= low if low_inclusive else number > low) and number < high)
     if not ok:
         bracket = "[" if low_inclusive else "("
@@ -36,17 +37,39 @@ def _check_rate(number, what, low=0.0, high=math.inf, low_inclusive=False):
     return float(number)
 
 
+def _check_parameters(parameters):
+    """The parameters as a list of distinct Values, or a clear error."""
+    if hasattr(parameters, "named_parameters"):
+        raise TypeError(f"the optimizer takes the model's parameters, not the "
+                        f"{type(parameters).__name__} itself; pass model.parameters()")
+    if callable(parameters):
+        raise TypeError("the optimizer was given the method parameters itself; "
+                        "call it: pass model.parameters()")
+    try:
+        parameters = list(parameters)
+    except TypeError:
+        raise TypeError(f"the optimizer takes a list of Values, got a "
+                        f"{type(parameters).__name__}; pass model.parameters()") from None
+    if not parameters:
+        raise ValueError("the optimizer was given no parameters; pass "
+                         "model.parameters()")
+    for p in parameters:
+        if not isinstance(p, Value):
+            raise TypeError(f"optimizers update Values, got {type(p).__name__}")
+    if len({id(p) for p in parameters}) != len(parameters):
+        seen = set()
+        twice = next(p for p in parameters if id(p) in seen or seen.add(id(p)))
+        raise ValueError(f"the optimizer was given the same parameter twice "
+                         f"({twice!r}), which would step it twice; give each "
+                         f"parameter once")
+    return parameters
+
+
 class Optimizer:
     """What SGD and Adam share: their parameters, ``lr`` and ``zero_grad()``."""
 
     def __init__(self, parameters, lr):
-        self.parameters = list(parameters)
-        if not self.parameters:
-            raise ValueError("the optimizer was given no parameters; pass "
-                             "model.parameters()")
-        for p in self.parameters:
-            if not isinstance(p, Value):
-                raise TypeError(f"optimizers update Values, got {type(p).__name__}")
+        self.parameters = _check_parameters(parameters)
         self.lr = _check_rate(lr, "the learning rate lr")
 
     def zero_grad(self):
@@ -122,6 +145,9 @@ class Adam(Optimizer):
     def __init__(self, parameters, lr=0.01, betas=(0.9, 0.999), eps=1e-8,
                  weight_decay=0.0):
         super().__init__(parameters, lr)
+        if isinstance(betas, (str, bytes)) or not hasattr(betas, "__len__") or len(betas) != 2:
+            raise ValueError(f"betas must be a pair (beta1, beta2), e.g. (0.9, 0.999), "
+                             f"got {betas!r}")
         beta1, beta2 = betas
         self.beta1 = _check_rate(beta1, "beta1", 0.0, 1.0, True)
         self.beta2 = _check_rate(beta2, "beta2", 0.0, 1.0, True)

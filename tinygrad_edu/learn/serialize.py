@@ -29,6 +29,7 @@ import re
 import stat
 from pathlib import Path
 
+from .checks import is_real_number, is_whole_number, refuse_non_finite_weights, require_mlp
 from .losses import LOSSES
 from .nn import MLP, _check_classes
 from ..output import write_atomically
@@ -47,15 +48,40 @@ class ModelFileError(ValueError):
 
 def model_to_dict(model, info=None):
     """Everything needed to rebuild ``model``, as plain JSON-ready data."""
-    weights = model.state_dict()
-    bad = [name for name, number in weights.items() if not math.isfinite(number)]
-    if bad:
-        raise ValueError(
-            f"refusing to save a model with non-finite weights ({bad[0]} = "
-            f"{weights[bad[0]]}); training diverged, lower the learning rate")
+    require_mlp(model, "save_model")
+    refuse_non_finite_weights(model, "save")
+    if info is not None and not isinstance(info, dict):
+        raise TypeError(f"info must be a dict of extras to save beside the "
+                        f"weights, got a {type(info).__name__}")
     return {"format": FORMAT_NAME, "version": FORMAT_VERSION,
             "config": model.config(), "classes": list(model.classes),
-            "weights": weights, "info": dict(info or {})}
+            "weights": model.state_dict(), "info": _plain_json(info or {}, "info")}
+
+
+def _plain_json(value, where):
+    """``value`` with numpy numbers made plain ints and floats, or a clear
+    error naming where it holds something a model file cannot (a NaN, an
+    object): JSON has no NaN, and nothing but plain data goes in the file."""
+    if value is None or isinstance(value, (str, bool)):
+        return value
+    if is_whole_number(value):
+        return int(value)
+    if is_real_number(value):
+        if not math.isfinite(value):
+            raise ValueError(f"{where} is {float(value)}, which a model file cannot "
+                             f"hold (JSON has no NaN or infinity); leave it out or "
+                             f"store None")
+        return float(value)
+    if isinstance(value, dict):
+        for key in value:
+            if not isinstance(key, str):
+                raise TypeError(f"{where} has the key {key!r}; a model file's "
+                                f"keys are strings")
+        return {key: _plain_json(item, f"{where}[{key!r}]") for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain_json(item, f"{where}[{i}]") for i, item in enumerate(value)]
+    raise TypeError(f"{where} is a {type(value).__name__}, which a model file "
+                    f"cannot hold; give numbers, strings, lists and dicts")
 
 
 def save_model(model, path, info=None):
@@ -279,6 +305,16 @@ def _load_weights_checked(model, weights, path):
         raise ModelFileError(f"{path}: {error}") from None
 
 
+def _check_path(path, what):
+    """A model file's path must be a str or a path object."""
+    if not isinstance(path, (str, bytes)) and not hasattr(path, "__fspath__"):
+        hint = (f"; to put a file's weights into a model you have, use "
+                f"load_weights(model, path)" if hasattr(path, "named_parameters")
+                else "")
+        raise TypeError(f"{what} takes the path of a model file, got a "
+                        f"{type(path).__name__}{hint}")
+
+
 def load_model(path):
     """Rebuild the MLP saved in ``path`` (architecture, classes and weights).
 
@@ -286,6 +322,7 @@ def load_model(path):
     truncated, not a model file, or its weights do not fit its architecture.
     The training ``info`` saved with the model is at ``model.info``.
     """
+    _check_path(path, "load_model")
     data = read_model_file(path)
     _check_weight_count(data, path)
     model = _build_model(data, path)
@@ -301,6 +338,8 @@ def load_weights(model, path):
     if not, ``ModelFileError`` says how they differ, and the model is left
     unchanged.
     """
+    require_mlp(model, "load_weights")
+    _check_path(path, "load_weights")
     data = read_model_file(path)
     ours = {k: v for k, v in model.config().items() if k != "seed"}
     theirs = {k: v for k, v in data["config"].items() if k != "seed"}

@@ -29,6 +29,7 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 
 from ..engine import no_grad, vsum
+from .checks import whole_number
 from .losses import loss_function, predicted_class
 from .optim import SGD, Adam
 
@@ -197,7 +198,9 @@ def _targets(labels, classes):
     return [index_of[label] for label in labels]
 
 
-def _check_data(data, what):
+def _check_data(data, what, classes):
+    """``data = (images, labels)`` as a list of lists of floats and a list
+    of labels, or a clear error naming the first bad image or label."""
     if not (isinstance(data, (tuple, list)) and len(data) == 2):
         raise TypeError(f"{what} must be a pair (images, labels), as "
                         f"load_digits returns")
@@ -206,7 +209,56 @@ def _check_data(data, what):
         raise ValueError(f"{what} has {len(images)} images but {len(labels)} labels")
     if not images:
         raise ValueError(f"{what} is empty")
-    return [[float(p) for p in image] for image in images], [int(l) for l in labels]
+    return ([_check_image(image, i, what) for i, image in enumerate(images)],
+            [_check_label_value(label, i, what, classes) for i, label in enumerate(labels)])
+
+
+def _check_image(image, i, what):
+    """One image as a list of floats; every pixel must be a finite number."""
+    try:
+        pixels = [float(p) for p in image]
+    except (TypeError, ValueError):
+        if not hasattr(image, "__iter__"):
+            raise TypeError(f"{what}: image {i} is {image!r}, not a list of "
+                            f"pixel numbers") from None
+        j, bad = next(((j, p) for j, p in enumerate(image) if not _is_float(p)),
+                      ("?", image))
+        raise TypeError(f"{what}: image {i} has {bad!r} as pixel {j}, not a "
+                        f"number; every pixel must be a number such as 0.5") from None
+    if not math.isfinite(sum(pixels)):       # a NaN or inf anywhere makes the sum one
+        bad = [(j, p) for j, p in enumerate(pixels) if not math.isfinite(p)]
+        if bad:
+            j, p = bad[0]
+            raise ValueError(f"{what}: image {i} has pixel {j} = {p}, not a finite "
+                             f"number; fix or drop that image")
+    return pixels
+
+
+def _is_float(p):
+    try:
+        float(p)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _check_label_value(label, i, what, classes):
+    """One label: a whole number (a numpy integer or 3.0 count, as plain
+    ints), or a string the model has as a class."""
+    if type(label) is int:                       # the common case, quickly
+        return label
+    number = whole_number(label)
+    if number is not None:
+        return number
+    if isinstance(label, str) and label in classes:
+        return label
+    if isinstance(label, str):
+        fix = f"labels are whole numbers such as 3 (the model's classes are {list(classes)[:10]})"
+    elif hasattr(label, "__len__"):
+        fix = "give class labels such as 3, not one-hot vectors"
+    else:
+        fix = "labels are whole numbers such as 3, the class of each image"
+    raise ValueError(f"{what}: label {i} is {label!r}; {fix}")
 
 
 def _check_input_sizes(images, model, what):
@@ -216,6 +268,13 @@ def _check_input_sizes(images, model, what):
                              f"the model takes {model.nin} inputs")
 
 
+def _check_model(model, what):
+    """``model`` must be an MLP (it has inputs ``nin`` and ``classes``)."""
+    if not all(hasattr(model, name) for name in ("nin", "classes", "parameters")):
+        raise TypeError(f"{what} takes an MLP, got a {type(model).__name__}; build "
+                        f"one with MLP(nin, [hidden sizes..., number of classes])")
+
+
 def evaluate(model, data, loss="cross_entropy"):
     """Mean loss and accuracy of ``model`` on ``data = (images, labels)``.
 
@@ -223,7 +282,8 @@ def evaluate(model, data, loss="cross_entropy"):
     (``no_grad``), so this is cheaper than a training step. Returns a dict
     ``{"loss": ..., "accuracy": ...}``.
     """
-    images, labels = _check_data(data, "the data to evaluate on")
+    _check_model(model, "evaluate")
+    images, labels = _check_data(data, "the data to evaluate on", model.classes)
     _check_input_sizes(images, model, "the data to evaluate on")
     targets = _targets(labels, model.classes)
     loss_fn = loss_function(loss)
@@ -281,23 +341,37 @@ LOSS_GROWTH_FLOOR = 1.0
 STUCK_EPOCHS = 3
 STUCK_MARGIN = 0.05
 STUCK_LOSS_CHANGE = 0.05
+# Inputs larger than this (the digits' pixels are 0..1) are named when a run
+# diverges.
+LARGE_INPUT = 10.0
 
 
 class DivergenceWatch:
     """Looks at each step's loss and each epoch's measurements, and raises
     ``TrainingDiverged`` when the run has gone wrong (see the limits above)."""
 
-    def __init__(self, n_classes, lr, default_lr, steps_per_epoch):
-        self.chance = 1 / n_classes
+    def __init__(self, n_classes, lr, default_lr, steps_per_epoch, images=()):
+        # With one output every guess is right: there is no chance level to
+        # be stuck at, so only the loss can say the run went wrong.
+        self.chance = 1 / n_classes if n_classes > 1 else None
         self.lr, self.default_lr = lr, default_lr
         self.steps_per_epoch = steps_per_epoch
+        self.images = images
         self.start_loss = None
         self.epochs = []
 
     def stop(self, epoch, what, loss, suggested_lr=None, step=None):
         """The ``TrainingDiverged`` to raise (the caller raises it)."""
-        return TrainingDiverged(epoch, what, self.lr, loss, suggested_lr, step,
-                                self.steps_per_epoch if step else None)
+        error = TrainingDiverged(epoch, what, self.lr, loss, suggested_lr, step,
+                                 self.steps_per_epoch if step else None)
+        # Big inputs make big steps whatever the learning rate: raw 0..16
+        # pixels look like a rate that is too big. Looked at only once the
+        # run has failed, so a healthy run pays nothing for it.
+        largest = max((max(map(abs, image)) for image in self.images), default=0.0)
+        if largest > LARGE_INPUT:
+            error.args = (f"{error.args[0]} Note that the inputs reach {largest:g}: "
+                          f"scale them to about 0..1 first (load_digits does).",)
+        return error
 
     def step(self, epoch, step, batch_loss):
         if not math.isfinite(batch_loss):
@@ -323,7 +397,8 @@ class DivergenceWatch:
                                     f"({self._reference():.4g})", loss)
         self.epochs.append((loss, stats["train_accuracy"]))
         recent = self.epochs[-STUCK_EPOCHS:]
-        if len(recent) == STUCK_EPOCHS and self._stuck(recent):
+        if (self.chance is not None and len(recent) == STUCK_EPOCHS
+                and self._stuck(recent)):
             raise self.stop(
                 epoch, f"for {STUCK_EPOCHS} epochs the loss has not moved and "
                        f"the training accuracy ({stats['train_accuracy']:.1%}) "
@@ -337,7 +412,7 @@ class DivergenceWatch:
     def finish(self):
         """At the end of a run of at least ``STUCK_EPOCHS`` epochs: a model
         whose training accuracy is still at chance has learnt nothing."""
-        if len(self.epochs) < STUCK_EPOCHS:
+        if len(self.epochs) < STUCK_EPOCHS or self.chance is None:
             return
         loss, accuracy = self.epochs[-1]
         if accuracy <= self.chance + STUCK_MARGIN:
@@ -430,6 +505,26 @@ def _make_optimizer(optimizer, parameters, lr, momentum, weight_decay):
     raise ValueError(f"unknown optimizer {optimizer!r}; choose 'adam' or 'sgd'")
 
 
+def _check_optimizer(optimizer, parameters):
+    """An optimizer object must be an instance that steps this model's weights."""
+    if isinstance(optimizer, type):
+        raise TypeError(f"optimizer is the class {optimizer.__name__}, not an "
+                        f"optimizer; pass one made for this model, e.g. "
+                        f"{optimizer.__name__}(model.parameters(), lr=0.1), or "
+                        f"the name 'sgd' or 'adam'")
+    if not (hasattr(optimizer, "step") and hasattr(optimizer, "lr")):
+        raise TypeError(f"optimizer must be 'adam', 'sgd' or an optimizer object "
+                        f"with step() and lr, got {optimizer!r}")
+    theirs = getattr(optimizer, "parameters", None)
+    if isinstance(theirs, (list, tuple)):
+        ours = {id(p) for p in parameters}
+        if any(id(p) not in ours for p in theirs):
+            raise ValueError("the optimizer was built on another model's "
+                             "parameters, so its steps would not train this "
+                             "model; build it with this model's, e.g. "
+                             "SGD(model.parameters(), lr=0.1)")
+
+
 def learning_rate_at(step, total_steps, base_lr, schedule):
     """The learning rate for step ``step`` (0-based) of ``total_steps``.
 
@@ -494,11 +589,12 @@ def train(model, train_data, test_data=None, *, epochs=10, batch_size=8,
       ``tinygrad-edu train --live`` does): see :class:`StepReport`; ``stats``
       is the epoch's entry of the history.
     """
-    images, labels = _check_data(train_data, "the training data")
+    _check_model(model, "train")
+    images, labels = _check_data(train_data, "the training data", model.classes)
     _check_input_sizes(images, model, "the training data")
     targets = _targets(labels, model.classes)
     if test_data is not None:
-        test_images, test_labels = _check_data(test_data, "the test data")
+        test_images, test_labels = _check_data(test_data, "the test data", model.classes)
         _check_input_sizes(test_images, model, "the test data")
         _targets(test_labels, model.classes)
     for value, what in ((epochs, "epochs"), (batch_size, "batch_size")):
@@ -511,6 +607,15 @@ def train(model, train_data, test_data=None, *, epochs=10, batch_size=8,
     if isinstance(optimizer, str):
         lr = DEFAULT_LR.get(optimizer, 0.01) if lr is None else lr
         optimizer = _make_optimizer(optimizer, parameters, lr, momentum, weight_decay)
+    else:
+        _check_optimizer(optimizer, parameters)
+        if lr is not None:
+            raise ValueError(f"lr={lr!r} was given with an optimizer object, which "
+                             f"has its own lr ({optimizer.lr:g}); set lr when you "
+                             f"build the optimizer and leave out train's lr")
+    for hook, name in ((log, "log"), (on_step, "on_step"), (on_epoch, "on_epoch")):
+        if hook is not None and not callable(hook):
+            raise TypeError(f"{name} must be a function (or None), got {hook!r}")
     base_lr = optimizer.lr
     learning_rate_at(0, 1, base_lr, schedule)          # check the name early
 
@@ -522,7 +627,8 @@ def train(model, train_data, test_data=None, *, epochs=10, batch_size=8,
     steps_per_epoch = math.ceil(len(images) / batch_size)
     total_steps = epochs * steps_per_epoch
     watch = DivergenceWatch(len(model.classes), base_lr,
-                            DEFAULT_LR.get(optimizer_name, base_lr), steps_per_epoch)
+                            DEFAULT_LR.get(optimizer_name, base_lr), steps_per_epoch,
+                            images)
     show_progress = _progress_enabled(progress)
     result = TrainingResult()
     started = time.perf_counter()
