@@ -12,8 +12,9 @@
 """
 
 import math
-import numbers
 from contextlib import contextmanager
+
+from ..learn.checks import is_real_number, is_whole_number
 
 __all__ = ["gradients_kept", "as_label", "output_for_class", "output_index",
            "positive_number", "positive_whole_number"]
@@ -37,9 +38,7 @@ def gradients_kept(model):
 
 def as_label(label):
     """A numpy integer as the plain int it holds; anything else as it is."""
-    if isinstance(label, numbers.Integral) and not isinstance(label, (bool, int)):
-        return int(label)
-    return label
+    return int(label) if is_whole_number(label) else label
 
 
 def output_for_class(model, label):
@@ -74,26 +73,21 @@ def output_index(model, index):
     return index
 
 
-def _is_real(value):
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
-
-
 def positive_number(value, name, meaning):
     """``value`` as a float if it is a finite number above 0, else a clear error.
 
     ``meaning`` says what the argument is for, in the message.
     """
-    if not _is_real(value) or not (math.isfinite(value) and value > 0):
-        error = ValueError if _is_real(value) else TypeError
+    if not is_real_number(value) or not (math.isfinite(value) and value > 0):
+        error = ValueError if is_real_number(value) else TypeError
         raise error(f"{name} must be a positive number ({meaning}), got {value!r}")
     return float(value)
 
 
 def positive_whole_number(value, name, meaning):
     """``value`` as an int if it is a whole number above 0, else a clear error."""
-    if not (isinstance(value, numbers.Integral) and not isinstance(value, bool)) \
-            or value < 1:
-        error = ValueError if _is_real(value) else TypeError
+    if not is_whole_number(value) or value < 1:
+        error = ValueError if is_real_number(value) else TypeError
         raise error(f"{name} must be a positive whole number ({meaning}), "
                     f"got {value!r}")
     return int(value)
