@@ -72,8 +72,8 @@ class _Operand:
         else:
             self.kind = "mixed"
         # rows of `varying` (row_of: slot - input_start -> row; -1 for uniform slots)
-        self.rows = np.where(uniform, -1,
-                             row_of[np.maximum(self.slots - tape.input_start, 0)])
+        self.rows = np.full(self.slots.shape, -1, dtype=np.intp)
+        self.rows[~uniform] = row_of[self.slots[~uniform] - tape.input_start]
         self.uniform_mask = uniform
         flat = self.slots.ravel()
         self.unique = len(np.unique(flat)) == flat.size   # safe for `+=`
@@ -245,6 +245,12 @@ class _Group:
             x_arg.add_grad(w[..., 0].T @ g, grad_uniform, grad_varying)
 
 
+def _per_example(operand, uniform, varying):
+    """An operand's values with one column per example (a uniform one repeated)."""
+    values = operand.read(uniform, varying)
+    return np.broadcast_to(values, values.shape[:-1] + varying.shape[1:])
+
+
 def _names(tape, slots, most=4):
     """Slots as the tape names them: ``x[0:64]``, ``t7``, ``[t2, t5, ..., t47] (16)``."""
     slots = [int(s) for s in slots]
@@ -336,8 +342,10 @@ class NumpyTape:
         self.levels = len(by_level)
         self._n_rows = tape.n_inputs + tape.n_targets + sum(
             len(instructions) for instructions in groups)
-        self._root_row = int(row_of[tape.root - tape.input_start])
-        self._output_rows = row_of[np.array(tape.outputs, dtype=np.intp) - tape.input_start]
+        # The loss and the outputs are read like operands: usually a row of
+        # ``varying``, but a loss that is a leaf (a parameter) is uniform.
+        self._loss = _Operand(tape, [tape.root], row_of)
+        self._outputs = _Operand(tape, tape.outputs, row_of)
         self._buffers = {}             # batch size -> (values, gradients)
 
     def _layout(self, groups, fused):
@@ -428,8 +436,9 @@ class NumpyTape:
 
     def losses_and_outputs(self, xs, labels=None):
         """Per-example losses (n,) and model outputs (n, n_outputs), no gradients."""
-        _, varying = self.forward(xs, labels)
-        return varying[self._root_row].copy(), varying[self._output_rows].T.copy()
+        uniform, varying = self.forward(xs, labels)
+        return (_per_example(self._loss, uniform, varying)[0].copy(),
+                _per_example(self._outputs, uniform, varying).T.copy())
 
     def batch_gradients(self, xs, labels=None, uniform=None):
         """The mean loss over the batch and d(mean loss)/d(each parameter) (an array).
@@ -444,12 +453,13 @@ class NumpyTape:
         grad_uniform = np.zeros_like(uniform)
         grad_varying = self._buffer(batch)[1]
         grad_varying.fill(0.0)
-        grad_varying[self._root_row] = 1.0 / batch            # d(mean)/d(loss_i)
+        self._loss.add_grad(np.full((1, batch), 1.0 / batch),  # d(mean)/d(loss_i)
+                            grad_uniform, grad_varying)
         with np.errstate(all="ignore"):
             for group in reversed(self.groups):
                 if group.needs_grad:
                     group.backward(uniform, varying, grad_uniform, grad_varying)
-        loss = float(varying[self._root_row].sum() / batch)
+        loss = float(_per_example(self._loss, uniform, varying).sum() / batch)
         return loss, grad_uniform[:self.tape.n_params]
 
     def accumulate_batch(self, xs, labels):
