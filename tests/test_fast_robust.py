@@ -241,3 +241,34 @@ def test_no_grad_on_a_generator_builds_no_graph():
     assert second.data == 16.0 and second.parents == ()
     rest = list(gen)
     assert [v.data for v in rest] == [16.0] and rest[0].parents == ()
+
+
+def test_no_grad_passes_throw_and_close_to_the_generator():
+    seen = []
+
+    @no_grad
+    def values(x):
+        try:
+            while True:
+                try:
+                    yield x * 2
+                except ValueError:
+                    seen.append(("caught", engine.is_grad_enabled()))
+        finally:
+            seen.append(("closed", engine.is_grad_enabled()))
+
+    gen = values(Value(1.0))
+    next(gen)
+    assert gen.throw(ValueError("again")).parents == ()
+    gen.close()
+    assert seen == [("caught", False), ("closed", False)]
+
+    @no_grad
+    def two():
+        yield 1
+        return "done"
+    gen = two()
+    next(gen)
+    with pytest.raises(StopIteration) as finished:
+        next(gen)
+    assert finished.value.value == "done"

@@ -128,19 +128,30 @@ def _no_grad_generator(function):
     """``function`` (a generator function) with recording off while it runs.
 
     A with-block around the call would only cover making the generator; its
-    body runs later, at each ``next()``. So each resumption gets its own block.
+    body runs later, at each ``next()``. So each resumption gets its own block
+    (as PyTorch does it): ``next``/``send``, ``throw`` and ``close`` are
+    passed on to the generator inside.
     """
     @functools.wraps(function)
     def generator(*args, **kwargs):
         inner = function(*args, **kwargs)
-        sent = None
+        resume = functools.partial(inner.send, None)
         while True:
             try:
                 with _no_grad_block():
-                    item = inner.send(sent)      # the body runs here, up to its yield
+                    item = resume()          # the body runs here, up to its yield
             except StopIteration as finished:
                 return finished.value
-            sent = yield item
+            try:
+                sent = yield item
+            except GeneratorExit:            # close()
+                with _no_grad_block():
+                    inner.close()
+                raise
+            except BaseException as error:   # throw(error)
+                resume = functools.partial(inner.throw, error)
+            else:
+                resume = functools.partial(inner.send, sent)
     return generator
 
 
