@@ -118,15 +118,40 @@ def test_abs_at_nan_has_the_engines_gradient_in_numpy():
         assert math.isnan(loss) and same(grads[0], w.grad), name
 
 
-def test_zero_times_infinity_differs_in_numpy_as_the_docs_say():
+def test_a_zero_gradient_passes_nothing_on_in_numpy_too():
     w = Value(1.0, "w", parameter=True)
     x = Value(math.inf, "x")
-    root = (w * x) * 0.0 + w
+    root = (w * x) * 0.0 + w              # 0 x inf would be NaN
     root.backward()
-    assert w.grad == 1.0                        # a zero gradient passes nothing on
-    answers = all_replays(root, [w], [x], [math.inf])
-    assert answers["tape"][1] == answers["python"][1] == [1.0]
-    assert math.isnan(answers["numpy"][1][0])   # numpy: 0 * inf is NaN
+    assert w.grad == 1.0
+    for name, (loss, grads) in all_replays(root, [w], [x], [math.inf]).items():
+        assert math.isnan(loss) and grads == [1.0], name
+
+
+def test_a_layer_behind_a_switched_off_relu_gets_no_nan_in_numpy():
+    w1, w2 = Value(1.0, "w1", parameter=True), Value(2.0, "w2", parameter=True)
+    x1, x2 = Value(math.inf, "x1"), Value(1.0, "x2")
+    h = engine.dot([w1, w2], [x1, x2])    # one matrix product in numpy
+    root = (h * -1.0).relu() + w2         # relu(-inf) = 0: h's gradient is 0
+    root.backward()
+    assert (w1.grad, w2.grad) == (0.0, 1.0)
+    for name, (loss, grads) in all_replays(root, [w1, w2], [x1, x2],
+                                           [math.inf, 1.0]).items():
+        assert (loss, list(grads)) == (2.0, [0.0, 1.0]), name
+
+
+@pytest.mark.parametrize("image", [[math.inf, -1.0, 0.5], [math.nan, 1.0, 2.0],
+                                   [-math.inf, 2.0, 0.0]])
+def test_the_engines_agree_on_non_finite_examples(image):
+    model = MLP(3, [4, 2], seed=0)
+    grads = {}
+    for name in ("values", "tape", "numpy"):
+        loss = ENGINES[name].batch_loss_and_grads(model, [image, [0.1, 0.2, 0.3]],
+                                                  [0, 1], "mse")
+        grads[name] = [loss] + [p.grad for p in model.parameters()]
+    for name in ("tape", "numpy"):
+        assert all(same(a, b) or abs(a - b) < 1e-9
+                   for a, b in zip(grads[name], grads["values"])), name
 
 
 def test_numpy_training_on_overflowing_data_stops_with_a_clear_error():
