@@ -53,6 +53,8 @@ Design notes a reader may wonder about
 """
 
 import contextvars
+import functools
+import inspect
 import itertools
 import math
 import numbers
@@ -106,6 +108,10 @@ def no_grad(function=None):
     ...     return v * v
     >>> square(x).parents
     ()
+
+    On a generator function, each resumption of the generator (each
+    ``next``) runs with recording off, while the code that consumes it
+    goes on building graphs.
     """
     if function is None:
         return _no_grad_block()
@@ -113,7 +119,40 @@ def no_grad(function=None):
         raise TypeError(
             f"no_grad takes a function to decorate, got {function!r}; "
             f"write 'with no_grad():' around a block")
+    if inspect.isgeneratorfunction(function):
+        return _no_grad_generator(function)
     return _no_grad_block()(function)      # a with-block around each call
+
+
+def _no_grad_generator(function):
+    """``function`` (a generator function) with recording off while it runs.
+
+    A with-block around the call would only cover making the generator; its
+    body runs later, at each ``next()``. So each resumption gets its own block
+    (as PyTorch does it): ``next``/``send``, ``throw`` and ``close`` are
+    passed on to the generator inside.
+    """
+    @functools.wraps(function)
+    def generator(*args, **kwargs):
+        inner = function(*args, **kwargs)
+        resume = functools.partial(inner.send, None)
+        while True:
+            try:
+                with _no_grad_block():
+                    item = resume()          # the body runs here, up to its yield
+            except StopIteration as finished:
+                return finished.value
+            try:
+                sent = yield item
+            except GeneratorExit:            # close()
+                with _no_grad_block():
+                    inner.close()
+                raise
+            except BaseException as error:   # throw(error)
+                resume = functools.partial(inner.throw, error)
+            else:
+                resume = functools.partial(inner.send, sent)
+    return generator
 
 
 @contextmanager
@@ -182,6 +221,9 @@ class Value:
     # The constant n of ``x ** n``: a number on the Values ``**`` makes (see
     # _Power below), None on every other Value.
     exponent = None
+    # The rules (an Op) of an operation made with define_op, on the Values
+    # it makes (see _Defined at the end), None on every other Value.
+    rules = None
 
     def __init__(self, data, label="", *misplaced, parameter=False, op="",
                  parents=(), local_grads=()):
@@ -676,12 +718,38 @@ def start_backward(root, leaves=True, gradient=1.0):
     if isinstance(gradient, Value):
         gradient = gradient.data
     seed = _as_float(gradient, "the gradient passed to backward")
-    order = topological_order(root, leaves)
+    if not isinstance(root, Value):
+        raise TypeError(f"backprop starts from a Value, got {root!r} of type "
+                        f"{type(root).__name__}")
+    try:
+        order = topological_order(root, leaves)
+    except AttributeError:          # a parent without .parents: not a Value
+        _refuse_parents_that_are_not_values(root)
+        raise
     for value in order:
         if value.parents:
             value.grad = 0.0
     root.grad += seed
     return order
+
+
+def _refuse_parents_that_are_not_values(root):
+    """Raise a clear TypeError naming the Value behind ``root`` with a parent
+    that is not a Value (``Value(..., parents=(1.0, 2.0))``); else return."""
+    seen, to_visit = set(), [root]
+    while to_visit:
+        value = to_visit.pop()
+        if value in seen:
+            continue
+        seen.add(value)
+        for parent in value.parents:
+            if not isinstance(parent, Value):
+                raise TypeError(
+                    f"the Value {value.name} (op {value.op!r}) has a parent "
+                    f"{parent!r} of type {type(parent).__name__}, which is not "
+                    f"a Value, so backprop cannot pass it a gradient; give "
+                    f"Values as parents, e.g. parents=(a, Value(2.0))")
+            to_visit.append(parent)
 
 
 def chain_rule_step(value):
@@ -756,10 +824,15 @@ def define_op(name, forward, derivatives, *, array_forward=None,
     if hasattr(Value, name) or name in _RESERVED_NAMES:
         raise ValueError(f"{name!r} is taken (a built-in operation or a Value "
                          f"attribute); choose another name")
+    if callable(derivatives) or not isinstance(derivatives, (tuple, list)):
+        raise TypeError(f"define_op({name!r}): derivatives must be a tuple, one "
+                        f"per operand, e.g. (lambda x, out: 2*x,); got {derivatives!r}")
     derivatives = tuple(derivatives)
     if not callable(forward) or not derivatives:
         raise TypeError(f"define_op({name!r}) needs a forward function and a "
                         f"tuple of derivatives, one per operand")
+    _check_rules(name, forward, derivatives)
+    rules = Op(name, forward, derivatives, array_forward, array_derivatives)
 
     def apply(*operands):
         if len(operands) != len(derivatives):
@@ -770,13 +843,48 @@ def define_op(name, forward, derivatives, *, array_forward=None,
         out = _as_float(forward(*numbers), f"the forward rule of {name}")
         local = [_as_float(d(*numbers, out) if callable(d) else d,
                            f"a derivative of {name}") for d in derivatives]
-        return Value(out, op=name, parents=values, local_grads=local)
+        result = _Defined(out, op=name, parents=values, local_grads=local)
+        result.rules = rules        # so a tape of this graph replays these rules,
+        return result               # even if the op is defined again later
 
     apply.__name__ = apply.__qualname__ = name
     apply.__doc__ = f"The operation {name!r}, made by define_op."
-    apply.op = Op(name, forward, derivatives, array_forward, array_derivatives)
+    apply.op = rules
     _DEFINED_OPS[name] = apply
     return apply
+
+
+class _Defined(Value):
+    """A Value made by an op of define_op: it keeps the op's rules in ``rules``."""
+
+    __slots__ = ("rules",)
+
+
+def _check_rules(name, forward, derivatives):
+    """Refuse a forward rule or derivative that cannot take its arguments.
+
+    With n operands, ``forward`` takes n numbers and each derivative
+    ``d(*operands, out)`` n + 1. Rules whose signature Python cannot read
+    (some built-ins) are taken on trust.
+    """
+    n = len(derivatives)
+    operands = "x" if n == 1 else ", ".join(f"x{i}" for i in range(1, n + 1))
+    rules = [("forward rule", forward, n, f"forward({operands})")]
+    rules += [(f"derivative {k}", d, n + 1, f"d({operands}, out)")
+              for k, d in enumerate(derivatives) if callable(d)]
+    for what, rule, count, shape in rules:
+        try:
+            signature = inspect.signature(rule)
+        except (TypeError, ValueError):
+            continue
+        try:
+            signature.bind(*[0.0] * count)
+        except TypeError:
+            raise TypeError(
+                f"define_op({name!r}): the {what} must take {count} numbers, "
+                f"{shape}, but its parameters are {signature}; with {n} "
+                f"operand(s) each derivative is d(*operands, out), e.g. "
+                f"lambda {operands}, out: ...") from None
 
 
 def defined_ops():

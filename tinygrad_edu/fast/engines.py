@@ -13,6 +13,12 @@ tape      replays the traced program per example, in pure Python      ~6x values
 numpy     replays the traced program over the whole batch with numpy  fastest
 ========  ==========================================================  ==========
 
+They agree on NaN and infinity too (a zero gradient passes nothing on in
+all three), but for one thing: a number too large for a float
+(``1e160 ** 2``) is ``inf`` in numpy, where the other two raise
+``OverflowError``. The training loop stops at a NaN or infinite loss or
+weight, whichever engine.
+
 Each model's tape is compiled on first use and kept while the model lives
 (its parameters are made once, when it is built; ``load_state_dict`` and the
 optimizers change their numbers, which every replay reads afresh).

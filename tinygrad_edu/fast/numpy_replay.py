@@ -36,6 +36,7 @@ made once for each batch size and reused (a replay allocates no big array
 of its own each step).
 """
 
+import math
 from collections import Counter, defaultdict
 
 import numpy as np
@@ -72,8 +73,8 @@ class _Operand:
         else:
             self.kind = "mixed"
         # rows of `varying` (row_of: slot - input_start -> row; -1 for uniform slots)
-        self.rows = np.where(uniform, -1,
-                             row_of[np.maximum(self.slots - tape.input_start, 0)])
+        self.rows = np.full(self.slots.shape, -1, dtype=np.intp)
+        self.rows[~uniform] = row_of[self.slots[~uniform] - tape.input_start]
         self.uniform_mask = uniform
         flat = self.slots.ravel()
         self.unique = len(np.unique(flat)) == flat.size   # safe for `+=`
@@ -209,7 +210,9 @@ class _Group:
 
     # -- backward ---------------------------------------------------------
 
-    def backward(self, uniform, varying, grad_uniform, grad_varying):
+    def backward(self, uniform, varying, grad_uniform, grad_varying, finite=True):
+        """Add this group's share of the gradients; ``finite=False`` when some
+        value is NaN or infinite (then a zero gradient passes nothing on)."""
         rows = self._rows()
         g = grad_varying[rows]                                   # (n, batch)
         if self.bias_grad:                       # d(dot + b)/db = 1
@@ -219,7 +222,7 @@ class _Group:
             operands = [arg.read(uniform, varying) for arg in self.args]
             out = varying[rows]
         if self.matmul:
-            self._matmul_backward(operands, g, grad_uniform, grad_varying)
+            self._matmul_backward(operands, g, grad_uniform, grad_varying, finite)
             return
         if self.row.lists:                # a list runs along axis -2
             g = g[:, None, :]
@@ -230,19 +233,44 @@ class _Group:
             local = (derivative(*operands, *self.constants, out)
                      if callable(derivative) else derivative)
             amount = local * g
+            if not finite:
+                amount = _nothing_where_zero(g, amount)
             shape = arg.slots.shape + g.shape[-1:]
             if amount.shape != shape:            # e.g. a constant derivative, or
                 amount = np.broadcast_to(         # a list's shared gradient
                     amount, np.broadcast_shapes(shape, g.shape))
             arg.add_grad(amount, grad_uniform, grad_varying)
 
-    def _matmul_backward(self, operands, g, grad_uniform, grad_varying):
-        """The dot row's derivatives (d/dw = x, d/dx = w) for W @ X, as matrix products."""
+    def _matmul_backward(self, operands, g, grad_uniform, grad_varying, finite):
+        """The dot row's derivatives (d/dw = x, d/dx = w) for W @ X, as matrix products.
+
+        (With a NaN or an infinity about, the products are written out so
+        that a zero gradient passes nothing on: ``(n, k, batch)`` arrays.)
+        """
         (w, x), (w_arg, x_arg) = operands, self.args
         if self.arg_grad[0]:
-            w_arg.add_grad((g @ x.T)[..., None], grad_uniform, grad_varying)
+            dw = (g @ x.T if finite else
+                  _nothing_where_zero(g[:, None, :], g[:, None, :] * x).sum(axis=-1))
+            w_arg.add_grad(dw[..., None], grad_uniform, grad_varying)
         if self.arg_grad[1]:
-            x_arg.add_grad(w[..., 0].T @ g, grad_uniform, grad_varying)
+            dx = (w[..., 0].T @ g if finite else   # (w: n x k x 1)
+                  _nothing_where_zero(g[:, None, :], w * g[:, None, :]).sum(axis=0))
+            x_arg.add_grad(dx, grad_uniform, grad_varying)
+
+
+def _nothing_where_zero(g, amount):
+    """``amount`` with 0 wherever the gradient ``g`` is exactly 0.
+
+    A zero gradient passes nothing on, as in the engine's chain_rule_step;
+    multiplied out, 0 times an infinite local derivative would be NaN.
+    """
+    return np.where(g == 0.0, 0.0, amount)
+
+
+def _per_example(operand, uniform, varying):
+    """An operand's values with one column per example (a uniform one repeated)."""
+    values = operand.read(uniform, varying)
+    return np.broadcast_to(values, values.shape[:-1] + varying.shape[1:])
 
 
 def _names(tape, slots, most=4):
@@ -336,8 +364,13 @@ class NumpyTape:
         self.levels = len(by_level)
         self._n_rows = tape.n_inputs + tape.n_targets + sum(
             len(instructions) for instructions in groups)
-        self._root_row = int(row_of[tape.root - tape.input_start])
-        self._output_rows = row_of[np.array(tape.outputs, dtype=np.intp) - tape.input_start]
+        # The loss's row of ``varying``; None for a loss that is a leaf (a
+        # parameter, the same for every example). The outputs are read like
+        # an operand, so any of them may be a leaf too.
+        self._loss_row = (int(row_of[tape.root - tape.input_start])
+                          if tape.root >= tape.input_start else None)
+        self._loss = _Operand(tape, [tape.root], row_of)
+        self._outputs = _Operand(tape, tape.outputs, row_of)
         self._buffers = {}             # batch size -> (values, gradients)
 
     def _layout(self, groups, fused):
@@ -428,8 +461,9 @@ class NumpyTape:
 
     def losses_and_outputs(self, xs, labels=None):
         """Per-example losses (n,) and model outputs (n, n_outputs), no gradients."""
-        _, varying = self.forward(xs, labels)
-        return varying[self._root_row].copy(), varying[self._output_rows].T.copy()
+        uniform, varying = self.forward(xs, labels)
+        return (_per_example(self._loss, uniform, varying)[0].copy(),
+                _per_example(self._outputs, uniform, varying).T.copy())
 
     def batch_gradients(self, xs, labels=None, uniform=None):
         """The mean loss over the batch and d(mean loss)/d(each parameter) (an array).
@@ -441,16 +475,38 @@ class NumpyTape:
         batch = varying.shape[1]
         if batch == 0:
             raise ValueError("the batch is empty")
+        loss = (float(varying[self._loss_row].sum() / batch) if self._loss_row is not None
+                else float(uniform[self.tape.root]))
+        try:
+            grads = self._backward(uniform, varying, finite=math.isfinite(loss))
+        except FloatingPointError:      # a 0 x inf met on the way: go the careful way
+            grads = self._backward(uniform, varying, finite=False)
+        return loss, grads
+
+    def _backward(self, uniform, varying, finite):
+        """Backprop through the last forward; return the parameters' gradients.
+
+        numpy multiplies a zero gradient by its local derivatives, where the
+        engine passes nothing on: the same, but for 0 x inf or 0 x NaN, which
+        make a NaN. With a finite loss that can only happen as an invalid
+        operation, which here raises (free until it happens); then, or when
+        the loss is NaN or infinite, ``finite=False`` masks the products
+        where the gradient is 0, as the engine does.
+        """
+        batch = varying.shape[1]
         grad_uniform = np.zeros_like(uniform)
         grad_varying = self._buffer(batch)[1]
         grad_varying.fill(0.0)
-        grad_varying[self._root_row] = 1.0 / batch            # d(mean)/d(loss_i)
-        with np.errstate(all="ignore"):
+        if self._loss_row is not None:
+            grad_varying[self._loss_row] = 1.0 / batch           # d(mean)/d(loss_i)
+        else:
+            grad_uniform[self.tape.root] = 1.0                   # the mean of one number
+        with np.errstate(all="ignore", invalid="raise" if finite else "ignore"):
             for group in reversed(self.groups):
                 if group.needs_grad:
-                    group.backward(uniform, varying, grad_uniform, grad_varying)
-        loss = float(varying[self._root_row].sum() / batch)
-        return loss, grad_uniform[:self.tape.n_params]
+                    group.backward(uniform, varying, grad_uniform, grad_varying,
+                                   finite)
+        return grad_uniform[:self.tape.n_params]
 
     def accumulate_batch(self, xs, labels):
         """Add the mean loss's gradients into each parameter's ``grad``; return the loss."""

@@ -104,7 +104,8 @@ TABLE = {row.name: row for row in [
        array_forward=lambda x: np.maximum(x, 0.0),
        array_derivatives=(lambda x, out: np.heaviside(x, 0.0),)),
     Op("abs", abs, (lambda x, out: 1.0 if x > 0 else (-1.0 if x < 0 else 0.0),),
-       array_derivatives=(lambda x, out: np.sign(x),)),
+       # (not np.sign, which is NaN at NaN: the engine's slope there is 0)
+       array_derivatives=(lambda x, out: np.where(x > 0, 1.0, np.where(x < 0, -1.0, 0.0)),)),
     Op("sqrt", math.sqrt, (lambda x, out: 0.5 / out,), array_forward=np.sqrt),
     Op("sin", _sin, (lambda x, out: _cos(x),), array_forward=np.sin,
        array_derivatives=(lambda x, out: np.cos(x),)),

@@ -55,8 +55,8 @@ row of the op table (``tests/test_python_source.py``). Any other op, such as
 one made with ``define_op``, is a call of its row's rules (``cube(t3)``).
 
 The source is made only from the traced program (slot numbers, op names,
-constants written with ``repr``), never from text a user typed, and compiled
-with Python's own ``compile``.
+constants written with ``repr``, or as ``math.inf`` and ``math.nan``), never
+from text a user typed, and compiled with Python's own ``compile``.
 """
 
 import math
@@ -70,7 +70,7 @@ __all__ = ["python_source", "compile_python", "CompiledTape"]
 FUNCTION = "loss_and_gradients"
 
 # What the generated code may call: the names it uses, nothing else.
-_NAMESPACE = {"exp": math.exp,
+_NAMESPACE = {"math": math, "exp": math.exp,
               "log": math.log, "tanh": math.tanh, "sigmoid": _stable_sigmoid}
 
 # op -> the forward expression, from the operands' names.
@@ -92,6 +92,22 @@ _BACKWARD = {
     "tanh": ("(1.0 - {out} * {out}) * {g}",),
     "sigmoid": ("{out} * (1.0 - {out}) * {g}",),
 }
+
+
+def number_text(number):
+    """A number as Python source that reads back as exactly it: ``2.0``, ``-math.inf``.
+
+    ``repr`` gives ``inf`` and ``nan`` for the IEEE specials, which are not
+    Python names (clamp with one bound makes an infinite constant); the
+    generated module has ``math`` in its namespace, so they are written
+    ``math.inf``, ``-math.inf`` and ``math.nan``.
+    """
+    number = float(number)
+    if math.isnan(number):
+        return "math.nan"
+    if math.isinf(number):
+        return "math.inf" if number > 0 else "-math.inf"
+    return repr(number)
 
 
 class _Writer:
@@ -117,7 +133,7 @@ class _Writer:
         if slot < tape.n_params:
             return f"w[{slot}]"
         if slot < tape.input_start:
-            return repr(float(tape.constants[slot - tape.n_params]))
+            return number_text(tape.constants[slot - tape.n_params])
         if slot < tape.target_start:
             return f"x[{slot - tape.input_start}]"
         if slot < tape.temp_start:
@@ -167,7 +183,7 @@ def _forward_line(writer, ins):
     elif op in ("sum", "max"):
         expression = f"{op}({writer.sequence(args)})"
     elif op == "pow":
-        expression = f"{writer.value(args[0])} ** {ins.exponent!r}"
+        expression = f"{writer.value(args[0])} ** {number_text(ins.exponent)}"
     elif op in _FORWARD:
         expression = _FORWARD[op].format(*(writer.value(a) for a in args))
     else:                                        # an op of the user's: its rule
@@ -213,7 +229,8 @@ def _backward_lines(writer, ins):
     elif op == "pow":
         n = ins.exponent
         if n != 0 and writer.grad(args[0]):
-            lines.append(f"{writer.grad(args[0])} += {n!r} * {names[0]} ** {n - 1!r} * {g}")
+            lines.append(f"{writer.grad(args[0])} += {number_text(n)} * {names[0]} "
+                         f"** {number_text(n - 1)} * {g}")
     elif op == "relu":
         x, gx = names[0], writer.grad(args[0])
         if gx:
@@ -237,7 +254,7 @@ def _backward_lines(writer, ins):
                 call = writer.rule(f"d_{op}_{k}", derivative)
                 local = f"{call}({', '.join(names + [out])})"
             else:
-                local = repr(float(derivative))
+                local = number_text(derivative)
             lines.append(f"{target} += {local} * {g}")
     return lines
 
@@ -324,6 +341,11 @@ class CompiledTape:
             weights = [p.data for p in tape.params]
         grads = [0.0] * tape.n_params
         total = 0.0
-        for x, label in zip(xs, labels):
-            total += run(weights, x, tape.targets_of(label), grads, 1.0 / n)
+        try:
+            for x, label in zip(xs, labels):
+                total += run(weights, x, tape.targets_of(label), grads, 1.0 / n)
+        except OverflowError:
+            tape.load_parameters(weights)  # the interpreter names what overflowed
+            tape.forward(x, label, load_parameters=False)
+            raise
         return total / n, grads

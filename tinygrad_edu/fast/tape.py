@@ -57,11 +57,11 @@ Where the work is done:
 import math
 from itertools import repeat
 
-from ..engine import _exact_text, dot_sides, topological_order
+from ..engine import Value, _exact_text, _power, dot_sides, topological_order
 from ..learn.losses import one_hot
 from .ops import POWER, SYMBOLS, row_for, row_name
-from .python_replay import (batch_labels, compile_programs, run_backward, run_forward,
-                            runs_of_one_kind)
+from .python_replay import (EXPONENT, ONE, batch_labels, compile_programs, run_backward,
+                            run_forward, runs_of_one_kind)
 from .python_source import CompiledTape, python_source
 
 __all__ = ["Tape", "Instruction"]
@@ -79,12 +79,12 @@ class Instruction:
 
     __slots__ = ("op", "out", "args", "exponent", "row")
 
-    def __init__(self, op, out, args, exponent=None):
+    def __init__(self, op, out, args, exponent=None, row=None):
         self.op = op
         self.out = out
         self.args = tuple(args)
         self.exponent = exponent
-        self.row = row_for(op)
+        self.row = row_for(op) if row is None else row
 
     def __repr__(self):
         extra = f", exponent={self.exponent!r}" if self.exponent is not None else ""
@@ -178,7 +178,10 @@ class Tape:
         # together (a layer's outputs side by side): then replay can read
         # them as one slice, in Python and in numpy.
         inner = [v for v in order if v.parents]
-        rows = {id(v): row_for(row_name(v)) for v in inner}   # refuses unknown ops
+        # (a Value of an op made with define_op keeps the rules it was made
+        # with, which stay right if the op is defined again; row_for refuses
+        # an unknown op)
+        rows = {id(v): v.rules or row_for(row_name(v)) for v in inner}
         next_slot = temp_start
         for v in inner:
             for group in _list_operands(rows[id(v)], v.parents):
@@ -201,7 +204,8 @@ class Tape:
             args = [slot[id(p)] for p in v.parents]
             out = slot[id(v)]
             needs_grad[out] = any(needs_grad[a] for a in args)
-            instructions.append(Instruction(rows[id(v)].name, out, args, v.exponent))
+            instructions.append(Instruction(rows[id(v)].name, out, args, v.exponent,
+                                            rows[id(v)]))
         return cls(instructions, params, constants, len(inputs), len(targets),
                    next_slot - temp_start, slot[id(root)],
                    [slot[id(o)] for o in outputs], needs_grad, loss, description)
@@ -229,9 +233,32 @@ class Tape:
             raise ValueError(f"the tape takes {self.n_inputs} inputs, got {len(x)}")
         values[self.input_start:self.target_start] = x
         values[self.target_start:self.temp_start] = self.targets_of(label)
-        run_forward(self._forward_program, values, self._lists, self._fixed,
-                    self._fixed_finite)
+        try:
+            run_forward(self._forward_program, values, self._lists, self._fixed,
+                        self._fixed_finite)
+        except OverflowError:
+            self._explain_overflow()
+            raise
         return values[self.root]
+
+    def _explain_overflow(self):
+        """Raise the engine's error for the step of the last forward that overflowed.
+
+        A float ``**`` or ``math.exp`` that overflows says only "(34,
+        'Numerical result out of range')"; the engine says which numbers.
+        The steps before the one that failed ran on this example's values, so
+        the first step, in run order, whose rule overflows is that one.
+        """
+        values = self._values
+        op_of = {ins.out: ins.op for ins in self.instructions}
+        for step in self.forward_steps:
+            if step.kind not in (ONE, EXPONENT):
+                continue                 # (+ - * / and lists give inf, not an error)
+            operands = (values[step.a],) if step.kind == ONE else (values[step.a], step.b)
+            try:
+                step.rule(*operands)
+            except OverflowError:
+                _engine_overflow(op_of[step.out], operands)
 
     def targets_of(self, label):
         """The target values of ``label``: ``one_hot(label, n_targets)``, made
@@ -355,11 +382,12 @@ class Tape:
 
     def format(self):
         """The program as text, one instruction per line."""
+        temporaries = (f"t0..t{self.n_temporaries - 1} temporaries"
+                       if self.n_temporaries else "no temporaries")
         lines = [f"# tape: {self.description}" if self.description else "# tape",
                  f"# slots: w[0:{self.n_params}] parameters, "
                  f"x[0:{self.n_inputs}] inputs, y[0:{self.n_targets}] targets, "
-                 f"t0..t{self.n_temporaries - 1} temporaries "
-                 f"(constants are written as numbers)"]
+                 f"{temporaries} (constants are written as numbers)"]
         return self.listing(lines, ((self.slot_name(ins.out), self._instruction_text(ins))
                                     for ins in self.instructions))
 
@@ -394,6 +422,15 @@ class Tape:
     def __repr__(self):
         return (f"<Tape {self.loss}: {len(self.instructions)} instructions, "
                 f"{self.n_params} parameters, {self.n_slots} slots>")
+
+
+def _engine_overflow(op, operands):
+    """Raise the OverflowError the engine raises for ``op`` of these numbers."""
+    if op == POWER:
+        _power(*operands)                          # "1e+160 ** 2 is too large ..."
+    elif hasattr(Value, op):
+        getattr(Value(operands[0]), op)()          # e.g. exp's message
+    raise OverflowError(f"{op}({operands[0]:g}) is too large for a float")
 
 
 def _list_operands(row, operands):

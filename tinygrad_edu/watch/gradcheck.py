@@ -141,8 +141,14 @@ def _check_one(fn, inputs, start, k, i, name, n_outputs, eps, atol, rtol):
     if _close(analytic, numeric, atol, rtol):
         return
     what = "d(output)" if n_outputs == 1 else f"d(output {k})"
-    message = (f"{what}/d({name}) (input {i}) disagrees: backward() gives "
-               f"{analytic:.6g}, central differences give {numeric:.6g}")
+    numbers = (f"backward() gives {analytic:.6g}, central differences give "
+               f"{numeric:.6g}")
+    if math.isnan(analytic) or math.isnan(numeric):
+        raise GradcheckError(
+            f"{what}/d({name}) (input {i}) is NaN ({numbers}; the output is "
+            f"{out.data:.6g}): a NaN cannot be checked, so this is a failure; "
+            f"check at inputs where the function is defined")
+    message = f"{what}/d({name}) (input {i}) disagrees: {numbers}"
     raise GradcheckError(
         message + "; " + _nearest_op(out, plus, minus, leaves[i], name, eps, atol, rtol))
 
@@ -160,8 +166,7 @@ def _backward_gradient(out, leaf):
 
 
 def _close(analytic, numeric, atol, rtol):
-    if math.isnan(analytic) or math.isnan(numeric):
-        return math.isnan(analytic) and math.isnan(numeric)
+    """Do the two slopes agree? (A NaN agrees with nothing, not even a NaN.)"""
     return abs(analytic - numeric) <= atol + rtol * abs(numeric)
 
 

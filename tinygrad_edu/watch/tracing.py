@@ -166,6 +166,7 @@ def trace(root):
     Values are listed in the order they were created (their ``id``), which is
     the order the program ran them; every Value comes after its inputs.
     """
+    _check_root(root, "trace")
     values = sorted(topological_order(root), key=lambda v: v.id)
     return Trace(TraceEntry(v, describe(v), v.data) for v in values)
 
@@ -176,7 +177,11 @@ def format_trace(root_or_trace, inputs=True):
     Give a Value (its trace is taken) or a :class:`Trace`. With
     ``inputs=False`` only operations are listed, not the input leaves.
     """
-    entries = root_or_trace if isinstance(root_or_trace, Trace) else trace(root_or_trace)
+    if isinstance(root_or_trace, Trace):
+        entries = root_or_trace
+    else:
+        _check_root(root_or_trace, "format_trace")
+        entries = trace(root_or_trace)
     rows = [(str(i), e.name, e.expression, format_number(e.data))
             for i, e in enumerate(entries, start=1) if inputs or not e.is_input]
     return _table(("#", "value", "computed as", "data"), rows)
@@ -269,11 +274,13 @@ def backward_steps(root, stop_at=None):
     Each step is applied (gradients updated) before it is yielded, so after
     the loop has finished every Value holds the gradient ``backward()`` gives.
 
-    ``stop_at`` is a breakpoint: a name (a label, or ``"v7"``), or a list of
-    names. The steps stop right after the one that visits the first of them;
-    the Values after it keep the partial gradients reached so far. A name
-    that is not in the graph is an error straight away.
+    ``stop_at`` is a breakpoint: a Value or its name (a label, or
+    ``"v7"``), or a list of them. The steps stop right after the one that
+    visits the first of them; the Values after it keep the partial gradients
+    reached so far. A name that is not in the graph is an error straight
+    away.
     """
+    _check_root(root, "backward_steps")
     breakpoints = _check_breakpoints(root, stop_at)
     return _run_steps(root, breakpoints)
 
@@ -328,11 +335,26 @@ def _running_totals(parents, added, before):
     return tuple(totals)
 
 
+def _check_root(root, tool):
+    """A clear error when ``tool`` is given something other than a Value."""
+    if not isinstance(root, Value):
+        raise TypeError(
+            f"{tool} takes one Value, got {type(root).__name__} {root!r:.60}: "
+            f"give the Value you called backward() on, e.g. {tool}(loss)")
+
+
 def _check_breakpoints(root, stop_at):
     """The set of breakpoint names, each checked to be in the graph."""
     if stop_at is None:
         return set()
-    names = {stop_at} if isinstance(stop_at, str) else set(stop_at)
+    if not isinstance(stop_at, (list, tuple, set, frozenset)):
+        stop_at = [stop_at]
+    names = [v.name if isinstance(v, Value) else v for v in stop_at]
+    wrong = [n for n in names if not isinstance(n, str)]
+    if wrong:
+        raise TypeError(f"stop_at takes a Value or its name (or a list of them), "
+                        f"e.g. stop_at='w' or stop_at=w; got {wrong[0]!r}")
+    names = set(names)
     known = {v.name for v in topological_order(root)}
     missing = sorted(names - known)
     if missing:
