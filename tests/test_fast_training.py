@@ -113,3 +113,28 @@ def test_the_numpy_engine_trains_on_one_blas_thread_and_gives_them_back(digits):
           on_step=lambda report: seen.append(blas_threads()))
     assert seen and all(threads == [1] * len(before) for threads in seen)
     assert blas_threads() == before
+
+
+@pytest.mark.parametrize("name", ["tape", "numpy"])
+def test_fast_evaluate_matches_evaluate_and_explains_bad_labels(digits, name, monkeypatch):
+    import tinygrad_edu.fast.engines as engines
+    import tinygrad_edu.learn.training as training_module
+    engine = ENGINES[name]
+    model = MLP(64, [5, len(CLASSES)], seed=4, classes=CLASSES)
+    single = MLP(64, [3, 1], seed=1, classes=[CLASSES[0]])
+    images = digits[1][0][:6]
+    data = (images, [CLASSES[0]] * 6)
+    expected = {loss: evaluate(model, digits[1], loss) for loss in ("cross_entropy", "mse")}
+    expected_single = evaluate(single, data, "mse")
+    with monkeypatch.context() as patched:      # valid data never falls back to Values
+        for module in (engines, training_module):
+            patched.setattr(module, "evaluate", lambda *a, **k: pytest.fail("fell back"))
+        for loss in ("cross_entropy", "mse"):
+            ours = engine.evaluate(model, digits[1], loss)
+            assert ours["loss"] == pytest.approx(expected[loss]["loss"], abs=1e-12)
+            assert ours["accuracy"] == expected[loss]["accuracy"]
+        assert engine.evaluate(single, data, "mse") == pytest.approx(expected_single)
+    with pytest.raises(ValueError, match="no output"):
+        engine.evaluate(MLP(64, [5, 2], seed=4, classes=[0, 1]), digits[1])
+    with pytest.raises(ValueError):
+        engine.evaluate(model, (images, [[1, 0, 0]] * 6))        # one-hot labels

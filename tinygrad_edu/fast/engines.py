@@ -169,6 +169,24 @@ class TapeEngine(Engine):
         return VectorSteps(self, tape, optimizer, batch_gradients,
                            *_as_arrays(images, targets))
 
+    def evaluate(self, model, data, loss="cross_entropy"):
+        """Mean loss and accuracy, as ``training.evaluate``, replayed on the tape.
+
+        The training loop measures both data sets after every epoch; with
+        Values that took twice as long as the epoch's training.
+        """
+        images, labels = data
+        targets = _targets_if_valid(model, images, labels)
+        if targets is None:
+            return evaluate(model, data, loss)       # it explains what is wrong
+        tape = tape_for(model, loss, "python")
+        tape.load_parameters()
+        total_loss, correct = 0.0, 0
+        for x, target in zip(images, targets):
+            total_loss += tape.forward(x, target, load_parameters=False)
+            correct += predicted_class(tape.output_values()) == target
+        return {"loss": total_loss / len(images), "accuracy": correct / len(images)}
+
     def batch_loss_and_grads(self, model, xs, targets, loss="cross_entropy"):
         """Set each parameter's ``grad`` to d(mean batch loss)/d(parameter); return the loss."""
         replay = tape_for(model, loss, self.backend)
@@ -211,15 +229,27 @@ class NumpyEngine(TapeEngine):
     def evaluate(self, model, data, loss="cross_entropy"):
         """Mean loss and accuracy, as ``training.evaluate``: the data set is one batch."""
         images, labels = data
-        index_of = {label: i for i, label in enumerate(model.classes)}
-        if len(images) == 0 or len(images) != len(labels) or any(
-                label not in index_of for label in labels):
+        targets = _targets_if_valid(model, images, labels)
+        if targets is None:
             return evaluate(model, data, loss)       # it explains what is wrong
-        targets = [index_of[label] for label in labels]
         losses, outputs = tape_for(model, loss, "numpy").losses_and_outputs(images, targets)
         correct = _count_correct(outputs, targets)
         return {"loss": float(losses.sum()) / len(images),
                 "accuracy": correct / len(images)}
+
+
+def _targets_if_valid(model, images, labels):
+    """Each label's output index, or None if the data is not plainly valid
+    (then ``training.evaluate`` runs instead, and says what is wrong)."""
+    index_of = {label: i for i, label in enumerate(model.classes)}
+    try:
+        if len(images) == 0 or len(images) != len(labels) or any(
+                label not in index_of for label in labels) or any(
+                len(x) != model.nin for x in images):
+            return None
+    except TypeError:                # an unhashable label, an image without len
+        return None
+    return [index_of[label] for label in labels]
 
 
 def _count_correct(outputs, targets):
