@@ -192,6 +192,9 @@ def test_engine_source_is_read_from_the_engine():
     assert "for parent, local_grad in" in chain["lines"][chain["marks"]["added"]]
     assert '"""' not in "\n".join(chain["lines"])
     sources = op_sources(["*", "**2", "tanh", "dot", "unknown-op"])
+    relu = op_sources(["relu"])["relu"]          # its NaN branch returns first
+    assert "x if x > 0" in relu["lines"][relu["marks"]["made"]]
+    assert "_Power(" in sources["**2"]["lines"][sources["**2"]["marks"]["made"]]
     assert set(sources) == {"*", "**2", "tanh", "dot"}
     assert sources["**2"]["name"] == "Value.__pow__"
     line = sources["*"]["lines"][sources["*"]["marks"]["made"]]

@@ -38,6 +38,10 @@ _CHAIN_RULE_MARKS = {
 }
 
 
+# How a line that makes an operation's result Value starts.
+_MAKES_THE_VALUE = ("return Value(", "= _Power(")
+
+
 def op_function_name(op):
     """The engine function behind an operation, e.g. ``"**2"`` -> ``Value.__pow__``;
     None for an operation the engine does not define."""
@@ -54,12 +58,14 @@ def engine_function(dotted):
     return thing
 
 
-def source_of(function, marks=None):
+def source_of(function, marks=None, last_marks=None):
     """A function's source without its docstring, as a dict for the page.
 
     ``lines``: the lines (dedented); ``start``: the line number of the first
     in ``engine.py``; ``marks``: for each name in ``marks`` (name -> text
-    the line contains), the index of the first line containing that text.
+    the line contains), the index of the first line containing that text;
+    for each name in ``last_marks`` (name -> texts), the index of the last
+    line containing any of them.
     """
     lines, start = inspect.getsourcelines(function)
     lines = textwrap.dedent("".join(lines)).splitlines()
@@ -73,6 +79,11 @@ def source_of(function, marks=None):
             if text in line:
                 found[name] = index
                 break
+    for name, texts in (last_marks or {}).items():
+        hits = [index for index, (_, line) in enumerate(kept)
+                if any(text in line for text in texts)]
+        if hits:
+            found[name] = hits[-1]
     return {"lines": [line for _, line in kept], "numbers": [n for n, _ in kept],
             "marks": found}
 
@@ -99,13 +110,15 @@ def op_sources(ops):
 
     The mark ``"def"`` is the first line (where the inputs arrive) and
     ``"made"`` the line that makes the new Value (where its data and local
-    derivatives are known). Returns {op: source dict}.
+    derivatives are known): the last that does, since an earlier one is an
+    edge case's early return (relu's NaN). Returns {op: source dict}.
     """
     sources = {}
     for op in sorted(set(ops)):
         name = op_function_name(op)
         if name is None:
             continue
-        source = source_of(engine_function(name), {"def": "def ", "made": "return Value("})
+        source = source_of(engine_function(name), {"def": "def "},
+                           {"made": _MAKES_THE_VALUE})
         sources[op] = dict(source, name=name)
     return sources
