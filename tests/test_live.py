@@ -81,8 +81,9 @@ class Training:
             self.process.wait(timeout=DEADLINE)
 
 
-def read_events(url, until_end=True):
-    """The events of ``url``/events, in order, up to the ``end`` event."""
+def read_events(url, until_end=True, until=("end",)):
+    """The events of ``url``/events, in order, up to the ``end`` event (or
+    the first event of a type in ``until``)."""
     host, port = url.split("//")[1].rstrip("/").split(":")
     connection = http.client.HTTPConnection(host, int(port), timeout=DEADLINE)
     connection.request("GET", "/events")
@@ -95,7 +96,7 @@ def read_events(url, until_end=True):
         assert line, "the stream ended before the end event"
         if line.startswith("data: "):
             events.append(json.loads(line[len("data: "):]))
-            if events[-1]["type"] == "end" or not until_end:
+            if events[-1]["type"] in until or not until_end:
                 break
     connection.close()
     return events
@@ -213,6 +214,25 @@ def test_ctrl_c_exits_0_with_the_model_saved(finished):
     # Last in the module on purpose: it stops the shared training.
     assert finished.run.interrupt() == 0
     assert json.loads(finished.paths.model.read_text())
+
+
+def test_a_diverging_run_says_so_on_the_page_and_in_the_report(tmp_path):
+    report = tmp_path / "report.html"
+    run = Training([*TINY, "--lr", "1e6", "--live", "--port", "0",
+                    "--out", str(tmp_path / "model.json"), "--report", str(report)])
+    try:
+        url = run.wait_for("live: ").split(" ", 1)[1]
+        run.wait_for("the page stays at")           # it keeps serving the page
+        events = read_events(url, until=("stopped",))
+        assert events[-1]["type"] == "stopped"
+        assert "diverged" in events[-1]["reason"] and "--lr" in events[-1]["reason"]
+        assert not any(e["type"] == "end" for e in events)
+        assert unpack_data(report.read_text())["events"] == events
+        assert run.interrupt() == 1                 # the training failed
+        assert "training diverged" in run.process.stderr.read()
+        assert not (tmp_path / "model.json").exists()
+    finally:
+        run.stop()
 
 
 def test_a_port_in_use_is_a_clear_usage_error(tmp_path):
@@ -387,3 +407,49 @@ def test_the_report_is_rewritten_as_often_as_its_share_allows(tmp_path):
         watcher.on_epoch({"epoch": epoch})
     assert written[0] == 1 and 2 <= len(written) < 40
     assert 0.05 * len(written) <= REPORT_SHARE * cpu.now + 0.05
+
+
+def test_a_stopped_training_is_an_event_and_rewrites_the_report(tmp_path):
+    clock = FakeClock()
+    watcher = tiny_watcher(clock)
+    watcher.report = tmp_path / "report.html"
+    watcher.start()
+    watcher.on_step(StepReport(1, 1, 50, 0.5, 0.01, [[0.0] * 64], [0]))
+    watcher.stop("the training was interrupted")
+    events = watcher.log.events()
+    assert events[-1] == {"type": "stopped", "reason": "the training was interrupted", "t": 1}
+    assert unpack_data(watcher.report.read_text())["events"] == events
+
+
+def test_long_epochs_bring_the_weights_within_the_epoch():
+    """With an epoch of several CPU seconds (the tape or values engine), the
+    weights come with step events at their rate; with short epochs, only
+    the epochs' ends bring them."""
+    wall, cpu = FakeClock(), FakeClock()
+
+    def steps_with_weights(seconds_per_step):
+        from tinygrad_edu import MLP, load_digits
+        model = MLP(64, [4, 2], seed=0, classes=[0, 1])
+        data = load_digits("train", classes=[0, 1], per_class=25)
+        watcher = TrainingWatcher(model, data, load_digits("test", classes=[0, 1]),
+                                  epochs=1, batch_size=1, clock=wall, cpu_clock=cpu)
+        watcher.start()
+        for step in range(1, 51):
+            wall.now += seconds_per_step
+            cpu.now += seconds_per_step
+            watcher.on_step(StepReport(1, step, 50, 0.5, 0.01, [[0.0] * 64], [0]))
+        return sum(1 for e in watcher.log.events() if e["type"] == "step" and "weights" in e)
+
+    assert steps_with_weights(0.001) == 0           # a 0.05 s epoch
+    assert 10 <= steps_with_weights(0.1) <= 16      # a 5 s epoch: about 3 a second
+
+
+def test_the_end_brings_the_last_batch_guessed_by_the_trained_network():
+    watcher = tiny_watcher(FakeClock(), epochs=1)
+    watcher.start()
+    images = [watcher.test_images[i] for i in (0, 1)]
+    watcher.on_step(StepReport(1, 1, 50, 0.5, 0.01, images, [0, 1]))
+    watcher.finish({"epochs": 1})
+    end = watcher.log.events()[-1]
+    assert end["type"] == "end" and end["batch"]["labels"] == [0, 1]
+    assert len(end["batch"]["guesses"]) == 2

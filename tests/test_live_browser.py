@@ -139,3 +139,22 @@ def test_the_report_opens_from_disk_with_the_final_epoch(browser, paced_training
     assert network_colours(browser)[0] == str(EPOCHS)
     assert "the finished training" in browser.find_element("id", "connection").text
     assert console_errors(browser) == []
+
+
+def test_a_stopped_training_says_so_on_its_report(browser, tmp_path):
+    model = MLP(64, [6, 3], seed=0, classes=[0, 1, 2])
+    train_data = load_digits("train", classes=[0, 1, 2], per_class=8)
+    watcher = TrainingWatcher(model, train_data, load_digits("test", classes=[0, 1, 2]),
+                              epochs=EPOCHS, batch_size=4, report=tmp_path / "r.html")
+    watcher.start()
+    train(model, train_data, epochs=1, batch_size=4, engine=NUMPY, log=None,
+          on_step=watcher.on_step, on_epoch=watcher.on_epoch)
+    watcher.stop("training diverged at epoch 2: the learning rate is probably too big")
+    browser.get((tmp_path / "r.html").as_uri())
+    status = browser.find_element("id", "status")
+    WebDriverWait(browser, DEADLINE).until(lambda d: "stopped" in status.text)
+    assert "learning rate is probably too big" in status.text
+    assert "stopped" in status.get_attribute("class")
+    assert "stopped before the end" in browser.find_element("id", "connection").text
+    assert "just after its update" in browser.find_element("id", "batch-note").text
+    assert console_errors(browser) == []

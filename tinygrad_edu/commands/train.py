@@ -166,7 +166,18 @@ def run(args):
                                 lambda report: step_losses.append(report.loss)),
                        on_epoch=watcher.on_epoch if watcher else None)
     except TrainingDiverged as error:
-        return runtime_failure(args, f"{error} {save_diverged(args, model)}")
+        code = runtime_failure(args, f"{error} {save_diverged(args, model)}")
+        if watcher:
+            watcher.stop(str(error))
+        if server:                      # the page shows what went wrong
+            keep_serving(server)
+        return code
+    except KeyboardInterrupt:
+        if watcher:
+            watcher.stop("the training was interrupted (Ctrl-C); nothing was saved")
+        if server:
+            server.stop()
+        raise
     seconds = time.perf_counter() - started
 
     metrics = result.metrics()

@@ -174,6 +174,8 @@ class TrainingWatcher:
                            "details": -math.inf, "report": -math.inf}
         self._cost = {}                  # CPU seconds of the last piece of each kind
         self._next_pick = 0              # the pick whose details are due next
+        self._last_batch = None          # (images, targets) of the latest step
+        self._epoch_began = -math.inf    # CPU clock when this epoch began
         self.cpu_seconds = 0.0           # CPU time spent making events
         self._cpu_started = None         # set by start(), in the training's thread
         index_of = {label: i for i, label in enumerate(model.classes)}
@@ -186,7 +188,7 @@ class TrainingWatcher:
     def start(self):
         """Publish the ``start`` event (call it before training, in the
         thread that trains: the budget counts that thread's CPU time)."""
-        self._cpu_started = self.cpu_clock()
+        self._cpu_started = self._epoch_began = self.cpu_clock()
         model = self.model
         self.log.publish({
             "type": "start", "sizes": [model.nin] + [len(layer.neurons)
@@ -205,6 +207,7 @@ class TrainingWatcher:
         last = report.step == report.steps_per_epoch
         if not last and now - self._last_step_event < 1 / MAX_STEP_EVENTS_PER_SECOND:
             return
+        self._last_batch = (report.images, report.targets)
         began = self.cpu_clock()
         self._last_step_event = now
         event = {"type": "step", "epoch": report.epoch, "step": report.step,
@@ -214,6 +217,13 @@ class TrainingWatcher:
             if report.sync is not None:
                 report.sync()                   # the weights the loop has now
             event["batch"] = self._batch(report.images, report.targets)
+        # The weights at their rate within a long epoch too (one of the tape
+        # or values engine takes seconds); a short one's end brings them.
+        since = max(self._last_sent["weights"], self._epoch_began)
+        if began - since >= 1 / WEIGHTS_EVENTS_PER_SECOND:
+            if report.sync is not None and "batch" not in event:
+                report.sync()
+            self._timed("weights", self._add_weights, event)
         self.log.publish(event)
         self.cpu_seconds += self.cpu_clock() - began
 
@@ -233,7 +243,8 @@ class TrainingWatcher:
             self._timed(kind, add, event)
         self.log.publish(event)
         self._maybe_write_report()
-        self.cpu_seconds += self.cpu_clock() - began
+        self._epoch_began = self.cpu_clock()
+        self.cpu_seconds += self._epoch_began - began
 
     def _add_due(self, event, now, last):
         """Whatever the budget: the weights at least three times a second of
@@ -317,7 +328,17 @@ class TrainingWatcher:
         event["worst_details"] = [self.details(d["index"]) for d in event.get("worst", [])]
         event["steps"] = self._explanations(self.picks)
         event["worst_steps"] = self._explanations(d["index"] for d in event.get("worst", []))
+        if self._last_batch is not None:         # guessed by the trained network
+            event["batch"] = self._batch(*self._last_batch)
         self.log.publish(event)
+        self._write_report()
+
+    def stop(self, reason):
+        """Publish the ``stopped`` event: the training ended without
+        finishing (it diverged, or it was interrupted), and ``reason`` says
+        how. The report is rewritten with it, so it does not wait for more."""
+        self.log.publish({"type": "stopped", "reason": reason,
+                          "t": len(self.step_losses)})
         self._write_report()
 
     def _add_weights(self, event):

@@ -121,8 +121,9 @@ const live = {
   tests: null,        // the latest event carrying the confusion matrix and worst digits
   details: new Map(), // test digit index -> {event, detail}: its latest details
   end: null,          // the "end" event (with the steps' texts of every digit to pick)
+  stopped: null,      // the "stopped" event: the training diverged or was interrupted
   picked: null,       // the test digit shown inside: {index, label, ink}
-  drawnWeightsEpoch: null,
+  drawnWeightsAt: null,
 };
 
 /** Blue for positive, red for negative, as every picture colours numbers. */
@@ -137,12 +138,16 @@ function handle(event) {
   }
   else if (event.type === "step") {
     live.steps.push(event);
-    if (event.batch) live.batch = event;
   } else if (event.type === "epoch") {
     live.epochs.push(event);
   } else if (event.type === "end") {
     live.end = event;
+  } else if (event.type === "stopped") {
+    live.stopped = event;
   }
+  // Steps bring a batch now and then; the end brings the last one again,
+  // guessed by the trained network.
+  if (event.batch) live.batch = event;
   // Not every epoch brings the pictures' numbers (they cost time to make);
   // the end event brings them for the trained network.
   if (event.type !== "start" && event.weights) live.picture = event;
@@ -196,7 +201,9 @@ function drawStatus() {
                            `batch loss ${TG.fmt(lastStep.loss)}`, `learning rate ${TG.fmt(lastStep.lr)}`);
   if (lastEpoch) parts.push(`test accuracy ${percent(lastEpoch.test_accuracy)} after epoch ${lastEpoch.epoch}`);
   if (live.end) parts.push(`finished in ${TG.fmt(live.end.seconds)} s`);
+  if (live.stopped) parts.push(`stopped: ${live.stopped.reason}`);
   status.textContent = parts.join(" · ");
+  status.classList.toggle("stopped", Boolean(live.stopped));
 }
 
 function drawCurves() {
@@ -231,7 +238,7 @@ function drawCurves() {
 function drawNetwork() {
   // Until an epoch brings new ones, the weights the network started with.
   const lastEpoch = live.picture || (live.start && {epoch: 0, weights: live.start.weights});
-  if (!lastEpoch || live.drawnWeightsEpoch === lastEpoch.epoch) return;
+  if (!lastEpoch || live.drawnWeightsAt === lastEpoch.t) return;
   const canvas = document.getElementById("network");
   const width = Number(canvas.dataset.width), height = Number(canvas.dataset.height);
   // As many pixels as the page shows it with: sharp at any size.
@@ -288,19 +295,29 @@ function drawNetwork() {
   c.textAlign = "left";
   live.start.classes.forEach((label, j) => c.fillText(String(label), x(last) + 9, y(last, j) + 3));
   canvas.dataset.epoch = lastEpoch.epoch;
-  const when = lastEpoch.epoch ? `after epoch ${lastEpoch.epoch}` : "at the start";
   document.getElementById("network-note").textContent =
-    `(${when}; weights: blue positive, red negative, darker = larger; neurons by their bias)`;
-  live.drawnWeightsEpoch = lastEpoch.epoch;
+    `(${whenOf(lastEpoch)}; weights: blue positive, red negative, darker = larger; neurons by their bias)`;
+  live.drawnWeightsAt = lastEpoch.t;
+}
+
+/** When the numbers of `event` are from, in words. */
+function whenOf(event) {
+  if (event.type === "end") return "the trained network";
+  if (event.type === "step") return `epoch ${event.epoch}, step ${event.step}`;
+  return event.epoch ? `after epoch ${event.epoch}` : "at the start";
 }
 
 function drawBatch() {
   const box = document.getElementById("batch");
-  if (!live.batch || box.dataset.t === String(live.batch.t)) return;
+  const key = live.batch && `${live.batch.type} ${live.batch.t}`;
+  if (!live.batch || box.dataset.key === key) return;
   const {ink, labels, guesses} = live.batch.batch;
   box.replaceChildren(...ink.map((pixels, k) =>
     digitFigure(pixels, `${labels[k]}→${guesses[k]}`, labels[k] !== guesses[k])));
-  box.dataset.t = live.batch.t;
+  box.dataset.key = key;
+  document.getElementById("batch-note").textContent = live.batch.type === "end"
+    ? "(the last batch, guessed by the trained network; red when wrong)"
+    : `(${whenOf(live.batch)}, just after its update: the network's guess under each digit; red when wrong)`;
 }
 
 function drawConfusion() {
@@ -529,15 +546,19 @@ function redrawSoon() {
   setTimeout(() => requestAnimationFrame(() => { drawPending = false; drawAll(); }), REDRAW_PAUSE);
 }
 
-function setConnection(text) {
-  document.getElementById("connection").textContent = text;
+function setConnection(text, alarming = false) {
+  const connection = document.getElementById("connection");
+  connection.textContent = text;
+  connection.classList.toggle("alarm", alarming);
 }
 
 function listen() {
   if (document.getElementById("page-data")) {     // a report file: everything is here
     TG.loadPageData().then(data => {
       data.events.forEach(handle);
-      setConnection(live.end ? "report: the finished training" : "report: training still running (reload to update)");
+      setConnection(live.end ? "report: the finished training"
+        : live.stopped ? "report: the training stopped before the end"
+        : "report: training still running (reload to update)");
       drawAll();
     });
     return;
@@ -546,14 +567,17 @@ function listen() {
   source.onopen = () => setConnection("live");
   source.onmessage = message => {
     handle(JSON.parse(message.data));
-    if (live.end) {
+    if (live.end || live.stopped) {
       source.close();
-      setConnection("training finished; the model is saved");
+      setConnection(live.end ? "training finished; the model is saved"
+                             : "the training stopped; nothing more will come");
     }
     redrawSoon();
   };
   source.onerror = () => {
-    if (!live.end) setConnection("connection lost; retrying…");
+    if (!live.end && !live.stopped) {
+      setConnection("lost the connection to the training: has the command stopped? retrying…", true);
+    }
   };
 }
 
