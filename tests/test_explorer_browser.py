@@ -196,6 +196,15 @@ def test_find_a_value_by_name(browser, neuron_page):
     browser.find_element(By.ID, "find").clear()
     browser.find_element(By.ID, "find").send_keys("nobody", Keys.ENTER)
     assert "No Value is called" in text_of(browser, "found")
+    # A part of several names: they are offered, and a click finds one.
+    browser.find_element(By.ID, "find").clear()
+    browser.find_element(By.ID, "find").send_keys("w", Keys.ENTER)
+    assert "Values have \u201cw\u201d in their name" in text_of(browser, "found")
+    offered = [b.text for b in browser.find_elements(By.CSS_SELECTOR, "#found button.match")]
+    assert {"w1", "w2", "w3"} <= set(offered)
+    next(b for b in browser.find_elements(By.CSS_SELECTOR, "#found button.match")
+         if b.text == "w2").click()
+    assert text_of(browser, "found").startswith("found w2")
     check_clean_log(browser, path)
 
 

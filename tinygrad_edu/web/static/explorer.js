@@ -45,6 +45,7 @@
     this.playing = null;           // the timer while playing
     this.openBox = null;           // {box: k} or {neuron: k}: shown in the panel
     this.found = null;             // index of the Value found by name
+    this.matches = [];             // names that contain what was typed, if several
     this.breakpoints = new Set(D.breakpoints);
     this.lastMs = 0;               // how long the last update took
     // Forward and backward step number of each Value (0: none).
@@ -368,13 +369,14 @@
   };
 
   P.find = function (name) {
-    var D = this.D, i = D.names.indexOf(name.trim());
-    if (i < 0) {
-      var matches = D.names.filter(function (n) { return n.indexOf(name.trim()) >= 0; });
+    var D = this.D, i = D.names.indexOf(name.trim()), matches = [];
+    if (i < 0 && name.trim()) {
+      matches = D.names.filter(function (n) { return n.indexOf(name.trim()) >= 0; });
       if (matches.length === 1) { i = D.names.indexOf(matches[0]); }
     }
     this.found = i < 0 ? null : i;
     this.notFound = i < 0 ? name : null;
+    this.matches = i < 0 ? matches : [];
     if (i >= 0) {
       var spec = this.view.byId[D.node[i]];
       if (spec && spec.spec.box !== undefined) { this.openBox = {box: spec.spec.box}; }
@@ -387,6 +389,18 @@
     var found = $("found"), D = this.D, i = this.found, self = this;
     found.hidden = i === null && !this.notFound;
     found.textContent = "";
+    if (this.notFound && this.matches.length > 1) {
+      // Several names contain what was typed: offer them (the first few).
+      var shown = this.matches.slice(0, 12);
+      found.append(TG.el("p", {text: this.matches.length + " Values have \u201c" +
+        this.notFound + "\u201d in their name; pick one" +
+        (this.matches.length > shown.length ? " (the first " + shown.length + " shown):" : ":")}));
+      found.append(TG.el("p", {}, shown.map(function (n) {
+        return TG.el("button", {type: "button", "class": "match", text: n,
+          onclick: function () { $("find").value = n; self.find(n); }});
+      })));
+      return;
+    }
     if (this.notFound) {
       found.append(TG.el("p", {text: "No Value is called \u201c" + this.notFound + "\u201d."}));
       return;
