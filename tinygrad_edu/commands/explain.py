@@ -17,7 +17,7 @@ from pathlib import Path
 from .arguments import (check_forward, check_output_paths, digit,
                         load_digit_model, non_negative_int, output_index,
                         pick_test_image, remember_parser, runtime_failure,
-                        usage_error)
+                        unnamed_if, usage_error, DefaultPath)
 
 NAME = "explain"
 HELP = "draw and tell the four steps of backprop for one handwritten digit"
@@ -40,9 +40,9 @@ def add_arguments(parser):
                         help="first: test image --index; wrong: one the model "
                              "misclassifies; unsure: one it gets right but is "
                              "least sure of (default first)")
-    parser.add_argument("--out", default="out/explain", metavar="DIR",
+    parser.add_argument("--out", default=DefaultPath("out/explain"), metavar="DIR",
                         help="folder for the pictures and explain.txt "
-                             "(default out/explain)")
+                             "(default out/explain, if it holds none yet)")
     parser.add_argument("--format", choices=["png", "svg", "pdf"], default="png",
                         help="picture format (default png)")
     remember_parser(parser)
@@ -53,7 +53,7 @@ def run(args):
     from ..pictures.explain import explain_steps, write_explanation
     from ..output import OutputError
     folder = Path(args.out)
-    check_output_paths(args, [(folder / "explain.txt", "--out")],
+    check_output_paths(args, [(unnamed_if(args.out, folder / "explain.txt"), "--out")],
                        inputs=[(args.model, "--model")])
     try:
         model = _model(args)
@@ -64,7 +64,7 @@ def run(args):
     except ValueError as error:
         usage_error(args, str(error))
     # One picture per layer, the output's, and the pixels': step1 .. step(layers + 2).
-    check_output_paths(args, [(folder / f"step{n}.{args.format}", "--out")
+    check_output_paths(args, [(unnamed_if(args.out, folder / f"step{n}.{args.format}"), "--out")
                               for n in range(1, len(model.sizes) + 3)])
     steps = explain_steps(model, image, args.digit)
     try:

@@ -10,15 +10,15 @@ draws one neuron with N inputs instead.
 
 import random
 
-from .arguments import (check_output_path, formula_root, int_between,
+from .arguments import (DefaultPath, check_output_path, formula_root, int_between,
                         positive_int, remember_parser, runtime_failure,
-                        usage_error)
+                        unnamed_if, usage_error)
 
 NAME = "graph"
 HELP = "draw the computation graph of a formula or a neuron, with gradients"
 
 MAX_NEURON_INPUTS = 50
-DEFAULT_OUT = "out/graph.png"
+DEFAULT_OUT = DefaultPath("out/graph.png")
 
 
 def add_arguments(parser):
@@ -37,7 +37,8 @@ def add_arguments(parser):
                         help="seed of the neuron's weights and inputs (default 0)")
     parser.add_argument("--out", default=DEFAULT_OUT, metavar="FILE",
                         help="where to save: .png, .svg, .pdf or .dot; without "
-                             f"an extension, .png (default {DEFAULT_OUT})")
+                             f"an extension, .png (default {DEFAULT_OUT}, if "
+                             f"there is no such file yet)")
     parser.add_argument("--params", nargs="+", default=[], metavar="NAME",
                         help="the formula's variables to draw as parameters "
                              "(weights and biases, green), e.g. --params w b; "
@@ -96,7 +97,7 @@ def output_path(args):
         path = picture_path(args.out, default="png")
     except ValueError as error:
         usage_error(args, f"argument --out: {error}")
-    return check_output_path(args, path, "--out")
+    return check_output_path(args, unnamed_if(args.out, path), "--out")
 
 
 def build_root(args):

@@ -14,7 +14,8 @@ import io
 import json
 from pathlib import Path
 
-from .arguments import check_output_path, remember_parser, runtime_failure, usage_error
+from .arguments import (DefaultPath, check_output_path, check_output_paths,
+                        remember_parser, runtime_failure, usage_error)
 from ..output import OutputError, write_atomically
 
 NAME = "plot"
@@ -27,14 +28,15 @@ TRAIN_COLOUR, TEST_COLOUR, STEP_COLOUR = "#1b7837", "#e66101", "#aaaaaa"
 def add_arguments(parser):
     parser.add_argument("metrics", metavar="METRICS",
                         help="a metrics file written by 'tinygrad-edu train --metrics'")
-    parser.add_argument("--out", default="curves.png", metavar="FILE",
+    parser.add_argument("--out", default=DefaultPath("curves.png"), metavar="FILE",
                         help="where to draw the curves, .png or .svg "
-                             "(default: curves.png)")
+                             "(default: curves.png, if there is no such file yet)")
     remember_parser(parser)
 
 
 def run(args):
     check_plot_path(args, args.out, "--out")
+    check_output_paths(args, [(args.out, "--out")], inputs=[(args.metrics, "METRICS")])
     try:
         metrics = read_metrics(args.metrics)
     except ValueError as error:
@@ -49,6 +51,9 @@ def run(args):
 
 def check_plot_path(args, path, flag):
     """A usage error unless ``path`` is a writable .png or .svg and matplotlib is here."""
+    if not path.strip():
+        usage_error(args, f"argument {flag}: the path is empty; give a file "
+                          f"name ending in .png or .svg")
     if Path(path).suffix.lower() not in FORMATS:
         usage_error(args, f"argument {flag}: {path} should end in .png or .svg")
     try:

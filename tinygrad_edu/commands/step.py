@@ -111,8 +111,14 @@ def run(args, keys=None, out=None):
 
 
 def run_on_engine(args, keys, out):
-    """Run this command again on the learner's engine, in a child process."""
+    """Run this command again on the learner's engine, in a child process.
+
+    The workbook's files count as inputs: ``--html`` may not replace them."""
     from .own_engine import run_on_own_engine
+    from ..exercises.workbook import workbook_files
+    check_output_paths(args, [(args.html, "--html")],
+                       inputs=[(args.model, "--model")] +
+                       [(path, "--engine") for path in workbook_files(args.engine)])
     try:
         return run_on_own_engine(NAME, args, keys, out)
     except ValueError as error:

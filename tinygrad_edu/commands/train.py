@@ -20,9 +20,10 @@ import time
 
 from pathlib import Path
 
-from .arguments import (check_output_paths, digit, fraction, non_negative_int,
-                        positive_float, positive_int, print_while_read,
-                        remember_parser, runtime_failure, usage_error)
+from .arguments import (DefaultPath, check_output_paths, digit, fraction,
+                        int_between, positive_float, positive_int,
+                        print_while_read, remember_parser, runtime_failure,
+                        unnamed_if, usage_error)
 from .plot import check_plot_path, draw_curves
 from ..learn.digits import load_digits
 from ..learn.nn import ACTIVATIONS, MLP
@@ -88,8 +89,9 @@ def add_arguments(parser):
                              "the traced program replayed over each batch), "
                              "tape (the same program in pure Python) or values "
                              "(the readable Value graph, slowest)")
-    parser.add_argument("--out", default="model.json", metavar="FILE",
-                        help="where to save the model as JSON (default: model.json)")
+    parser.add_argument("--out", default=DefaultPath("model.json"), metavar="FILE",
+                        help="where to save the model as JSON (default: "
+                             "model.json, if there is no such file yet)")
     parser.add_argument("--metrics", metavar="FILE",
                         help="also write a JSON summary (accuracies, losses, "
                              "epochs, seconds) for scripts")
@@ -109,7 +111,7 @@ def add_watch_arguments(parser):
                         help="show the training on a page in the browser "
                              "(curves, weights, digits); the page stays "
                              "until Ctrl-C")
-    parser.add_argument("--port", type=non_negative_int, default=DEFAULT_PORT,
+    parser.add_argument("--port", type=int_between(0, 65535), default=DEFAULT_PORT,
                         metavar="N",
                         help=f"port of the --live page (default: {DEFAULT_PORT}; "
                              f"0 picks a free one)")
@@ -134,11 +136,11 @@ def run(args):
     if problem:
         usage_error(args, f"argument --hidden: {problem} (limits: {MAX_LAYERS} "
                           f"layers, {MAX_WEIGHTS:,} weights)")
-    check_output_paths(args, [(args.out, "--out"), (args.metrics, "--metrics"),
-                              (diverged_path(args), "--save-diverged"),
-                              (args.report, "--report")])
     if args.plot:
         check_plot_path(args, args.plot, "--plot")
+    check_output_paths(args, [(args.out, "--out"), (args.metrics, "--metrics"),
+                              (diverged_path(args), "--save-diverged"),
+                              (args.report, "--report"), (args.plot, "--plot")])
     try:
         train_data = load_digits("train", classes=classes, per_class=args.per_class,
                                  seed=args.seed)
@@ -243,7 +245,7 @@ def diverged_path(args):
     if not args.save_diverged:
         return None
     out = Path(args.out)
-    return out.with_name(f"{out.stem}.diverged{out.suffix or '.json'}")
+    return unnamed_if(args.out, out.with_name(f"{out.stem}.diverged{out.suffix or '.json'}"))
 
 
 def save_diverged(args, model):
