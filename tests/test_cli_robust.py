@@ -153,3 +153,167 @@ def test_train_without_out_writes_model_json_once(tmp_path, monkeypatch, capsys)
     monkeypatch.chdir(tmp_path)
     assert main(["train", *TINY]) == 0
     assert Path("model.json").is_file()
+
+
+# --- tracebacks, a hang, silent garbage ---------------------------------------
+
+import io
+import subprocess
+import sys
+
+import tinygrad_edu
+from tinygrad_edu.commands import own_engine, train as train_command
+from tinygrad_edu.web.live import ServeError
+
+ROOT = Path(tinygrad_edu.__file__).resolve().parent.parent
+
+
+def tinygrad_edu_command(shell_line, **options):
+    """Run ``shell_line`` in bash, with ``tinygrad-edu`` meaning this copy."""
+    command = f"{sys.executable} -m tinygrad_edu"
+    return subprocess.run(["bash", "-c", "set -o pipefail; " +
+                           shell_line.replace("tinygrad-edu", command)],
+                          capture_output=True, text=True, timeout=120,
+                          env={**__import__("os").environ, "PYTHONPATH": str(ROOT)},
+                          **options)
+
+
+@pytest.fixture
+def finished_workbook(tmp_path):
+    """A workbook whose engine.py is whole (its one exercise is in nn.py)."""
+    folder = tmp_path / "wb"
+    assert main(["exercise", "--out", str(folder), "--only", "mlp"]) == 0
+    return folder
+
+
+@pytest.mark.parametrize("port", ["99999", "65536", "-1"])
+def test_a_port_out_of_range_is_a_usage_error(port, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)             # once, this trained into ./model.json
+    err = usage_error(["train", "--live", "--port", port], capsys, "train")
+    assert "--port" in err
+    usage_error(["train", "--port", port], capsys, "train")      # without --live too
+
+
+def test_step_on_an_engine_into_a_closed_pipe_is_quiet(finished_workbook):
+    done = tinygrad_edu_command(f"tinygrad-edu step --engine {finished_workbook} "
+                                f"--example three --all | head -1")
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    assert done.stdout.startswith("The forward pass")
+
+
+def test_an_engine_that_never_loads_is_stopped(finished_workbook, monkeypatch, capsys):
+    engine = finished_workbook / "engine.py"
+    engine.write_text(engine.read_text() + "\nwhile True:\n    pass\n")
+    monkeypatch.setattr(own_engine, "TIME_LIMIT", 1.0)
+    assert main(["step", "--engine", str(finished_workbook), "--all"]) == 1
+    err = capsys.readouterr().err
+    assert "took longer than 1 s" in err and "loop at the top level" in err
+
+
+def test_stepping_on_an_engine_is_not_time_limited(finished_workbook, monkeypatch, capsys):
+    monkeypatch.setattr(own_engine, "TIME_LIMIT", 30.0)
+    assert main(["step", "--engine", str(finished_workbook), "--all",
+                 "--expr", "x*x", "--var", "x=3"]) == 0
+
+
+def metrics_with(change):
+    metrics = good_metrics()
+    change(metrics)
+    return metrics
+
+
+BAD_METRICS = {
+    "no accuracy": (lambda m: m["history"][0].pop("train_accuracy"),
+                    "history[0].train_accuracy should be a fraction"),
+    "text accuracy": (lambda m: m["history"][1].update(test_accuracy="a"),
+                      "history[1].test_accuracy should be a fraction"),
+    "text steps": (lambda m: m.update(steps_per_epoch="x"),
+                   "steps_per_epoch should be a whole number"),
+    "dict of steps": (lambda m: m.update(step_loss={"a": 1}),
+                      "step_loss should be a list of numbers"),
+    "list of epochs": (lambda m: m.update(epochs=[1]),
+                       "epochs should be a whole number"),
+    "text epoch": (lambda m: m["history"][0].update(epoch="one"),
+                   "history[0].epoch should be a whole number"),
+    "no losses": (lambda m: [e.pop(k) for e in m["history"]
+                             for k in ("train_loss", "test_loss")],
+                  "holds no losses to draw"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_METRICS))
+def test_plot_names_what_is_wrong_with_a_metrics_file(case, tmp_path, capsys):
+    change, message = BAD_METRICS[case]
+    path = tmp_path / "m.json"
+    path.write_text(json.dumps(metrics_with(change)))
+    err = usage_error(["plot", str(path), "--out", str(tmp_path / "c.png")],
+                      capsys, "plot")
+    assert message in err and "m.json" in err
+    assert not (tmp_path / "c.png").exists()
+
+
+def test_plot_of_one_epoch_says_one_epoch_and_warns_of_nothing(tmp_path):
+    metrics = good_metrics()
+    metrics.update(epochs=1, history=metrics["history"][:1], step_loss=None)
+    for entry in metrics["history"]:
+        entry["test_loss"] = None
+    path = tmp_path / "m.json"
+    path.write_text(json.dumps(metrics))
+    done = tinygrad_edu_command(f"tinygrad-edu plot {path} --out {tmp_path}/c.png")
+    assert done.returncode == 0, done.stderr
+    assert "curves of 1 epoch drawn" in done.stdout
+    assert done.stderr == ""
+
+
+@pytest.mark.parametrize("engine", [False, True])
+def test_a_closed_stdin_is_not_a_terminal(engine, finished_workbook):
+    extra = f"--engine {finished_workbook}" if engine else ""
+    done = tinygrad_edu_command(f"tinygrad-edu step {extra} 0<&-")
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr and "your engine" not in done.stderr
+    assert "quit at step 1 of 15; stdin ended, use --all" in done.stdout
+
+
+def test_stdin_that_ends_says_how_to_print_every_step(monkeypatch, capsys):
+    monkeypatch.setattr(sys, "stdin", io.StringIO("\n"))
+    assert main(["step"]) == 0
+    assert "quit at step 2 of 15; stdin ended, use --all to print every step" \
+        in capsys.readouterr().out
+
+
+def test_an_empty_host_is_a_usage_error(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    err = usage_error(["train", *TINY, "--host", ""], capsys, "train")
+    assert "the host is empty" in err
+
+
+@pytest.mark.parametrize("host, loopback", [
+    ("127.0.0.1", True), ("127.0.0.2", True), ("localhost", True), ("::1", True),
+    ("0.0.0.0", False), ("192.168.1.5", False), ("myhost", False)])
+def test_which_hosts_are_this_computer_only(host, loopback):
+    assert train_command.is_loopback(host) is loopback
+
+
+def test_a_host_the_network_sees_gets_a_warning(monkeypatch, tmp_path, capsys):
+    def refuse(*args):
+        raise ServeError("not serving in a test")
+    monkeypatch.setattr(train_command, "LiveServer", refuse)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", *TINY, "--live", "--host", "0.0.0.0", "--out",
+              str(tmp_path / "m.json")])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "warning: --host 0.0.0.0: the live page is visible to other computers" in err
+
+
+@pytest.mark.parametrize("head", [b"PK\x03\x04\x14\x00\x00\x00", b"\x80\x02\x8a\nl\xfc\x9c"])
+def test_a_binary_model_file_is_named_as_such(head, tmp_path, capsys):
+    path = tmp_path / "m.pt"
+    path.write_bytes(head + bytes(range(256)))
+    for argv in (["predict", str(path)], ["step", "--model", str(path)],
+                 ["export", "--to", "numpy", str(path), str(tmp_path / "x.npz")]):
+        err = usage_error(argv, capsys, argv[0])
+        assert f"{path} is not a tinygrad_edu model file" in err
+        assert "JSON model file that 'tinygrad-edu train" in err
+        assert "codec" not in err

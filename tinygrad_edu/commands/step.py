@@ -20,6 +20,7 @@ Mistakes in the arguments print the usage and exit with 2; failing to write
 the ``--html`` file exits with 1.
 """
 
+import io
 import sys
 
 from .arguments import (check_forward, check_output_paths, digit,
@@ -81,7 +82,7 @@ def add_arguments(parser):
 
 def run(args, keys=None, out=None):
     """Run the command; ``keys`` and ``out`` default to stdin and stdout."""
-    keys = keys or sys.stdin
+    keys = keys or sys.stdin or io.StringIO()      # a closed stdin: no keys
     out = out or sys.stdout
     if args.engine is not None:
         return run_on_engine(args, keys, out)
@@ -275,8 +276,10 @@ def interact(root, steps, breakpoint, ops_only, keys, out):
     while True:
         key = read_key(keys, out)
         if key is None or key == "q":
+            ended = ("; stdin ended, use --all to print every step"
+                     if key is None and not is_terminal(keys) else "")
             print(f"quit at step {stepper.seen[stepper.position].number} of "
-                  f"{step.total}", file=out)
+                  f"{step.total}{ended}", file=out)
             return 0
         if key == "b":
             earlier = stepper.back()
@@ -294,10 +297,18 @@ def interact(root, steps, breakpoint, ops_only, keys, out):
 
 def read_key(keys, out):
     """One line typed by the user, stripped; None at the end of input."""
-    if keys.isatty():
+    if is_terminal(keys):
         print("[Enter/b/q] ", end="", file=out, flush=True)
     line = keys.readline()
     return None if line == "" else line.strip().lower()
+
+
+def is_terminal(stream):
+    """True if ``stream`` is a terminal (a closed or missing one is not)."""
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 def print_summary(root, out):

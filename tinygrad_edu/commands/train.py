@@ -14,8 +14,11 @@ beside it. If stdout is closed (``| head``), training goes on quietly and
 still saves the model.
 """
 
+import argparse
+import ipaddress
 import json
 import math
+import sys
 import time
 
 from pathlib import Path
@@ -115,7 +118,7 @@ def add_watch_arguments(parser):
                         metavar="N",
                         help=f"port of the --live page (default: {DEFAULT_PORT}; "
                              f"0 picks a free one)")
-    parser.add_argument("--host", default="127.0.0.1", metavar="HOST",
+    parser.add_argument("--host", type=host_name, default="127.0.0.1", metavar="HOST",
                         help="address the --live page listens on (default: "
                              "127.0.0.1, this computer only)")
     parser.add_argument("--report", metavar="FILE.html",
@@ -124,6 +127,25 @@ def add_watch_arguments(parser):
     parser.add_argument("--plot", metavar="FILE",
                         help="draw the loss and accuracy curves to FILE "
                              "(.png or .svg; needs matplotlib)")
+
+
+def host_name(text):
+    """An address to serve on; not empty (that would mean every network)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(
+            "the host is empty, which would show the page to every network; "
+            "give an address, e.g. 127.0.0.1 (this computer only)")
+    return text
+
+
+def is_loopback(host):
+    """True for an address only this computer can reach."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def run(args):
@@ -219,6 +241,10 @@ def start_watching(args, model, train_data, test_data, lr):
                               settings=settings, report=args.report)
     server = None
     if args.live:
+        if not is_loopback(args.host):
+            print(f"warning: --host {args.host}: the live page is visible to "
+                  f"other computers on the network (--host 127.0.0.1 keeps it "
+                  f"on this one)", file=sys.stderr)
         try:
             server = LiveServer(watcher.log, args.host, args.port).start()
         except ServeError as error:
