@@ -317,3 +317,80 @@ def test_a_binary_model_file_is_named_as_such(head, tmp_path, capsys):
         assert f"{path} is not a tinygrad_edu model file" in err
         assert "JSON model file that 'tinygrad-edu train" in err
         assert "codec" not in err
+
+
+# --- smaller things -----------------------------------------------------------
+
+def test_exercise_paths_that_cannot_be_written_are_usage_errors(tmp_path, capsys):
+    (tmp_path / "afile").write_text("x")
+    err = usage_error(["exercise", "--out", str(tmp_path / "afile" / "x")], capsys,
+                      "exercise")
+    assert "is a file, not a folder" in err
+    err = usage_error(["exercise", "--out", "/proc/wb"], capsys, "exercise")
+    assert "/proc/wb" in err
+
+
+def test_check_on_a_file_says_it_is_a_file(tmp_path, capsys):
+    (tmp_path / "afile").write_text("x")
+    err = usage_error(["check", str(tmp_path / "afile")], capsys, "check")
+    assert "is a file, not a workbook folder" in err
+
+
+def test_check_on_a_workbook_with_no_exercises_is_a_usage_error(tmp_path, capsys):
+    folder = tmp_path / "wb"
+    assert main(["exercise", "--out", str(folder), "--only", "add"]) == 0
+    manifest = folder / "workbook.json"
+    data = json.loads(manifest.read_text())
+    manifest.write_text(json.dumps({**data, "exercises": []}))
+    err = usage_error(["check", str(folder)], capsys, "check")
+    assert "lists no exercises" in err
+
+
+def test_a_formula_starting_with_minus_gets_a_hint_that_works(tmp_path, capsys):
+    err = usage_error(["graph", "-x*y", "x=1", "y=2"], capsys, "graph")
+    assert "'(-x*y)'" in err and "--expr=-x*y" in err
+    assert main(["graph", "(-x*y)", "x=1", "y=2", "--out", str(tmp_path / "g.png")]) == 0
+    assert main(["graph", " -x*y", "x=1", "y=2", "--out", str(tmp_path / "h.png")]) == 0
+    assert main(["step", "--expr=-x*y", "--var", "x=1", "--var", "y=2", "--all"]) == 0
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["step", "--digit", "3"], "--digit only goes with --model"),
+    (["step", "--index", "5"], "--index only goes with --model"),
+    (["graph", "x*y", "x=2", "y=3", "--activation", "relu"], "--activation only goes with --neuron"),
+    (["graph", "x*y", "x=2", "y=3", "--seed", "5"], "--seed only goes with --neuron"),
+    (["graph", "x*y", "x=2", "y=3", "z=4"], "z is not in the formula"),
+    (["graph", "x*y", "x=2", "x=3", "y=1"], "x is given a value more than once"),
+    (["step", "--expr", "x*y", "--var", "x=1", "--var", "y=1", "--var", "q=3"],
+     "q is not in the formula"),
+])
+def test_options_that_would_be_ignored_are_usage_errors(argv, message, capsys,
+                                                         tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert message in usage_error(argv, capsys, argv[0])
+
+
+def test_export_refuses_a_mismatched_extension(model_file, capsys):
+    for to, name, right in (("numpy", "m.pt", ".npz"), ("torch", "m.npz", ".pt or .pth")):
+        err = usage_error(["export", "--to", to, str(model_file),
+                           str(model_file.parent / name)], capsys, "export")
+        assert f"should end in {right} for --to {to}" in err
+        assert not (model_file.parent / name).exists()
+
+
+def test_explain_removes_only_its_own_stale_pictures(tmp_path, capsys):
+    out = tmp_path / "ex"
+    out.mkdir()
+    stale = [out / "step9.png", out / "step2.svg"]
+    mine = [out / "notes.txt", out / "step.png", out / "mystep1.png"]
+    for path in stale + mine:
+        path.write_text("old")
+    assert main(["explain", "--digit", "3", "--out", str(out)]) == 0
+    assert not any(path.exists() for path in stale)
+    assert all(path.read_text() == "old" for path in mine)
+    assert (out / "step1.png").is_file() and (out / "explain.txt").is_file()
+
+
+def test_an_empty_plot_path_says_it_is_empty(metrics_file, capsys):
+    err = usage_error(["plot", str(metrics_file), "--out", ""], capsys, "plot")
+    assert "the path is empty" in err

@@ -374,8 +374,20 @@ def formula_root(text, assignments, label):
 
     Raises ``ExpressionError`` (a ValueError) for a formula it cannot use.
     """
-    from ..watch.expression import parse_assignments, parse_expression
+    from ..engine import topological_order
+    from ..watch.expression import (ExpressionError, parse_assignments,
+                                    parse_expression)
+    names = [item.partition("=")[0].strip() for item in assignments]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise ExpressionError(f"{', '.join(repeated)} is given a value more "
+                              f"than once; give each variable once")
     root = parse_expression(text, parse_assignments(assignments))
+    used = {v.label for v in topological_order(root) if not v.parents}
+    unused = [name for name in names if name not in used]
+    if unused:
+        raise ExpressionError(f"{', '.join(unused)} is not in the formula "
+                              f"{text!r}; remove it or use it in the formula")
     if not root.label:
         root.label = label
     return root

@@ -13,7 +13,7 @@ scratch.
 
 import sys
 
-from .arguments import remember_parser, runtime_failure, usage_error
+from .arguments import check_output_path, remember_parser, runtime_failure, usage_error
 
 NAME = "exercise"
 HELP = "write a workbook: the engine with parts blanked out for a learner to write"
@@ -49,7 +49,9 @@ def run(args, out=None):
     if args.only is not None and not args.only:
         usage_error(args, "argument --only: name at least one exercise")
     try:
-        chosen = write_workbook(args.out, args.only, replace=args.replace)
+        chosen = write_workbook(args.out, args.only, replace=args.replace,
+                                check_path=lambda path: check_output_path(
+                                    args, path, "--out"))
     except WorkbookError as error:
         if "cannot write" in str(error):
             return runtime_failure(args, str(error))

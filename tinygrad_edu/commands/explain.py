@@ -12,6 +12,7 @@ Without ``--model`` an untrained ``MLP(64, [16, 16, 10])`` made with ``--seed``
 is used, as in the article (whose network is untrained too).
 """
 
+import re
 from pathlib import Path
 
 from .arguments import (check_forward, check_output_paths, digit,
@@ -71,11 +72,31 @@ def run(args):
         paths = write_explanation(steps, args.out, args.format, intro=why)
     except (OutputError, GraphvizError) as error:
         return runtime_failure(args, str(error))
+    remove_stale_pictures(folder, paths)
     print(why + "\n")
     for step in steps:
         print(f"Step {step.number}: {step.title}\n  {step.text}\n")
     print("wrote " + ", ".join(str(p) for p in paths))
     return 0
+
+
+# The pictures explain writes: step1.png, step2.svg, ...
+PICTURE_NAME = re.compile(r"step[0-9]+\.(png|svg|pdf)")
+
+
+def remove_stale_pictures(folder, written):
+    """Remove pictures an earlier run of explain left in ``folder`` that
+    this run did not write again (a bigger model's step5.png, a picture in
+    another format): they would tell another model's story. Only files
+    named as explain names its pictures are touched."""
+    keep = {Path(path).name for path in written}
+    for path in folder.iterdir():
+        if (PICTURE_NAME.fullmatch(path.name) and path.name not in keep
+                and path.is_file() and not path.is_symlink()):
+            try:
+                path.unlink()
+            except OSError:
+                pass                    # not ours to remove after all: leave it
 
 
 def _image(args, model):

@@ -30,11 +30,12 @@ def add_arguments(parser):
                         metavar="N",
                         help=f"draw one neuron with N inputs (1 to "
                              f"{MAX_NEURON_INPUTS}) instead of a formula")
-    parser.add_argument("--activation", default="tanh",
+    parser.add_argument("--activation",
                         choices=["relu", "tanh", "sigmoid", "linear"],
-                        help="the neuron's activation (default tanh)")
-    parser.add_argument("--seed", type=int, default=0, metavar="N",
-                        help="seed of the neuron's weights and inputs (default 0)")
+                        help="with --neuron: its activation (default tanh)")
+    parser.add_argument("--seed", type=int, metavar="N",
+                        help="with --neuron: seed of its weights and inputs "
+                             "(default 0)")
     parser.add_argument("--out", default=DEFAULT_OUT, metavar="FILE",
                         help="where to save: .png, .svg, .pdf or .dot; without "
                              f"an extension, .png (default {DEFAULT_OUT}, if "
@@ -105,7 +106,11 @@ def build_root(args):
     if args.neuron is not None:
         if args.formula:
             raise ValueError("give either a formula or --neuron N, not both")
-        return _neuron(args.neuron, args.activation, args.seed)
+        return _neuron(args.neuron, args.activation or "tanh", args.seed or 0)
+    for flag, value in (("--activation", args.activation), ("--seed", args.seed)):
+        if value is not None:
+            raise ValueError(f"{flag} only goes with --neuron N (a formula has "
+                             f"no activation or random weights)")
     if not args.formula:
         raise ValueError('give a formula, e.g. tinygrad-edu graph "x*w + b" '
                          'x=2 w=-3 b=6.5, or --neuron 3')

@@ -56,7 +56,7 @@ def add_arguments(parser):
     parser.add_argument("--digit", type=digit, metavar="D",
                         help="with --model: show it a test image of this digit "
                              "(default: the model's first class)")
-    parser.add_argument("--index", type=non_negative_int, default=0, metavar="K",
+    parser.add_argument("--index", type=non_negative_int, metavar="K",
                         help="with --model: which test image of that digit "
                              "(default 0)")
     parser.add_argument("--all", action="store_true",
@@ -153,7 +153,11 @@ def build_root(args):
     if args.var:
         raise ValueError("--var only goes with --expr")
     if args.model is not None:
-        return model_root(args.model, args.digit, args.index)
+        return model_root(args.model, args.digit, args.index or 0)
+    for flag, value in (("--digit", args.digit), ("--index", args.index)):
+        if value is not None:
+            raise ValueError(f"{flag} only goes with --model (which test image "
+                             f"the model is shown)")
     return three_example() if args.example == "three" else neuron_example()
 
 

@@ -103,15 +103,20 @@ def _check_folder(folder, replace):
             f"written)")
 
 
-def write_workbook(folder, only=None, replace=False):
+def write_workbook(folder, only=None, replace=False, check_path=None):
     """Write a workbook with the exercises ``only`` names (all by default).
 
     Returns the chosen (number, exercise) pairs. A folder that is not empty
     is refused, except an existing workbook with ``replace`` (it is then
-    written again from scratch).
+    written again from scratch). ``check_path``, if given, is called with
+    the manifest's path once the folder is accepted, before anything is
+    written (the command line turns a path that cannot be written into a
+    usage error there).
     """
     folder = Path(folder)
     _check_folder(folder, replace)
+    if check_path is not None:
+        check_path(folder / MANIFEST)
     chosen = choose(only)
     files = {}
     blanked = {}                  # exercise id -> the functions blanked for it
@@ -152,6 +157,9 @@ def read_workbook(folder):
     ``workbook.json``, or one this version cannot use.
     """
     folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise WorkbookError(f"{folder} is a file, not a workbook folder; give "
+                            f"the folder 'tinygrad-edu exercise --out DIR' wrote")
     if not folder.is_dir():
         raise WorkbookError(f"there is no folder {folder}; write a workbook "
                             f"with: tinygrad-edu exercise --out {folder}")
@@ -171,6 +179,10 @@ def read_workbook(folder):
         ids = [item["id"] for item in data["exercises"]]
     except (KeyError, TypeError):
         raise WorkbookError(f"{manifest} has no list of exercises") from None
+    if not ids:
+        raise WorkbookError(f"{manifest} lists no exercises, so there is "
+                            f"nothing to check; write the workbook again with "
+                            f"'tinygrad-edu exercise --out {folder} --replace'")
     unknown = [i for i in ids if i not in known]
     if unknown:
         raise WorkbookError(f"{manifest} names exercises this version does not "
