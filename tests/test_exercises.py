@@ -165,7 +165,8 @@ def test_the_exercise_command_refuses_a_folder_that_is_not_a_workbook(tmp_path, 
 
 def test_the_exercise_command_rewrites_a_workbook(tmp_path, capsys):
     assert main(["exercise", "--out", str(tmp_path), "--only", "add"]) == 0
-    assert main(["exercise", "--out", str(tmp_path), "--only", "1,mul"]) == 0
+    assert main(["exercise", "--out", str(tmp_path), "--only", "1,mul",
+                 "--replace"]) == 0
     assert "wrote a workbook with 2 exercises" in capsys.readouterr().out
     assert main(["exercise", "--list", "--out", str(tmp_path)]) == 0
     assert "cross_entropy" in capsys.readouterr().out

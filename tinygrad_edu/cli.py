@@ -32,12 +32,24 @@ def build_parser():
     return parser
 
 
+def _dash_hint(unknown):
+    """A hint when an unknown argument is a formula starting with '-' (every
+    option here starts with '--', so one '-' is most likely a formula)."""
+    formulas = [a for a in unknown if a.startswith("-") and not a.startswith("--")]
+    if not formulas:
+        return ""
+    return (f"; {formulas[0]!r} starts with '-', so it reads as an option: "
+            f"write the formula in brackets, '({formulas[0]})', or after a "
+            f"space, ' {formulas[0]}' (for step, --expr={formulas[0]})")
+
+
 def main(argv=None):
     parser = build_parser()
     args, unknown = parser.parse_known_args(argv)
     if unknown:         # said by the command itself, with its own usage
         command_parser = getattr(args, "command_parser", parser)
-        command_parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+        command_parser.error(f"unrecognized arguments: {' '.join(unknown)}"
+                             + _dash_hint(unknown))
     if not getattr(args, "run", None):
         parser.print_help()
         return 2

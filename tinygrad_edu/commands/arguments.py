@@ -41,13 +41,42 @@ def runtime_failure(args, message):
     return 1
 
 
+class DefaultPath(str):
+    """An output path the user did not type: an option's default (such as
+    ``model.json``), or a file in a default folder (``out/explain/step1.png``).
+    It never replaces an existing file (see :func:`check_output_path`); a path
+    the user named does. ``option_value`` is what to type after the option to
+    name it on purpose (the path, or the default folder)."""
+
+    def __new__(cls, path, option_value=None):
+        self = super().__new__(cls, str(path))
+        self.option_value = str(option_value or path)
+        return self
+
+
+def unnamed_if(default, path):
+    """``path`` as a :class:`DefaultPath` if ``default`` is one (a file in
+    a folder the user did not name), else as it is."""
+    if isinstance(default, DefaultPath):
+        return DefaultPath(path, default.option_value)
+    return path
+
+
 def check_output_path(args, path, flag):
     """Create ``path``'s folder, or make a usage error naming ``flag``.
 
-    Refused: a folder, a symbolic link, a device, a FIFO, a name too long, a
-    folder where files cannot be created (see ``output.prepare_output_path``).
+    Refused: an empty path, a folder, a symbolic link, a device, a FIFO, a
+    name too long, a folder where files cannot be created (see
+    ``output.prepare_output_path``), and an existing file the user did not
+    name (a :class:`DefaultPath`).
     """
     from ..output import OutputError, prepare_output_path
+    if not str(path).strip():
+        usage_error(args, f"argument {flag}: the path is empty; give a file name")
+    if isinstance(path, DefaultPath) and os.path.lexists(path):
+        usage_error(args, f"{path} exists and was not named (it is where {flag} "
+                          f"writes by default); pass {flag} {path.option_value} "
+                          f"to replace it, or another path")
     try:
         return prepare_output_path(path)
     except OutputError as error:
@@ -249,13 +278,49 @@ def model_file(args):
     return path
 
 
+def load_model_file(path):
+    """The model saved in ``path`` (``serialize.load_model``), after a check
+    that the file is text: a binary file (a PyTorch or numpy export, say)
+    gets a ``ModelFileError`` saying so, not a decoding error."""
+    from ..learn.serialize import ModelFileError, load_model
+    kind = binary_kind(path)
+    if kind:
+        raise ModelFileError(
+            f"{path} is not a tinygrad_edu model file: it is {kind}; give the "
+            f"JSON model file that 'tinygrad-edu train --out FILE' saved")
+    return load_model(path)
+
+
+def binary_kind(path, size=65536):
+    """What the file ``path`` is if it is binary, not text (None for text,
+    or a file that cannot be read: reading it again says why)."""
+    import codecs
+    if not os.path.isfile(path):        # a FIFO would block; a folder says itself
+        return None
+    try:
+        with open(path, "rb") as file:
+            head = file.read(size)
+    except OSError:
+        return None
+    if head.startswith(b"PK\x03\x04"):
+        return ("a zip archive (perhaps a PyTorch .pt or numpy .npz export, "
+                "as 'tinygrad-edu export' writes)")
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+    except UnicodeDecodeError:
+        return "a binary file, not JSON text (perhaps a PyTorch or numpy file)"
+    if b"\0" in head:
+        return "a binary file, not JSON text (perhaps a PyTorch or numpy file)"
+    return None
+
+
 def load_digit_model(path):
     """The model saved in ``path``, checked to read 64-pixel digit images.
 
     Raises ``ModelFileError`` (a ValueError) saying what is wrong.
     """
-    from ..learn.serialize import ModelFileError, load_model
-    model = load_model(path)
+    from ..learn.serialize import ModelFileError
+    model = load_model_file(path)
     if model.nin != 64:
         raise ModelFileError(f"{path} takes {model.nin} inputs, not the 64 "
                              f"pixels of a digit image; give a model trained "
@@ -309,8 +374,20 @@ def formula_root(text, assignments, label):
 
     Raises ``ExpressionError`` (a ValueError) for a formula it cannot use.
     """
-    from ..watch.expression import parse_assignments, parse_expression
+    from ..engine import topological_order
+    from ..watch.expression import (ExpressionError, parse_assignments,
+                                    parse_expression)
+    names = [item.partition("=")[0].strip() for item in assignments]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise ExpressionError(f"{', '.join(repeated)} is given a value more "
+                              f"than once; give each variable once")
     root = parse_expression(text, parse_assignments(assignments))
+    used = {v.label for v in topological_order(root) if not v.parents}
+    unused = [name for name in names if name not in used]
+    if unused:
+        raise ExpressionError(f"{', '.join(unused)} is not in the formula "
+                              f"{text!r}; remove it or use it in the formula")
     if not root.label:
         root.label = label
     return root

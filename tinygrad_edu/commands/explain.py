@@ -12,12 +12,13 @@ Without ``--model`` an untrained ``MLP(64, [16, 16, 10])`` made with ``--seed``
 is used, as in the article (whose network is untrained too).
 """
 
+import re
 from pathlib import Path
 
 from .arguments import (check_forward, check_output_paths, digit,
                         load_digit_model, non_negative_int, output_index,
                         pick_test_image, remember_parser, runtime_failure,
-                        usage_error)
+                        unnamed_if, usage_error, DefaultPath)
 
 NAME = "explain"
 HELP = "draw and tell the four steps of backprop for one handwritten digit"
@@ -40,9 +41,9 @@ def add_arguments(parser):
                         help="first: test image --index; wrong: one the model "
                              "misclassifies; unsure: one it gets right but is "
                              "least sure of (default first)")
-    parser.add_argument("--out", default="out/explain", metavar="DIR",
+    parser.add_argument("--out", default=DefaultPath("out/explain"), metavar="DIR",
                         help="folder for the pictures and explain.txt "
-                             "(default out/explain)")
+                             "(default out/explain, if it holds none yet)")
     parser.add_argument("--format", choices=["png", "svg", "pdf"], default="png",
                         help="picture format (default png)")
     remember_parser(parser)
@@ -53,7 +54,7 @@ def run(args):
     from ..pictures.explain import explain_steps, write_explanation
     from ..output import OutputError
     folder = Path(args.out)
-    check_output_paths(args, [(folder / "explain.txt", "--out")],
+    check_output_paths(args, [(unnamed_if(args.out, folder / "explain.txt"), "--out")],
                        inputs=[(args.model, "--model")])
     try:
         model = _model(args)
@@ -64,18 +65,38 @@ def run(args):
     except ValueError as error:
         usage_error(args, str(error))
     # One picture per layer, the output's, and the pixels': step1 .. step(layers + 2).
-    check_output_paths(args, [(folder / f"step{n}.{args.format}", "--out")
+    check_output_paths(args, [(unnamed_if(args.out, folder / f"step{n}.{args.format}"), "--out")
                               for n in range(1, len(model.sizes) + 3)])
     steps = explain_steps(model, image, args.digit)
     try:
         paths = write_explanation(steps, args.out, args.format, intro=why)
     except (OutputError, GraphvizError) as error:
         return runtime_failure(args, str(error))
+    remove_stale_pictures(folder, paths)
     print(why + "\n")
     for step in steps:
         print(f"Step {step.number}: {step.title}\n  {step.text}\n")
     print("wrote " + ", ".join(str(p) for p in paths))
     return 0
+
+
+# The pictures explain writes: step1.png, step2.svg, ...
+PICTURE_NAME = re.compile(r"step[0-9]+\.(png|svg|pdf)")
+
+
+def remove_stale_pictures(folder, written):
+    """Remove pictures an earlier run of explain left in ``folder`` that
+    this run did not write again (a bigger model's step5.png, a picture in
+    another format): they would tell another model's story. Only files
+    named as explain names its pictures are touched."""
+    keep = {Path(path).name for path in written}
+    for path in folder.iterdir():
+        if (PICTURE_NAME.fullmatch(path.name) and path.name not in keep
+                and path.is_file() and not path.is_symlink()):
+            try:
+                path.unlink()
+            except OSError:
+                pass                    # not ours to remove after all: leave it
 
 
 def _image(args, model):

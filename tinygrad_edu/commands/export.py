@@ -13,10 +13,12 @@ PyTorch is optional: ``pip install tinygrad_edu[torch]``.
 
 import sys
 
-from .arguments import (add_model_file, check_output_path, loaded_model, remember_parser,
-                        runtime_failure)
+from pathlib import Path
+
+from .arguments import (add_model_file, check_output_paths, load_model_file,
+                        loaded_model, remember_parser, runtime_failure,
+                        usage_error)
 from ..learn.bridge import save_numpy, save_torch, sequential_source
-from ..learn.serialize import load_model
 from ..output import OutputError
 
 NAME = "export"
@@ -24,6 +26,8 @@ HELP = "write a trained model's weights for PyTorch (.pt) or numpy (.npz)"
 
 # --to NAME -> the function that writes the file.
 FORMATS = {"torch": save_torch, "numpy": save_numpy}
+# --to NAME -> the endings its files have.
+ENDINGS = {"torch": (".pt", ".pth"), "numpy": (".npz",)}
 
 
 def how_to_read(model, path, to):
@@ -53,8 +57,12 @@ def add_arguments(parser):
 
 def run(args, out=None):
     out = out or sys.stdout
-    model = loaded_model(args, load_model)
-    check_output_path(args, args.out, "OUT")
+    model = loaded_model(args, load_model_file)
+    check_output_paths(args, [(args.out, "OUT")], inputs=[(args.model, "MODEL")])
+    endings = ENDINGS[args.to]
+    if Path(args.out).suffix.lower() not in endings:
+        usage_error(args, f"argument OUT: {args.out} should end in "
+                          f"{' or '.join(endings)} for --to {args.to}")
     try:
         path = FORMATS[args.to](model, args.out)
     except (ModuleNotFoundError, OutputError) as error:

@@ -10,15 +10,15 @@ draws one neuron with N inputs instead.
 
 import random
 
-from .arguments import (check_output_path, formula_root, int_between,
+from .arguments import (DefaultPath, check_output_path, formula_root, int_between,
                         positive_int, remember_parser, runtime_failure,
-                        usage_error)
+                        unnamed_if, usage_error)
 
 NAME = "graph"
 HELP = "draw the computation graph of a formula or a neuron, with gradients"
 
 MAX_NEURON_INPUTS = 50
-DEFAULT_OUT = "out/graph.png"
+DEFAULT_OUT = DefaultPath("out/graph.png")
 
 
 def add_arguments(parser):
@@ -30,14 +30,16 @@ def add_arguments(parser):
                         metavar="N",
                         help=f"draw one neuron with N inputs (1 to "
                              f"{MAX_NEURON_INPUTS}) instead of a formula")
-    parser.add_argument("--activation", default="tanh",
+    parser.add_argument("--activation",
                         choices=["relu", "tanh", "sigmoid", "linear"],
-                        help="the neuron's activation (default tanh)")
-    parser.add_argument("--seed", type=int, default=0, metavar="N",
-                        help="seed of the neuron's weights and inputs (default 0)")
+                        help="with --neuron: its activation (default tanh)")
+    parser.add_argument("--seed", type=int, metavar="N",
+                        help="with --neuron: seed of its weights and inputs "
+                             "(default 0)")
     parser.add_argument("--out", default=DEFAULT_OUT, metavar="FILE",
                         help="where to save: .png, .svg, .pdf or .dot; without "
-                             f"an extension, .png (default {DEFAULT_OUT})")
+                             f"an extension, .png (default {DEFAULT_OUT}, if "
+                             f"there is no such file yet)")
     parser.add_argument("--params", nargs="+", default=[], metavar="NAME",
                         help="the formula's variables to draw as parameters "
                              "(weights and biases, green), e.g. --params w b; "
@@ -96,7 +98,7 @@ def output_path(args):
         path = picture_path(args.out, default="png")
     except ValueError as error:
         usage_error(args, f"argument --out: {error}")
-    return check_output_path(args, path, "--out")
+    return check_output_path(args, unnamed_if(args.out, path), "--out")
 
 
 def build_root(args):
@@ -104,7 +106,11 @@ def build_root(args):
     if args.neuron is not None:
         if args.formula:
             raise ValueError("give either a formula or --neuron N, not both")
-        return _neuron(args.neuron, args.activation, args.seed)
+        return _neuron(args.neuron, args.activation or "tanh", args.seed or 0)
+    for flag, value in (("--activation", args.activation), ("--seed", args.seed)):
+        if value is not None:
+            raise ValueError(f"{flag} only goes with --neuron N (a formula has "
+                             f"no activation or random weights)")
     if not args.formula:
         raise ValueError('give a formula, e.g. tinygrad-edu graph "x*w + b" '
                          'x=2 w=-3 b=6.5, or --neuron 3')

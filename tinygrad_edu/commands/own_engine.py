@@ -6,21 +6,27 @@ everything the command uses (the examples, the formula reader, the tracer
 that steps through backprop) runs on the learner's Values, local derivatives,
 topological order and chain-rule step, with no second code path. Any command
 with an ``--engine`` option can use it.
+
+Loading ``engine.py`` has a time limit (``check``'s, ``TIME_LIMIT``): a loop
+at the top level of the file that never ends is reported, not waited on.
+Stepping itself waits for the learner's keys as long as they like.
 """
 
 import json
+import os
+import select
 import subprocess
 import sys
 from pathlib import Path
 
-from ..exercises.grading import child_environment
+from ..exercises.grading import TIME_LIMIT, child_environment
 
 __all__ = ["run_on_own_engine", "engine_file", "child_run"]
 
 # Loads DIR/engine.py as tinygrad_edu.engine, then runs the command.
 _CHILD = r"""
-import importlib.util, sys
-name, path, arguments = sys.argv[1], sys.argv[2], sys.argv[3]
+import importlib.util, os, sys
+name, path, arguments, loaded = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 spec = importlib.util.spec_from_file_location("tinygrad_edu.engine", path)
 engine = importlib.util.module_from_spec(spec)
 sys.modules["tinygrad_edu.engine"] = engine
@@ -31,6 +37,8 @@ except SyntaxError as error:
 except Exception as error:
     sys.exit(f"tinygrad-edu {name}: error: {path} does not load: "
              f"{type(error).__name__}: {error}")
+os.write(loaded, b"loaded\n")         # tells the parent the file has loaded
+os.close(loaded)
 from tinygrad_edu.commands.own_engine import child_run
 sys.exit(child_run(name, engine, arguments))
 """
@@ -55,16 +63,41 @@ def run_on_own_engine(name, args, keys, out):
     path = engine_file(args.engine)
     settings = {key: value for key, value in vars(args).items()
                 if key not in ("command_parser", "run", "engine", "command")}
+    direct = keys is sys.stdin and out is sys.stdout
+    streams = {} if direct else dict(stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True)
+    read_end, write_end = os.pipe()
     command = [sys.executable, "-c", _CHILD, name, str(path),
-               json.dumps(settings, default=str)]
-    env = child_environment()
-    if keys is sys.stdin and out is sys.stdout:
-        return subprocess.run(command, env=env).returncode
-    done = subprocess.run(command, env=env, input=keys.read(), text=True,
-                          capture_output=True)
-    out.write(done.stdout)
-    sys.stderr.write(done.stderr)
-    return done.returncode
+               json.dumps(settings, default=str), str(write_end)]
+    child = subprocess.Popen(command, env=child_environment(),
+                             pass_fds=(write_end,), **streams)
+    os.close(write_end)
+    try:
+        if not _loads_in_time(read_end, TIME_LIMIT):
+            child.kill()
+            from .arguments import runtime_failure
+            return runtime_failure(args, f"loading {path} took longer than "
+                                         f"{TIME_LIMIT:g} s; is there a loop at "
+                                         f"the top level of the file that never "
+                                         f"ends?")
+        if direct:
+            return child.wait()
+        stdout, stderr = child.communicate(keys.read())
+        out.write(stdout)
+        sys.stderr.write(stderr)
+        return child.returncode
+    finally:
+        os.close(read_end)
+        if child.poll() is None:
+            child.kill()
+        child.wait()
+
+
+def _loads_in_time(ready, limit):
+    """Wait until the child has loaded engine.py (it writes a line to the
+    pipe ``ready``) or ended (the pipe closes); False after ``limit`` seconds."""
+    readable, _, _ = select.select([ready], [], [], limit)
+    return bool(readable)
 
 
 def child_run(name, engine, arguments):
@@ -81,7 +114,13 @@ def child_run(name, engine, arguments):
     for key, value in json.loads(arguments).items():
         setattr(args, key, value)
     try:
-        return command.run(args)
+        code = command.run(args)
+        sys.stdout.flush()              # a closed pipe shows here, not at exit
+        return code
+    except BrokenPipeError:             # stdout closed (| head): a quiet end
+        from .arguments import drop_stdout
+        drop_stdout()
+        return 0
     except NotImplementedError as error:
         print(f"tinygrad-edu {name}: error: your engine is not finished: {error}",
               file=sys.stderr)

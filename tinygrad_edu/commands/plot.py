@@ -12,9 +12,12 @@ training. matplotlib is an optional extra: ``pip install 'tinygrad_edu[plot]'``.
 
 import io
 import json
+import math
+import warnings
 from pathlib import Path
 
-from .arguments import check_output_path, remember_parser, runtime_failure, usage_error
+from .arguments import (DefaultPath, check_output_path, check_output_paths,
+                        remember_parser, runtime_failure, usage_error)
 from ..output import OutputError, write_atomically
 
 NAME = "plot"
@@ -27,14 +30,15 @@ TRAIN_COLOUR, TEST_COLOUR, STEP_COLOUR = "#1b7837", "#e66101", "#aaaaaa"
 def add_arguments(parser):
     parser.add_argument("metrics", metavar="METRICS",
                         help="a metrics file written by 'tinygrad-edu train --metrics'")
-    parser.add_argument("--out", default="curves.png", metavar="FILE",
+    parser.add_argument("--out", default=DefaultPath("curves.png"), metavar="FILE",
                         help="where to draw the curves, .png or .svg "
-                             "(default: curves.png)")
+                             "(default: curves.png, if there is no such file yet)")
     remember_parser(parser)
 
 
 def run(args):
     check_plot_path(args, args.out, "--out")
+    check_output_paths(args, [(args.out, "--out")], inputs=[(args.metrics, "METRICS")])
     try:
         metrics = read_metrics(args.metrics)
     except ValueError as error:
@@ -43,12 +47,16 @@ def run(args):
         draw_curves(metrics, args.out)
     except OutputError as error:
         return runtime_failure(args, str(error))
-    print(f"curves of {metrics['epochs']} epochs drawn to {args.out}")
+    epochs = metrics["epochs"]
+    print(f"curves of {epochs} epoch{'' if epochs == 1 else 's'} drawn to {args.out}")
     return 0
 
 
 def check_plot_path(args, path, flag):
     """A usage error unless ``path`` is a writable .png or .svg and matplotlib is here."""
+    if not path.strip():
+        usage_error(args, f"argument {flag}: the path is empty; give a file "
+                          f"name ending in .png or .svg")
     if Path(path).suffix.lower() not in FORMATS:
         usage_error(args, f"argument {flag}: {path} should end in .png or .svg")
     try:
@@ -71,13 +79,56 @@ def read_metrics(path):
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise ValueError(f"{path} is not JSON; give the file that "
                          f"'tinygrad-edu train --metrics' wrote") from None
-    history = metrics.get("history") if isinstance(metrics, dict) else None
-    if not (isinstance(history, list) and history and all(
-            isinstance(entry, dict) and "epoch" in entry for entry in history)):
-        raise ValueError(f"{path} has no per-epoch history; give the file that "
-                         f"'tinygrad-edu train --metrics' wrote")
-    metrics.setdefault("epochs", history[-1]["epoch"])
+    check_metrics(metrics, path)
+    metrics.setdefault("epochs", metrics["history"][-1]["epoch"])
     return metrics
+
+
+def _number(value):
+    """True for a finite int or float (JSON's true and false are not numbers)."""
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value))
+
+
+def _whole(value):
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+def check_metrics(metrics, path):
+    """Raise ValueError naming the first key of ``metrics`` (read from
+    ``path``) that is not what the curves need, and what it should be."""
+    fix = "give the file that 'tinygrad-edu train --metrics' wrote"
+    history = metrics.get("history") if isinstance(metrics, dict) else None
+    if not (isinstance(history, list) and history):
+        raise ValueError(f"{path} has no per-epoch history; {fix}")
+
+    def wrong(key, should):
+        return ValueError(f"{path}: {key} should be {should}; {fix}")
+
+    for i, entry in enumerate(history):
+        if not isinstance(entry, dict) or "epoch" not in entry:
+            raise ValueError(f"{path} has no per-epoch history (history[{i}] "
+                             f"has no epoch); {fix}")
+        if not _whole(entry["epoch"]):
+            raise wrong(f"history[{i}].epoch", "a whole number from 1")
+        for key in ("train", "test"):
+            if entry.get(f"{key}_loss") is None:
+                continue
+            if not _number(entry[f"{key}_loss"]):
+                raise wrong(f"history[{i}].{key}_loss", "a number")
+            accuracy = entry.get(f"{key}_accuracy")
+            if not (_number(accuracy) and 0 <= accuracy <= 1):
+                raise wrong(f"history[{i}].{key}_accuracy", "a fraction from 0 to 1")
+    if not any(entry.get(f"{key}_loss") is not None
+               for entry in history for key in ("train", "test")):
+        raise ValueError(f"{path} holds no losses to draw; {fix}")
+    if "epochs" in metrics and not _whole(metrics["epochs"]):
+        raise wrong("epochs", "a whole number from 1")
+    if metrics.get("steps_per_epoch") is not None and not _whole(metrics["steps_per_epoch"]):
+        raise wrong("steps_per_epoch", "a whole number from 1")
+    steps = metrics.get("step_loss")
+    if steps is not None and not (isinstance(steps, list) and all(map(_number, steps))):
+        raise wrong("step_loss", "a list of numbers (the loss of each step)")
 
 
 def draw_curves(metrics, path):
@@ -112,7 +163,10 @@ def draw_curves(metrics, path):
     accuracy_axes.set(title="accuracy (%)", xlabel="epoch", xlim=(0, max(epochs)))
     for axes in (loss_axes, accuracy_axes):
         axes.grid(alpha=0.3)
-        axes.legend(frameon=False)
+        if axes.get_legend_handles_labels()[0]:
+            axes.legend(frameon=False)
     buffer = io.BytesIO()
-    figure.savefig(buffer, format=Path(path).suffix.lower()[1:], dpi=120)
+    with warnings.catch_warnings():     # matplotlib's advice is not the user's
+        warnings.simplefilter("ignore")
+        figure.savefig(buffer, format=Path(path).suffix.lower()[1:], dpi=120)
     return write_atomically(path, buffer.getvalue())

@@ -20,6 +20,7 @@ Mistakes in the arguments print the usage and exit with 2; failing to write
 the ``--html`` file exits with 1.
 """
 
+import io
 import sys
 
 from .arguments import (check_forward, check_output_paths, digit,
@@ -55,7 +56,7 @@ def add_arguments(parser):
     parser.add_argument("--digit", type=digit, metavar="D",
                         help="with --model: show it a test image of this digit "
                              "(default: the model's first class)")
-    parser.add_argument("--index", type=non_negative_int, default=0, metavar="K",
+    parser.add_argument("--index", type=non_negative_int, metavar="K",
                         help="with --model: which test image of that digit "
                              "(default 0)")
     parser.add_argument("--all", action="store_true",
@@ -81,7 +82,7 @@ def add_arguments(parser):
 
 def run(args, keys=None, out=None):
     """Run the command; ``keys`` and ``out`` default to stdin and stdout."""
-    keys = keys or sys.stdin
+    keys = keys or sys.stdin or io.StringIO()      # a closed stdin: no keys
     out = out or sys.stdout
     if args.engine is not None:
         return run_on_engine(args, keys, out)
@@ -111,8 +112,14 @@ def run(args, keys=None, out=None):
 
 
 def run_on_engine(args, keys, out):
-    """Run this command again on the learner's engine, in a child process."""
+    """Run this command again on the learner's engine, in a child process.
+
+    The workbook's files count as inputs: ``--html`` may not replace them."""
     from .own_engine import run_on_own_engine
+    from ..exercises.workbook import workbook_files
+    check_output_paths(args, [(args.html, "--html")],
+                       inputs=[(args.model, "--model")] +
+                       [(path, "--engine") for path in workbook_files(args.engine)])
     try:
         return run_on_own_engine(NAME, args, keys, out)
     except ValueError as error:
@@ -146,7 +153,11 @@ def build_root(args):
     if args.var:
         raise ValueError("--var only goes with --expr")
     if args.model is not None:
-        return model_root(args.model, args.digit, args.index)
+        return model_root(args.model, args.digit, args.index or 0)
+    for flag, value in (("--digit", args.digit), ("--index", args.index)):
+        if value is not None:
+            raise ValueError(f"{flag} only goes with --model (which test image "
+                             f"the model is shown)")
     return three_example() if args.example == "three" else neuron_example()
 
 
@@ -269,8 +280,10 @@ def interact(root, steps, breakpoint, ops_only, keys, out):
     while True:
         key = read_key(keys, out)
         if key is None or key == "q":
+            ended = ("; stdin ended, use --all to print every step"
+                     if key is None and not is_terminal(keys) else "")
             print(f"quit at step {stepper.seen[stepper.position].number} of "
-                  f"{step.total}", file=out)
+                  f"{step.total}{ended}", file=out)
             return 0
         if key == "b":
             earlier = stepper.back()
@@ -288,10 +301,18 @@ def interact(root, steps, breakpoint, ops_only, keys, out):
 
 def read_key(keys, out):
     """One line typed by the user, stripped; None at the end of input."""
-    if keys.isatty():
+    if is_terminal(keys):
         print("[Enter/b/q] ", end="", file=out, flush=True)
     line = keys.readline()
     return None if line == "" else line.strip().lower()
+
+
+def is_terminal(stream):
+    """True if ``stream`` is a terminal (a closed or missing one is not)."""
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 def print_summary(root, out):

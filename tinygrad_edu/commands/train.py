@@ -14,15 +14,19 @@ beside it. If stdout is closed (``| head``), training goes on quietly and
 still saves the model.
 """
 
+import argparse
+import ipaddress
 import json
 import math
+import sys
 import time
 
 from pathlib import Path
 
-from .arguments import (check_output_paths, digit, fraction, non_negative_int,
-                        positive_float, positive_int, print_while_read,
-                        remember_parser, runtime_failure, usage_error)
+from .arguments import (DefaultPath, check_output_paths, digit, fraction,
+                        int_between, positive_float, positive_int,
+                        print_while_read, remember_parser, runtime_failure,
+                        unnamed_if, usage_error)
 from .plot import check_plot_path, draw_curves
 from ..learn.digits import load_digits
 from ..learn.nn import ACTIVATIONS, MLP
@@ -88,8 +92,9 @@ def add_arguments(parser):
                              "the traced program replayed over each batch), "
                              "tape (the same program in pure Python) or values "
                              "(the readable Value graph, slowest)")
-    parser.add_argument("--out", default="model.json", metavar="FILE",
-                        help="where to save the model as JSON (default: model.json)")
+    parser.add_argument("--out", default=DefaultPath("model.json"), metavar="FILE",
+                        help="where to save the model as JSON (default: "
+                             "model.json, if there is no such file yet)")
     parser.add_argument("--metrics", metavar="FILE",
                         help="also write a JSON summary (accuracies, losses, "
                              "epochs, seconds) for scripts")
@@ -109,11 +114,11 @@ def add_watch_arguments(parser):
                         help="show the training on a page in the browser "
                              "(curves, weights, digits); the page stays "
                              "until Ctrl-C")
-    parser.add_argument("--port", type=non_negative_int, default=DEFAULT_PORT,
+    parser.add_argument("--port", type=int_between(0, 65535), default=DEFAULT_PORT,
                         metavar="N",
                         help=f"port of the --live page (default: {DEFAULT_PORT}; "
                              f"0 picks a free one)")
-    parser.add_argument("--host", default="127.0.0.1", metavar="HOST",
+    parser.add_argument("--host", type=host_name, default="127.0.0.1", metavar="HOST",
                         help="address the --live page listens on (default: "
                              "127.0.0.1, this computer only)")
     parser.add_argument("--report", metavar="FILE.html",
@@ -122,6 +127,25 @@ def add_watch_arguments(parser):
     parser.add_argument("--plot", metavar="FILE",
                         help="draw the loss and accuracy curves to FILE "
                              "(.png or .svg; needs matplotlib)")
+
+
+def host_name(text):
+    """An address to serve on; not empty (that would mean every network)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(
+            "the host is empty, which would show the page to every network; "
+            "give an address, e.g. 127.0.0.1 (this computer only)")
+    return text
+
+
+def is_loopback(host):
+    """True for an address only this computer can reach."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def run(args):
@@ -134,11 +158,11 @@ def run(args):
     if problem:
         usage_error(args, f"argument --hidden: {problem} (limits: {MAX_LAYERS} "
                           f"layers, {MAX_WEIGHTS:,} weights)")
-    check_output_paths(args, [(args.out, "--out"), (args.metrics, "--metrics"),
-                              (diverged_path(args), "--save-diverged"),
-                              (args.report, "--report")])
     if args.plot:
         check_plot_path(args, args.plot, "--plot")
+    check_output_paths(args, [(args.out, "--out"), (args.metrics, "--metrics"),
+                              (diverged_path(args), "--save-diverged"),
+                              (args.report, "--report"), (args.plot, "--plot")])
     try:
         train_data = load_digits("train", classes=classes, per_class=args.per_class,
                                  seed=args.seed)
@@ -228,6 +252,10 @@ def start_watching(args, model, train_data, test_data, lr):
                               settings=settings, report=args.report)
     server = None
     if args.live:
+        if not is_loopback(args.host):
+            print(f"warning: --host {args.host}: the live page is visible to "
+                  f"other computers on the network (--host 127.0.0.1 keeps it "
+                  f"on this one)", file=sys.stderr)
         try:
             server = LiveServer(watcher.log, args.host, args.port).start()
         except ServeError as error:
@@ -254,7 +282,7 @@ def diverged_path(args):
     if not args.save_diverged:
         return None
     out = Path(args.out)
-    return out.with_name(f"{out.stem}.diverged{out.suffix or '.json'}")
+    return unnamed_if(args.out, out.with_name(f"{out.stem}.diverged{out.suffix or '.json'}"))
 
 
 def save_diverged(args, model):

@@ -24,6 +24,7 @@ from .blanking import BlankingError, blank_functions, function_names, point_impo
 from .catalog import FILES, exercises
 
 __all__ = ["WorkbookError", "LoadError", "write_workbook", "read_workbook",
+           "workbook_files",
            "load_module", "all_exercises", "MANIFEST", "FORMAT"]
 
 MANIFEST = "workbook.json"
@@ -73,23 +74,49 @@ def choose(only):
     return [(n, e) for n, e in numbered if n in picked]
 
 
-def _check_folder(folder):
+def workbook_files(folder):
+    """The paths of the files a workbook in ``folder`` holds (or would)."""
+    folder = Path(folder)
+    return [folder / name for name in (*FILES, "README.md", MANIFEST)]
+
+
+def _check_folder(folder, replace):
+    """Refuse a file, a folder that holds anything but a workbook, and a
+    workbook unless ``replace``: the learner's answers would be lost."""
     if folder.exists() and not folder.is_dir():
         raise WorkbookError(f"{folder} is a file; give a folder for the workbook")
-    if folder.is_dir() and any(folder.iterdir()) and not (folder / MANIFEST).is_file():
+    if not folder.is_dir():
+        return
+    names = sorted(p.name for p in folder.iterdir())
+    if not names:
+        return
+    shown = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
+    if not (folder / MANIFEST).is_file():
         raise WorkbookError(
-            f"{folder} is not empty and is not a workbook; choose a new or "
-            f"empty folder (nothing was written)")
+            f"{folder} is not empty and is not a workbook (it holds {shown}); "
+            f"choose a new or empty folder (nothing was written)")
+    if not replace:
+        raise WorkbookError(
+            f"{folder} already holds a workbook ({shown}); writing it again "
+            f"would replace the answers written in it. Choose another folder, "
+            f"or pass --replace to write it again from scratch (nothing was "
+            f"written)")
 
 
-def write_workbook(folder, only=None):
+def write_workbook(folder, only=None, replace=False, check_path=None):
     """Write a workbook with the exercises ``only`` names (all by default).
 
-    Returns the chosen (number, exercise) pairs. An existing workbook in
-    ``folder`` is replaced; any other non-empty folder is refused.
+    Returns the chosen (number, exercise) pairs. A folder that is not empty
+    is refused, except an existing workbook with ``replace`` (it is then
+    written again from scratch). ``check_path``, if given, is called with
+    the manifest's path once the folder is accepted, before anything is
+    written (the command line turns a path that cannot be written into a
+    usage error there).
     """
     folder = Path(folder)
-    _check_folder(folder)
+    _check_folder(folder, replace)
+    if check_path is not None:
+        check_path(folder / MANIFEST)
     chosen = choose(only)
     files = {}
     blanked = {}                  # exercise id -> the functions blanked for it
@@ -130,6 +157,9 @@ def read_workbook(folder):
     ``workbook.json``, or one this version cannot use.
     """
     folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise WorkbookError(f"{folder} is a file, not a workbook folder; give "
+                            f"the folder 'tinygrad-edu exercise --out DIR' wrote")
     if not folder.is_dir():
         raise WorkbookError(f"there is no folder {folder}; write a workbook "
                             f"with: tinygrad-edu exercise --out {folder}")
@@ -149,6 +179,10 @@ def read_workbook(folder):
         ids = [item["id"] for item in data["exercises"]]
     except (KeyError, TypeError):
         raise WorkbookError(f"{manifest} has no list of exercises") from None
+    if not ids:
+        raise WorkbookError(f"{manifest} lists no exercises, so there is "
+                            f"nothing to check; write the workbook again with "
+                            f"'tinygrad-edu exercise --out {folder} --replace'")
     unknown = [i for i in ids if i not in known]
     if unknown:
         raise WorkbookError(f"{manifest} names exercises this version does not "
