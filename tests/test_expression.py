@@ -108,3 +108,10 @@ def test_no_state_is_kept_between_calls():
     _, second = parse_with_variables("x + 1", {"x": 2.0})
     assert first["x"].data == 1.0 and second["x"].data == 2.0
     assert not hasattr(parse_expression, "last_variables")
+
+
+def test_a_formula_that_stops_too_soon_says_so_and_a_wrong_character_is_placed():
+    with pytest.raises(ExpressionError, match="at the end: something is missing"):
+        parse_expression("x *")
+    with pytest.raises(ExpressionError, match=r"at character 4\)"):
+        parse_expression("x +* y")

@@ -167,12 +167,16 @@ def _parse(text):
     if len(text) > MAX_LENGTH:
         raise ExpressionError(
             f"the formula is {len(text)} characters long; the limit is {MAX_LENGTH}")
+    formula = text.strip()
     try:
-        return ast.parse(text.strip(), mode="eval")
+        return ast.parse(formula, mode="eval")
     except SyntaxError as error:
+        # Python gives no place (offset 0) when the formula stops too soon.
+        where = (f"at character {error.offset}"
+                 if error.offset and error.offset <= len(formula)
+                 else "at the end: something is missing after the last character")
         raise ExpressionError(
-            f"cannot read the formula {_short(text)}: {error.msg} "
-            f"(at character {error.offset})") from None
+            f"cannot read the formula {_short(text)}: {error.msg} ({where})") from None
 
 
 class _Builder:
