@@ -295,7 +295,7 @@ WRONG = [
      "the parents of your -a should be (a), in that order"),
     ("pow", {"Value.__pow__": "if isinstance(exponent, Value):\n"
                               "    return self._pow_value(exponent)\n"
-                              "n = exponent\nreturn Value(self.data ** n, op='**', "
+                              "n = exponent\nreturn Value(self.data ** n, op=f'**{n}', "
                               "parents=(self,), local_grads=(n * self.data ** n,))"},
      "d(a**2)/da keeps the power n"),
     ("pow", {"Value._pow_value": "a, b = self.data, exponent.data\nout = a ** b\n"

@@ -1,0 +1,108 @@
+"""The checks against answers that look right but miss the lesson.
+
+Each case is a learner's answer that an earlier checker passed, or failed
+with a hint about something else: an operation that changes its inputs, one
+built from other operations, one that overflows or returns inf where the
+engine refuses, a wrong op name, a kink with the wrong slope. Each must fail
+with the hint that names its mistake; the right composite-free answers of
+the project's own engine pass (tests/test_exercises.py).
+"""
+
+import pytest
+
+from tinygrad_edu.exercises.verdict import Failed
+
+from test_exercises import exercise, learner
+
+
+def _value(method, out, grads, op=None):
+    return {f"Value.{method}": f"x = self.data\nout = {out}\n"
+                               f"return Value(out, op={op or method!r}, "
+                               f"parents=(self,), local_grads={grads})"}
+
+
+ROBUST = [
+    # 1. an operation that changes its inputs
+    ("add", {"Value.__add__": "other = _as_value(other)\nself.data = self.data + other.data\n"
+                              "return Value(self.data, op='+', parents=(self, other), "
+                              "local_grads=(1.0, 1.0))"},
+     ["your a+b changed a.data from 2 to -1",
+      "an operation makes a new Value and leaves its inputs alone"]),
+    ("mul", {"Value.__mul__": "other = _as_value(other)\nself.grad = 0.5\n"
+                              "return Value(self.data * other.data, op='*', "
+                              "parents=(self, other), local_grads=(other.data, self.data))"},
+     ["your a*b changed a.grad from 0 to 0.5"]),
+    # 2. built from other operations, micrograd style
+    ("sub", {"Value.__sub__": "return self + (-_as_value(other))"},
+     ["your a-b is made of 2 operations (neg, +)", "one Value",
+      "hint: return Value(a-b, op='-', parents=(self, other), local_grads=(...))"]),
+    ("div", {"Value.__truediv__": "return self * _as_value(other) ** -1"},
+     ["your a/b is made of 2 operations (**-1, *)", "op='/'"]),
+    ("neg", {"Value.__neg__": "return self * -1"},
+     ["your -a is made of 1 operation (*) and the constant -1",
+      "parents=(self,)"]),
+    ("tanh", {"Value.tanh": "e = (self * 2).exp()\nreturn (e - 1) / (e + 1)"},
+     ["your tanh(x) is made of 5 operations", "op='tanh'"]),
+    # 3. the edges the exercises teach
+    ("sigmoid", _value("sigmoid", "1 / (1 + math.exp(-x))", "(out * (1 - out),)"),
+     ["sigmoid(x) with x = -1000: your code raised OverflowError",
+      "use _stable_sigmoid(x)"]),
+    ("tanh", _value("tanh", "(math.exp(2 * x) - 1) / (math.exp(2 * x) + 1)",
+                    "(1 - out * out,)"),
+     ["tanh(x) with x = 400: your code raised OverflowError", "use math.tanh(x)"]),
+    ("div", {"Value.__truediv__": (
+        "other = _as_value(other)\nif other.data == 0:\n"
+        "    return Value(math.inf, op='/', parents=(self, other), "
+        "local_grads=(math.inf, math.inf))\n"
+        "return Value(self.data / other.data, op='/', parents=(self, other), "
+        "local_grads=(1 / other.data, -self.data / other.data ** 2))")},
+     ["inputs: a = 2, b = 0", "your a/b returned inf; it should refuse these inputs",
+      "raise ZeroDivisionError"]),
+    ("log", _value("log", "math.log(x) if x > 0 else -math.inf",
+                   "(1 / x if x else math.inf,)"),
+     ["your log(x) returned -inf", "refuse x <= 0 with a ValueError"]),
+    ("exp", {"Value.exp": "try:\n    out = math.exp(self.data)\nexcept OverflowError:\n"
+                          "    out = math.inf\n"
+                          "return Value(out, op='exp', parents=(self,), local_grads=(out,))"},
+     ["inputs: x = 1000", "your exp(x) returned inf", "never return inf"]),
+    ("relu", _value("relu", "max(x, 0.0)", "(1.0 if x >= 0 else 0.0,)"),
+     ["inputs: x = 0", "your d(relu(x))/dx = 1, expected 0", "choose the slope 0"]),
+    ("abs", _value("abs", "abs(x)", "(1.0 if x >= 0 else -1.0,)"),
+     ["inputs: x = 0", "your d(abs(x))/dx = 1, expected 0", "choose the slope 0"]),
+    # 6. the op name
+    ("mul", {"Value.__mul__": "other = _as_value(other)\nreturn Value(self.data * other.data, "
+                              "op='mul', parents=(self, other), "
+                              "local_grads=(other.data, self.data))"},
+     ["your a*b has op='mul', expected op='*'", "write op='*'"]),
+    ("exp", _value("exp", "math.exp(x)", "(out,)", op="e"),
+     ["expected op='exp'"]),
+    # 7. a Value exponent made a number
+    ("pow", {"Value.__pow__": "x, n = self.data, float(exponent)\n"
+                              "return Value(x ** n, op=f'**{n}', parents=(self,), "
+                              "local_grads=(n * x ** (n - 1),))"},
+     ["a Value exponent is a parent too", "self._pow_value(exponent)"]),
+]
+
+
+@pytest.mark.parametrize("exercise_id, bodies, phrases", ROBUST,
+                         ids=[f"{r[0]}-{i}" for i, r in enumerate(ROBUST)])
+def test_an_answer_that_misses_the_lesson_fails_with_its_hint(
+        tmp_path, exercise_id, bodies, phrases):
+    ex = exercise(exercise_id)
+    module = learner(tmp_path, ex.file, bodies)
+    with pytest.raises(Failed) as failure:
+        ex.check(module)
+    report = "\n".join(failure.value.lines)
+    for phrase in phrases:
+        assert phrase in report, report
+
+
+def test_the_blanks_name_the_op_each_value_needs():
+    for exercise_id, op in (("add", "'+'"), ("mul", "'*'"), ("sub", "'-'"),
+                            ("div", "'/'"), ("neg", "'neg'"), ("exp", "'exp'"),
+                            ("relu", "'relu'"), ("dot", "'dot'"), ("pow", "f'**{n}'")):
+        assert f"op={op}" in exercise(exercise_id).blanks[0].hint, exercise_id
+
+
+def test_the_div_hint_does_not_suggest_a_chain_of_operations():
+    assert "a * b**-1" not in exercise("div").blanks[0].hint
