@@ -389,7 +389,7 @@ def test_an_error_names_the_learners_line(tmp_path):
     line = failure.value.lines[0]
     assert line.startswith("a+b with a = 2, b = -3: your code raised "
                            "ZeroDivisionError: division by zero (")
-    assert re.search(r"\(\d+_engine\.py line \d+\)$", line), line
+    assert re.search(r"\(\d+_engine\.py line \d+, in __add__\)$", line), line
 
 
 def test_every_exercise_of_the_table_has_a_wrong_answer_tested():

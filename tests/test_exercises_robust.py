@@ -8,9 +8,13 @@ with the hint that names its mistake; the right composite-free answers of
 the project's own engine pass (tests/test_exercises.py).
 """
 
+from pathlib import Path
+
 import pytest
 
+from tinygrad_edu.exercises.grading import grade
 from tinygrad_edu.exercises.verdict import Failed
+from tinygrad_edu.exercises.workbook import all_exercises, read_workbook, write_workbook
 
 from test_exercises import exercise, learner
 
@@ -106,3 +110,41 @@ def test_the_blanks_name_the_op_each_value_needs():
 
 def test_the_div_hint_does_not_suggest_a_chain_of_operations():
     assert "a * b**-1" not in exercise("div").blanks[0].hint
+
+
+# ----------------------------------------------------------------------
+# 4. Errors name the learner's own line, and what to write instead
+# ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("arguments, hint", [
+    ("parents=(self,), local_grads=out", "local_grads must be a tuple with one "
+                                         "number per parent, e.g. local_grads=(out,)"),
+    ("parents=self, local_grads=(out,)", "parents must be a tuple of Values, "
+                                         "e.g. parents=(self,)")])
+def test_a_bad_argument_to_value_names_the_learners_line(tmp_path, arguments, hint):
+    module = learner(tmp_path, "engine.py", {"Value.exp": (
+        f"out = math.exp(self.data)\nreturn Value(out, op='exp', {arguments})")})
+    with pytest.raises(Failed) as failure:
+        exercise("exp").check(module)
+    first, second = failure.value.lines[:2]
+    line = next(number for number, text in enumerate(
+        Path(module.__file__).read_text().splitlines(), 1)
+        if "return Value(out, op='exp'" in text)
+    assert f"engine.py line {line}, in exp)" in first, first
+    assert hint in second
+
+
+def test_a_deleted_function_is_named_without_the_checkers_module_names(tmp_path):
+    write_workbook(tmp_path, ["neg", "chain_rule_step"])
+    path = tmp_path / "engine.py"
+    source = path.read_text()
+    path.write_text(source.replace("def chain_rule_step(", "def chain_step(")
+                    .replace("def __neg__(", "def negate("))
+    verdicts = dict((e.id, v) for _, e, v in grade(tmp_path, read_workbook(tmp_path)))
+    lines = verdicts["chain_rule_step"].lines
+    number = next(n for n, e in all_exercises() if e.id == "chain_rule_step")
+    assert lines[0] == (f"engine.py no longer has chain_rule_step (exercise {number}, "
+                        f"chain_rule_step): put the function back, with that name")
+    assert "tinygrad-edu exercise --out" in lines[1]
+    assert "no longer has Value.__neg__ (exercise 5, neg)" in verdicts["neg"].lines[0]
+    assert "tinygrad_edu_workbook" not in str(verdicts)

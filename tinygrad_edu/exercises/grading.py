@@ -157,9 +157,10 @@ def child_main(argv):
     print("ready", file=report, flush=True)
     modules = {}
     for exercise_id in argv[1:]:
-        _, exercise = by_id[exercise_id]
+        number, exercise = by_id[exercise_id]
         verdict = check_one(folder, exercise, modules,
-                            lambda: print("started", file=report, flush=True))
+                            lambda: print("started", file=report, flush=True),
+                            number)
         print(json.dumps({"status": verdict.status, "lines": verdict.lines}),
               file=report, flush=True)
     return 0
@@ -177,7 +178,23 @@ def _learner_module(folder, file, modules):
     return modules[file]
 
 
-def check_one(folder, exercise, modules, started=None):
+def _missing_function(module, exercise, number):
+    """A Verdict if the learner's file lost one of the exercise's functions."""
+    for blank in exercise.blanks:
+        thing = module
+        for part in blank.target.split("."):
+            thing = getattr(thing, part, None)
+        if thing is None and not blank.optional:
+            where = f"exercise {number}, {exercise.id}" if number else exercise.id
+            return Verdict("fail", [
+                f"{exercise.file} no longer has {blank.target} ({where}): put "
+                f"the function back, with that name",
+                f"hint: a fresh workbook (tinygrad-edu exercise --out "
+                f"another-folder) shows its blank"])
+    return None
+
+
+def check_one(folder, exercise, modules, started=None, number=None):
     """The Verdict of one exercise (never raises). ``started()`` is called
     when the learner's file is loaded and the check begins."""
     module = _learner_module(folder, exercise.file, modules)
@@ -185,6 +202,9 @@ def check_one(folder, exercise, modules, started=None):
         started()
     if isinstance(module, LoadError):
         return Verdict("fail", [str(module)])
+    missing = _missing_function(module, exercise, number)
+    if missing:
+        return missing
     try:
         exercise.check(module)
     except NotDone as not_done:

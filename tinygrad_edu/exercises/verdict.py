@@ -62,13 +62,13 @@ def attempt(function, *args, doing="", **kwargs):
     except NotImplementedError as error:
         if NOT_DONE in str(error):
             raise NotDone(str(error)) from None
-        raise Failed(_raised(error, doing)) from None
+        raise Failed(*_raised(error, doing)) from None
     except RecursionError:
         raise Failed(f"{doing}: went deeper than Python's recursion limit "
                      f"({sys.getrecursionlimit()} calls)" if doing else
                      "went deeper than Python's recursion limit") from None
     except (Exception, SystemExit) as error:         # the learner's code failed
-        raise Failed(_raised(error, doing)) from None
+        raise Failed(*_raised(error, doing)) from None
 
 
 # Frames from these folders are the checker's or Python's, not the learner's.
@@ -76,21 +76,56 @@ _NOT_THE_LEARNERS = (str(Path(__file__).resolve().parent.parent),
                      str(Path(os.__file__).resolve().parent))
 
 
-def _where(error):
-    """`` (engine.py line 42)``: the learner's line that raised, if any."""
-    frames = [frame for frame in traceback.extract_tb(error.__traceback__)
-              if not str(Path(frame.filename).resolve()).startswith(_NOT_THE_LEARNERS)
-              and not frame.filename.startswith("<")]
+def _learners_frames(error):
+    """The frames of the traceback in the learner's files, outermost first."""
+    return [frame for frame in traceback.extract_tb(error.__traceback__)
+            if not str(Path(frame.filename).resolve()).startswith(_NOT_THE_LEARNERS)
+            and not frame.filename.startswith("<")]
+
+
+def _written_functions():
+    """The short names of every function a workbook blanks (``exp``,
+    ``__add__``, ``chain_rule_step``): the code the learner wrote."""
+    from .workbook import all_exercises      # late: workbook imports this module
+    return {blank.target.rsplit(".", 1)[-1] for _, exercise in all_exercises()
+            for blank in exercise.blanks}
+
+
+def _where(frames):
+    """`` (engine.py line 42, in exp)``: the line that raised, in the
+    innermost function the learner wrote (not in Value.__init__, say)."""
     if not frames:
         return ""
-    return f" ({Path(frames[-1].filename).name} line {frames[-1].lineno})"
+    written = _written_functions()
+    frame = ([f for f in frames if f.name in written] or frames)[-1]
+    return f" ({Path(frame.filename).name} line {frame.lineno}, in {frame.name})"
+
+
+# What went wrong when Value(...) itself fails on what an operation gave it.
+_CONSTRUCTOR_HINTS = (
+    ("local_grads", "hint: local_grads must be a tuple with one number per "
+                    "parent, e.g. local_grads=(out,) (mind the comma)"),
+    ("parents", "hint: parents must be a tuple of Values, e.g. parents=(self,) "
+                "or parents=(self, other) (mind the comma)"),
+)
+
+
+def _constructor_hint(error, frames):
+    """A hint when Value's constructor chokes on parents or local_grads."""
+    if not frames or frames[-1].name != "__init__" or not isinstance(error, TypeError):
+        return []
+    line = frames[-1].line or ""
+    return [hint for word, hint in _CONSTRUCTOR_HINTS if word in line][:1]
 
 
 def _raised(error, doing):
+    """The lines that report ``error`` raised by the learner's code."""
     message = str(error).strip().splitlines()
-    text = (f"{type(error).__name__}" + (f": {message[0]}" if message else "")
-            + _where(error))
-    return f"{doing}: your code raised {text}" if doing else f"your code raised {text}"
+    first = message[0].replace("module 'tinygrad_edu_workbook.", "module '") if message else ""
+    frames = _learners_frames(error)
+    text = f"{type(error).__name__}" + (f": {first}" if first else "") + _where(frames)
+    line = f"{doing}: your code raised {text}" if doing else f"your code raised {text}"
+    return [line] + _constructor_hint(error, frames)
 
 
 def as_number(thing, what):
