@@ -15,6 +15,7 @@ from .blanking import find_function, function_names
 from .graph_checks import check_chain_rule_step, check_topological_order
 from .network_checks import check_cross_entropy, check_mlp
 from .op_checks import OPS, check_op, dot_spec, generic_op
+from .verdict import WRITTEN_BY_LEARNER
 
 __all__ = ["Blank", "Exercise", "exercises", "FILES"]
 
@@ -228,5 +229,8 @@ def exercises(sources):
                             "its slope at x is the local derivative",
                             "one more operation, checked like the others")
                for spec in discovered_ops(trees["engine.py"])]
-    return ([e for e in _known_ops() if present(e)] + new_ops
-            + [e for e in _later_exercises() if present(e)])
+    found = ([e for e in _known_ops() if present(e)] + new_ops
+             + [e for e in _later_exercises() if present(e)])
+    WRITTEN_BY_LEARNER.update(blank.target.rsplit(".", 1)[-1]
+                              for exercise in found for blank in exercise.blanks)
+    return found

@@ -83,12 +83,9 @@ def _learners_frames(error):
             and not frame.filename.startswith("<")]
 
 
-def _written_functions():
-    """The short names of every function a workbook blanks (``exp``,
-    ``__add__``, ``chain_rule_step``): the code the learner wrote."""
-    from .workbook import all_exercises      # late: workbook imports this module
-    return {blank.target.rsplit(".", 1)[-1] for _, exercise in all_exercises()
-            for blank in exercise.blanks}
+# The short names of the functions a workbook blanks (``exp``, ``__add__``,
+# ``chain_rule_step``): the code a learner writes. catalog.exercises() adds them.
+WRITTEN_BY_LEARNER = set()
 
 
 def _where(frames):
@@ -96,8 +93,7 @@ def _where(frames):
     innermost function the learner wrote (not in Value.__init__, say)."""
     if not frames:
         return ""
-    written = _written_functions()
-    frame = ([f for f in frames if f.name in written] or frames)[-1]
+    frame = ([f for f in frames if f.name in WRITTEN_BY_LEARNER] or frames)[-1]
     return f" ({Path(frame.filename).name} line {frame.lineno}, in {frame.name})"
 
 
