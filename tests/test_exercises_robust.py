@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tinygrad_edu.exercises.grading import grade
+from tinygrad_edu.exercises.blanking import replace_bodies
+from tinygrad_edu.exercises.grading import format_report, grade
 from tinygrad_edu.exercises.verdict import Failed
 from tinygrad_edu.exercises.workbook import all_exercises, read_workbook, write_workbook
 
@@ -148,3 +149,60 @@ def test_a_deleted_function_is_named_without_the_checkers_module_names(tmp_path)
     assert "tinygrad-edu exercise --out" in lines[1]
     assert "no longer has Value.__neg__ (exercise 5, neg)" in verdicts["neg"].lines[0]
     assert "tinygrad_edu_workbook" not in str(verdicts)
+
+
+# ----------------------------------------------------------------------
+# 5. A file that does not load is reported once; 9. the learner's prints
+# ----------------------------------------------------------------------
+
+def _report(folder):
+    return format_report(grade(folder, read_workbook(folder)))
+
+
+def _edit(folder, bodies):
+    path = folder / "engine.py"
+    path.write_text(replace_bodies(path.read_text(), bodies))
+    return path
+
+
+@pytest.mark.parametrize("body, words", [
+    ("return Value(self.data + other.data", ["was never closed"]),
+    ("other = _as_value(other)\n\treturn other", ["tabs", "indent with 4 spaces"])])
+def test_a_file_that_does_not_parse_is_reported_once(tmp_path, body, words):
+    write_workbook(tmp_path, ["add", "mul", "sub"])
+    path = _edit(tmp_path, {"Value.__add__": "pass"})
+    path.write_text(path.read_text().replace("        pass\n", "".join(
+        ("" if line.startswith("\t") else "        ") + line + "\n"
+        for line in body.split("\n")), 1))
+    report = _report(tmp_path)
+    line = next(n for n, text in enumerate(path.read_text().splitlines(), 1)
+                if body.split("\n")[-1].strip() in text)
+    assert report.count(f"engine.py line {line}") == 1, report
+    assert f"(in Value.__add__, exercise 1 (add))" in report
+    assert report.index("does not load") < report.index("exercise  ")
+    for word in words:
+        assert word in report
+    assert "0 of 3 exercises pass." in report
+
+
+def test_input_at_the_top_of_the_file_is_reported_once(tmp_path):
+    write_workbook(tmp_path, ["add", "mul"])
+    path = tmp_path / "engine.py"
+    path.write_text("name = input('name? ')\n" + path.read_text())
+    report = _report(tmp_path)
+    assert report.count("EOFError") == 1, report
+    assert "take the input() out" in report
+
+
+def test_what_the_learners_failing_code_printed_is_shown(tmp_path):
+    write_workbook(tmp_path, ["add", "mul"])
+    _edit(tmp_path, {
+        "Value.__add__": ("other = _as_value(other)\nprint('DEBUG', self.data)\n"
+                          "print('more')\nreturn Value(self.data + other.data, op='+', "
+                          "parents=(self, other), local_grads=(1.0, -1.0))"),
+        "Value.__mul__": ("other = _as_value(other)\nprint('fine')\nreturn Value("
+                          "self.data * other.data, op='*', parents=(self, other), "
+                          "local_grads=(other.data, self.data))")})
+    report = _report(tmp_path)
+    assert "(your code printed 2 lines; the first: 'DEBUG 2.0')" in report, report
+    assert "fine" not in report                 # mul passes: its prints stay quiet

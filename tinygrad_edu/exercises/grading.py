@@ -8,9 +8,12 @@ reports each verdict as one line of JSON; the parent gives each exercise
 new one carries on with the exercises after it.
 """
 
+import contextlib
+import io
 import json
 import os
 import queue
+import re
 import subprocess
 import sys
 import threading
@@ -18,7 +21,7 @@ from pathlib import Path
 
 from .. import engine as reference
 from .verdict import Failed, NotDone, Verdict
-from .workbook import LoadError, load_module, read_workbook
+from .workbook import LoadError, all_exercises, load_module, read_workbook
 
 __all__ = ["grade", "format_report", "GradingError", "TIME_LIMIT", "child_main"]
 
@@ -114,7 +117,7 @@ def _next_verdict(lines, exercise, time_limit):
         return Verdict("fail", [
             f"loading {exercise.file} took longer than {time_limit:g} s; is "
             f"there a loop at the top level of the file that never ends?"],
-            stopped="loading")
+            stopped="loading", file_error=True)
     if line != "started":
         return None if line is None else _parse(line)
     try:
@@ -138,7 +141,8 @@ def _read_lines(stream, lines):
 def _parse(line):
     try:
         data = json.loads(line)
-        return Verdict(data["status"], [str(x) for x in data["lines"]])
+        return Verdict(data["status"], [str(x) for x in data["lines"]],
+                       file_error=bool(data.get("file_error")))
     except (ValueError, KeyError, TypeError):
         return Verdict("fail", ["the check did not report a result"])
 
@@ -158,12 +162,68 @@ def child_main(argv):
     modules = {}
     for exercise_id in argv[1:]:
         number, exercise = by_id[exercise_id]
-        verdict = check_one(folder, exercise, modules,
-                            lambda: print("started", file=report, flush=True),
-                            number)
-        print(json.dumps({"status": verdict.status, "lines": verdict.lines}),
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            verdict = check_one(folder, exercise, modules,
+                                lambda: print("started", file=report, flush=True),
+                                number)
+        if verdict.status == "fail" and not verdict.file_error:
+            verdict.lines.extend(_printed(printed.getvalue()))
+        print(json.dumps({"status": verdict.status, "lines": verdict.lines,
+                          "file_error": verdict.file_error}),
               file=report, flush=True)
     return 0
+
+
+def _printed(output):
+    """A line saying what the learner's code printed while it was checked."""
+    lines = output.splitlines()
+    if not lines:
+        return []
+    first = lines[0] if len(lines[0]) <= 60 else lines[0][:57] + "..."
+    count = f"{len(lines)} line{'s' if len(lines) != 1 else ''}"
+    return [f"(your code printed {count}; the first: {first!r})"]
+
+
+def _load_problem(folder, file, error):
+    """The lines that report a file that does not load, naming the exercise
+    whose function holds the line at fault."""
+    lines = [str(error)]
+    found = re.match(rf"{re.escape(file)} line (\d+):", str(error))
+    if found:
+        owner = _function_at(Path(folder) / file, int(found.group(1)))
+        exercise = next(((n, e) for n, e in all_exercises() if any(
+            b.file == file and b.target == owner for b in e.blanks)), None)
+        if owner:
+            lines[0] += (f" (in {owner}" + (f", exercise {exercise[0]} "
+                         f"({exercise[1].id})" if exercise else "") + ")")
+    if "EOFError" in str(error):
+        lines.append("hint: the file calls input() as it loads, and the "
+                     "checker types nothing: take the input() out")
+    if "tab" in str(error):
+        lines.append("hint: indent with 4 spaces, never tabs (most editors "
+                     "can turn tabs into spaces)")
+    return lines
+
+
+def _function_at(path, line_number):
+    """The qualified name of the function around a line (``Value.__add__``),
+    read from the text alone (the file may not parse), or None."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()[:line_number]
+    except (OSError, UnicodeDecodeError):
+        return None
+    names, limit = [], None
+    for text in reversed(lines):
+        found = re.match(r"(\s*)(?:async\s+)?(def|class)\s+(\w+)", text.expandtabs(8))
+        if found and (limit is None or len(found.group(1)) < limit):
+            names.insert(0, (found.group(2), found.group(3)))
+            limit = len(found.group(1))
+            if limit == 0:
+                break
+    if not names or names[-1][0] != "def":
+        return None
+    return ".".join(name for _, name in names)
 
 
 def _learner_module(folder, file, modules):
@@ -201,7 +261,8 @@ def check_one(folder, exercise, modules, started=None, number=None):
     if started:
         started()
     if isinstance(module, LoadError):
-        return Verdict("fail", [str(module)])
+        return Verdict("fail", _load_problem(folder, exercise.file, module),
+                       file_error=True)
     missing = _missing_function(module, exercise, number)
     if missing:
         return missing
@@ -228,14 +289,20 @@ def check_one(folder, exercise, modules, started=None, number=None):
 # ----------------------------------------------------------------------
 
 def format_report(results):
-    """The table (number, exercise, result), then each failure's counterexample."""
+    """A file that does not load (once), the table (number, exercise,
+    result), then each other failure's counterexample."""
     width = max([len("exercise")] + [len(e.id) for _, e, _ in results])
-    lines = [f"{'#':>3}  {'exercise':<{width}}  result"]
+    lines = []
+    for file, verdict in _file_problems(results).items():
+        lines.append(f"{file} does not load, so none of its exercises can pass:")
+        lines.extend(f"  {line}" for line in verdict.lines)
+        lines.append("")
+    lines.append(f"{'#':>3}  {'exercise':<{width}}  result")
     for number, exercise, verdict in results:
         result = {"pass": "pass", "not done": "not done yet"}.get(verdict.status, "FAIL")
         lines.append(f"{number:>3}  {exercise.id:<{width}}  {result}")
     for number, exercise, verdict in results:
-        if verdict.status == "fail":
+        if verdict.status == "fail" and not verdict.file_error:
             lines.append("")
             lines.append(f"exercise {number} ({exercise.id}) fails:")
             lines.extend(f"  {line}" for line in verdict.lines)
@@ -243,3 +310,12 @@ def format_report(results):
     lines.append("")
     lines.append(f"{passed} of {len(results)} exercises pass.")
     return "\n".join(lines)
+
+
+def _file_problems(results):
+    """{file: the Verdict that says why it does not load}, first seen first."""
+    problems = {}
+    for _, exercise, verdict in results:
+        if verdict.file_error:
+            problems.setdefault(exercise.file, verdict)
+    return problems

@@ -29,11 +29,13 @@ class Verdict:
 
     ``stopped`` says why the learner's code had to be stopped, if it had to:
     "loading" (its file never finished loading), "time" (the check ran out
-    of time) or "crash" (Python itself stopped).
+    of time) or "crash" (Python itself stopped). ``file_error`` is True when
+    the exercise's file itself does not load: the report says so once.
     """
     status: str
     lines: list = field(default_factory=list)
     stopped: str = ""
+    file_error: bool = False
 
     @property
     def passed(self):
