@@ -8,12 +8,13 @@ with the hint that names its mistake; the right composite-free answers of
 the project's own engine pass (tests/test_exercises.py).
 """
 
+import json
 from pathlib import Path
 
 import pytest
 
 from tinygrad_edu.exercises.blanking import replace_bodies
-from tinygrad_edu.exercises.grading import format_report, grade
+from tinygrad_edu.exercises.grading import GradingError, format_report, grade
 from tinygrad_edu.exercises.verdict import Failed
 from tinygrad_edu.exercises.workbook import all_exercises, read_workbook, write_workbook
 
@@ -81,6 +82,29 @@ ROBUST = [
      ["your a*b has op='mul', expected op='*'", "write op='*'"]),
     ("exp", _value("exp", "math.exp(x)", "(out,)", op="e"),
      ["expected op='exp'"]),
+    # 7. misleading hints
+    ("chain_rule_step", {"chain_rule_step": (
+        "for p, g in zip(value.parents, value.local_grads):\n"
+        "    p.grad += g * value.grad\nvalue.grad = 0.0")},
+     ["after your step v.grad = 0, expected it to stay 0.5",
+      "don't change value.grad"]),
+    ("topological_order", {"topological_order": (
+        "order, done, stack = [], set(), [(root, False)]\nwhile stack:\n"
+        "    v, expanded = stack.pop()\n    if expanded:\n"
+        "        if v not in done:\n            done.add(v)\n            order.append(v)\n"
+        "        continue\n    if v in done:\n        continue\n"
+        "    stack.append((v, True))\n    stack.extend((p, False) for p in v.parents)\n"
+        "return [v for v in order if leaves or v.parents or v is root]")},
+     ["the root c must come first", "reverse the list at the end"]),
+    # 3. a cross-entropy that takes the log of a softmax that rounds to 0
+    ("cross_entropy", {"cross_entropy": (
+        "logits = _as_values(logits, 'cross_entropy')\nm = _largest(logits)\n"
+        "exps = [(z - m).exp() for z in logits]\n"
+        "return -(exps[target] / vsum(exps)).log()")},
+     ["logits z = [0, 800], target 0", "the log of a softmax"]),
+    # 9. numbers shown as numbers
+    ("cross_entropy", {"log_sum_exp": "return vsum([z.exp() for z in logits]).log()"},
+     ["logits z = [1000, 999, -1000]"]),
     # 7. a Value exponent made a number
     ("pow", {"Value.__pow__": "x, n = self.data, float(exponent)\n"
                               "return Value(x ** n, op=f'**{n}', parents=(self,), "
@@ -206,3 +230,23 @@ def test_what_the_learners_failing_code_printed_is_shown(tmp_path):
     report = _report(tmp_path)
     assert "(your code printed 2 lines; the first: 'DEBUG 2.0')" in report, report
     assert "fine" not in report                 # mul passes: its prints stay quiet
+
+
+# ----------------------------------------------------------------------
+# 8. A workbook of a version this tinygrad-edu does not know
+# ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("version", [0, 2, "1", None, "missing"])
+def test_a_workbook_of_an_unknown_version_is_refused(tmp_path, version):
+    write_workbook(tmp_path, ["add"])
+    manifest = tmp_path / "workbook.json"
+    data = json.loads(manifest.read_text())
+    if version == "missing":
+        del data["version"]
+    else:
+        data["version"] = version
+    manifest.write_text(json.dumps(data))
+    with pytest.raises(GradingError) as error:
+        grade(tmp_path, read_workbook(tmp_path))
+    assert "workbook.json" in str(error.value)
+    assert "tinygrad-edu exercise --out" in str(error.value)

@@ -103,6 +103,13 @@ def _one_step(learner):
         raise Failed(*setting, f"after your step a.grad = {show(mine[0])} and "
                      f"b.grad = {show(mine[1])}, expected 1.75 and 1",
                      f"hint: {hint}")
+    after = as_number(v.grad, "v.grad")
+    if after != 0.5:
+        raise Failed(*setting, f"after your step v.grad = {show(after)}, "
+                     f"expected it to stay 0.5",
+                     "hint: don't change value.grad: the step only passes it "
+                     "on to the parents (tinygrad-edu step shows each "
+                     "gradient as it arrives)")
 
 
 def _repeated_parent(learner):
@@ -234,8 +241,10 @@ def _check_order(learner, title, root, leaves):
             raise Failed(*setting, f"it contains {item!r:.30}, which is not a Value")
     _check_members(order, expected, root, leaves, setting)
     if order[0] is not root:
+        last = (f"; your list has it last, so reverse the list at the end"
+                if order[-1] is root else "")
         raise Failed(*setting, f"hint: the root {root.label} must come first: "
-                     f"backprop starts there")
+                     f"backprop starts there{last}")
     position = {id(v): i for i, v in enumerate(order)}
     for v in order:
         for parent in v.parents:

@@ -16,7 +16,7 @@ import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["Verdict", "Failed", "NotDone", "attempt", "as_number", "show",
+__all__ = ["Verdict", "Failed", "NotDone", "attempt", "as_number", "show", "show_list",
            "close", "mismatch_hint", "NOT_DONE"]
 
 # The words every blank raises: ``exercise 4 (div): not done yet``.
@@ -153,6 +153,11 @@ def show(x):
     if isinstance(x, float) and x.is_integer() and abs(x) < 1e15:
         return str(int(x))
     return f"{x:.6g}"
+
+
+def show_list(xs):
+    """Numbers as a report prints a list of them: ``[1000, 999, -1000]``."""
+    return "[" + ", ".join(show(float(x)) for x in xs) + "]"
 
 
 def close(mine, expected, tolerance=1e-4):
