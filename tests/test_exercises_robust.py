@@ -33,17 +33,28 @@ ROBUST = [
                               "return Value(self.data, op='+', parents=(self, other), "
                               "local_grads=(1.0, 1.0))"},
      ["your a+b changed a.data from 2 to -1",
-      "an operation makes a new Value and leaves its inputs alone"]),
-    ("mul", {"Value.__mul__": "other = _as_value(other)\nself.grad = 0.5\n"
+      "an operation makes a new Value and leaves its inputs"]),
+    ("mul", {"Value.__mul__": "other = _as_value(other)\nself.grad = other.grad = 0.0\n"
                               "return Value(self.data * other.data, op='*', "
                               "parents=(self, other), local_grads=(other.data, self.data))"},
-     ["your a*b changed a.grad from 0 to 0.5"]),
+     ["your a*b changed a.grad from 0.25 to 0 (the check gave each input a gradient first)"]),
+    ("topological_order", {"topological_order": (
+        "root.label = 'root'\norder, seen, stack = [], set(), [(root, False)]\n"
+        "while stack:\n    v, done = stack.pop()\n    if done:\n        order.append(v)\n"
+        "        continue\n    if v in seen:\n        continue\n    seen.add(v)\n"
+        "    stack.append((v, True))\n    stack.extend((p, False) for p in v.parents)\n"
+        "return [v for v in order[::-1] if leaves or v.parents or v is root]")},
+     ["your topological_order(a) changed a.label from 'a' to 'root'",
+      "leave them as they are"]),
     # 2. built from other operations, micrograd style
     ("sub", {"Value.__sub__": "return self + (-_as_value(other))"},
      ["your a-b is made of 2 operations (neg, +)", "one Value",
       "hint: return Value(a-b, op='-', parents=(self, other), local_grads=(...))"]),
     ("div", {"Value.__truediv__": "return self * _as_value(other) ** -1"},
      ["your a/b is made of 2 operations (**-1, *)", "op='/'"]),
+    ("dot", {"_dot_of_values": "return sum((w * x for w, x in zip(weights, inputs)), Value(0.0))"},
+     ["your dot(w, x) is made of 4 operations (*, +, *, +) and the constant 0",
+      "parents=weights + inputs"]),
     ("neg", {"Value.__neg__": "return self * -1"},
      ["your -a is made of 1 operation (*) and the constant -1",
       "parents=(self,)"]),

@@ -232,7 +232,18 @@ def _behind(root):
 
 
 def _check_order(learner, title, root, leaves):
+    before = [(v, v.data, 0.5, v.label) for v in _behind(root)]
+    for v, *_ in before:
+        v.grad = 0.5                   # a gradient the order must leave alone
     order, call = _call_order(learner, title, root, leaves)
+    for v, *was in before:
+        for field, old in zip(("data", "grad", "label"), was):
+            if getattr(v, field, None) != old:
+                raise Failed(f"on {title}", f"your {call} changed "
+                             f"{was[2]}.{field} from {old!r} to "
+                             f"{getattr(v, field, None)!r:.30}",
+                             "hint: topological_order only lists the Values; "
+                             "leave them as they are")
     expected = [v for v in _behind(root) if leaves or v.parents or v is root]
     setting = [f"on {title}", f"your {call} gave "
                + _names(order)]

@@ -306,8 +306,8 @@ def _inputs_text(numbers):
 def _check_case(spec, learner, numbers, expected, slopes=None):
     formula = spec.formula(numbers)
     inputs = _inputs_text(numbers)
-    out, parents = attempt(spec.build, learner, numbers, doing=f"{formula} with "
-                           + inputs[len("inputs: "):])
+    out, parents = attempt(spec.build, _Primed(learner), numbers,
+                           doing=f"{formula} with " + inputs[len("inputs: "):])
     _check_inputs_unchanged(formula, inputs, numbers, parents)
     if not isinstance(out, learner.Value):
         raise Failed(inputs, f"your {formula} returned {type(out).__name__} "
@@ -335,16 +335,38 @@ def _check_case(spec, learner, numbers, expected, slopes=None):
                                      expected.data, parents))
 
 
+# The gradient the inputs of an operation hold when it is checked: not 0, so
+# that an operation that sets its inputs' grad to 0 is seen to change them.
+PRIMED_GRAD = 0.25
+
+
+class _Primed:
+    """The learner's engine, but its Values start with grad PRIMED_GRAD."""
+
+    def __init__(self, engine):
+        self._engine = engine
+
+    def __getattr__(self, name):
+        return getattr(self._engine, name)
+
+    def Value(self, *args, **kwargs):
+        value = self._engine.Value(*args, **kwargs)
+        value.grad = PRIMED_GRAD
+        return value
+
+
 def _check_inputs_unchanged(formula, inputs, numbers, parents):
     """An operation leaves the Values it is given as they were."""
     for name, value in parents.items():
-        for field, before in (("data", float(numbers[name])), ("grad", 0.0)):
+        for field, before in (("data", float(numbers[name])), ("grad", PRIMED_GRAD)):
             after = getattr(value, field, None)
             if after != before:
                 raise Failed(inputs, f"your {formula} changed {name}.{field} from "
-                             f"{show(before)} to {_short_number(after)}",
+                             f"{show(before)} to {_short_number(after)}"
+                             + (" (the check gave each input a gradient first)"
+                                if field == "grad" else ""),
                              "hint: an operation makes a new Value and leaves "
-                             "its inputs alone")
+                             "its inputs (their data and grad) alone")
 
 
 def _expected_op_text(expected_op):
@@ -399,13 +421,12 @@ def _check_one_value(formula, inputs, out, parents, expected_op):
     made = f"{len(ops)} operation{'s' if len(ops) != 1 else ''} ({', '.join(ops)})"
     if constants:
         made += f" and the constant{'s' if len(constants) > 1 else ''} {', '.join(constants)}"
-    names = ", ".join("self" if i == 0 else "other" if len(parents) == 2 else n
-                      for i, n in enumerate(parents))
+    names = {1: "(self,)", 2: "(self, other)"}.get(len(parents), "weights + inputs")
     raise Failed(inputs, f"your {formula} is made of {made}; this exercise asks "
                  f"for one Value with its own local derivatives",
                  f"hint: return Value({formula}, op={_expected_op_text(expected_op)}, "
-                 f"parents=({names}{',' if len(parents) == 1 else ''}), "
-                 f"local_grads=(...)), writing each local derivative yourself")
+                 f"parents={names}, local_grads=(...)), writing each local "
+                 f"derivative yourself")
 
 
 def _check_parents(formula, inputs, out, parents):
