@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tinygrad_edu.exercises.blanking import replace_bodies
-from tinygrad_edu.exercises.grading import GradingError, format_report, grade
+from tinygrad_edu.exercises.grading import GradingError, _Printed, format_report, grade
 from tinygrad_edu.exercises.verdict import Failed
 from tinygrad_edu.exercises.workbook import all_exercises, read_workbook, write_workbook
 
@@ -261,3 +261,12 @@ def test_a_workbook_of_an_unknown_version_is_refused(tmp_path, version):
         grade(tmp_path, read_workbook(tmp_path))
     assert "workbook.json" in str(error.value)
     assert "tinygrad-edu exercise --out" in str(error.value)
+
+
+def test_the_learners_prints_are_counted_not_kept():
+    printed = _Printed()
+    for i in range(100000):
+        print("line", i, file=printed)
+    print("no newline at the end", end="", file=printed)
+    assert printed.summary() == ["(your code printed 100001 lines; the first: 'line 0')"]
+    assert len(printed.start) < 500

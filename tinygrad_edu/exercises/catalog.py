@@ -107,7 +107,7 @@ def _op_name(spec):
 def _op_exercise(spec, hint, teaches, extra=()):
     formula = "a ** exponent" if spec.id == "pow" else spec.formula(spec.simple[0])
     if "op=" not in hint and _op_name(spec):
-        hint = f"{hint}; op={_op_name(spec)!r}"
+        hint += (" Use" if hint.endswith("?") else "; use") + f" op={_op_name(spec)!r}"
     names = ("a is self, b is other" if "b" in spec.simple[0] else
              "a is self" if "a" in spec.simple[0] else "x is self")
     task = (f"Return {formula} as one new Value that records its parents and "
@@ -141,7 +141,8 @@ def _later_exercises():
         Exercise("chain_rule_step", (Blank(
             "engine.py", "chain_rule_step",
             "for each parent and its local derivative, add (+=) the "
-            "local derivative times value.grad into parent.grad"),),
+            "local derivative times value.grad into parent.grad (and leave "
+            "value.grad as it is)"),),
             "the chain rule, one Value at a time; gradients accumulate",
             check_chain_rule_step),
         Exercise("topological_order", (Blank(

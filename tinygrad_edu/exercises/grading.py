@@ -185,27 +185,48 @@ def child_main(argv):
     modules = {}
     for exercise_id in argv[1:]:
         number, exercise = by_id[exercise_id]
-        printed = io.StringIO()
+        printed = _Printed()
         with contextlib.redirect_stdout(printed):
             verdict = check_one(folder, exercise, modules,
                                 lambda: print("started", file=report, flush=True),
                                 number)
         if verdict.status == "fail" and not verdict.file_error:
-            verdict.lines.extend(_printed(printed.getvalue()))
+            verdict.lines.extend(printed.summary())
         print(json.dumps({"status": verdict.status, "lines": verdict.lines,
                           "file_error": verdict.file_error}),
               file=report, flush=True)
     return 0
 
 
-def _printed(output):
-    """A line saying what the learner's code printed while it was checked."""
-    lines = output.splitlines()
-    if not lines:
-        return []
-    first = lines[0] if len(lines[0]) <= 60 else lines[0][:57] + "..."
-    count = f"{len(lines)} line{'s' if len(lines) != 1 else ''}"
-    return [f"(your code printed {count}; the first: {first!r})"]
+class _Printed(io.TextIOBase):
+    """Stands in for stdout while the learner's code runs: counts the lines
+    it prints and keeps the start of the first (a loop that prints for ten
+    seconds must not fill the memory)."""
+
+    def __init__(self):
+        super().__init__()
+        self.start, self.line_ends, self.tail = "", 0, False
+
+    def writable(self):
+        return True
+
+    def write(self, text):
+        if len(self.start) < 200:
+            self.start += text[:200]
+        self.line_ends += text.count("\n")
+        if text:
+            self.tail = not text.endswith("\n")
+        return len(text)
+
+    def summary(self):
+        """A line saying what was printed, or none."""
+        lines = self.start.splitlines()
+        if not lines:
+            return []
+        first = lines[0] if len(lines[0]) <= 60 else lines[0][:57] + "..."
+        total = self.line_ends + self.tail
+        count = f"{total} line{'s' if total != 1 else ''}"
+        return [f"(your code printed {count}; the first: {first!r})"]
 
 
 def _load_problem(folder, file, error):
