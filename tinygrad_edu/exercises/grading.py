@@ -244,7 +244,7 @@ def _load_problem(folder, file, error):
     if "EOFError" in str(error):
         lines.append("hint: the file calls input() as it loads, and the "
                      "checker types nothing: take the input() out")
-    if "tab" in str(error):
+    if "use of tabs" in str(error):
         lines.append("hint: indent with 4 spaces, never tabs (most editors "
                      "can turn tabs into spaces)")
     return lines

@@ -1,4 +1,6 @@
-"""Checking one operation: its value, its parents, and its local derivatives.
+"""Checking one operation: its value, its parents, its op name, and its local
+derivatives; that it leaves its inputs alone and is one Value, not a chain of
+other operations; and the edges it teaches (a huge x, a divisor of 0, a kink).
 
 The reference for a local derivative is a *central difference*: nudge one
 input by a small ``h`` either way and see how much the result moves,
@@ -401,10 +403,15 @@ def _op_names(out, inputs, most=40):
             constants.append(v)
     if not reached or (len(ops) < 2 and not constants):
         return None
-    ops.sort(key=lambda v: getattr(v, "id", 0) if isinstance(
-        getattr(v, "id", 0), int) else 0)
+    ops.sort(key=_made_when)
     return ([str(getattr(v, "op", "") or "?") for v in ops],
             [_short_number(getattr(v, "data", "?")) for v in constants])
+
+
+def _made_when(value):
+    """The engine numbers Values as it makes them (``id``); 0 if it does not."""
+    number = getattr(value, "id", 0)
+    return number if isinstance(number, int) else 0
 
 
 def _check_one_value(formula, inputs, out, parents, expected_op):
