@@ -113,6 +113,10 @@ ROBUST = [
         "exps = [(z - m).exp() for z in logits]\n"
         "return -(exps[target] / vsum(exps)).log()")},
      ["logits z = [0, 800], target 0", "the log of a softmax"]),
+    ("cross_entropy", {"cross_entropy": (
+        "logits = _as_values(logits, 'cross_entropy')\n"
+        "return log_sum_exp(logits, _largest(logits)) - logits[target]")},
+     ["logits z = [2, 1, 0.1], target -1", "check the target first"]),
     # 9. numbers shown as numbers
     ("cross_entropy", {"log_sum_exp": "return vsum([z.exp() for z in logits]).log()"},
      ["logits z = [1000, 999, -1000]"]),

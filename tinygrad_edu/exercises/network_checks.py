@@ -222,6 +222,27 @@ def check_cross_entropy(losses):
         _check_log_sum_exp(losses, logits)
     for logits, target in cases:
         _check_one_cross_entropy(losses, logits, target)
+    _check_refuses_target(losses, [2.0, 1.0, 0.1], -1)
+
+
+def _check_refuses_target(losses, logits, target):
+    """A target that is not a class number must be an error, not a loss:
+    Python reads logits[-1] as the last logit, without a word."""
+    values = [reference.Value(z) for z in logits]
+    try:
+        loss = attempt(losses.cross_entropy, values, target, doing="")
+    except NotDone:
+        raise
+    except Failed:
+        return                                   # refused, as it should be
+    number = getattr(loss, "data", loss)
+    shown = show(number) if isinstance(number, float) else repr(number)[:40]
+    raise Failed(f"logits z = {show_list(logits)}, target {target}",
+                 f"your cross_entropy = {shown}; it should refuse a target "
+                 f"that is not 0 to {len(logits) - 1}",
+                 "hint: check the target first (_check_label(target, "
+                 "len(logits))): z[-1] is the last logit in Python, so a wrong "
+                 "label would be trained on silently")
 
 
 _STABILITY_HINT = ("hint: subtract the largest logit m before exp and add it "
