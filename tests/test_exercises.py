@@ -217,7 +217,7 @@ def test_a_file_that_hangs_while_loading_fails_its_exercises_once(tmp_path, capf
     path.write_text("while True:\n    pass\n" + path.read_text())
     code, out, err = run_cli(capfd, "check", str(tmp_path), "--time-limit", "1.5")
     assert code == 1 and "Traceback" not in out + err
-    assert out.count("loading engine.py took longer than 1.5 s") == 2
+    assert out.count("loading engine.py took longer than 1.5 s") == 1
 
 
 def test_a_folder_that_is_not_a_workbook_is_exit_2(tmp_path, capsys):
@@ -296,7 +296,7 @@ WRONG = [
      "the parents of your -a should be (a), in that order"),
     ("pow", {"Value.__pow__": "if isinstance(exponent, Value):\n"
                               "    return self._pow_value(exponent)\n"
-                              "n = exponent\nreturn Value(self.data ** n, op='**', "
+                              "n = exponent\nreturn Value(self.data ** n, op=f'**{n}', "
                               "parents=(self,), local_grads=(n * self.data ** n,))"},
      "d(a**2)/da keeps the power n"),
     ("pow", {"Value._pow_value": "a, b = self.data, exponent.data\nout = a ** b\n"
@@ -390,7 +390,7 @@ def test_an_error_names_the_learners_line(tmp_path):
     line = failure.value.lines[0]
     assert line.startswith("a+b with a = 2, b = -3: your code raised "
                            "ZeroDivisionError: division by zero (")
-    assert re.search(r"\(\d+_engine\.py line \d+\)$", line), line
+    assert re.search(r"\(\d+_engine\.py line \d+, in __add__\)$", line), line
 
 
 def test_every_exercise_of_the_table_has_a_wrong_answer_tested():

@@ -56,7 +56,7 @@ def test_the_engine_passes_its_own_operation_check(op):
     @given(INPUTS[op])
     def check(inputs):
         expected, _ = spec.build(reference, inputs)
-        _check_case(spec, reference, inputs, expected.data)
+        _check_case(spec, reference, inputs, expected)
     check()
 
 
@@ -66,4 +66,4 @@ def test_the_engine_passes_the_dot_check(pairs):
     inputs = {f"w{i}": w for i, (w, _) in enumerate(pairs)}
     inputs.update({f"x{i}": x for i, (_, x) in enumerate(pairs)})
     spec = dot_spec()
-    _check_case(spec, reference, inputs, spec.build(reference, inputs)[0].data)
+    _check_case(spec, reference, inputs, spec.build(reference, inputs)[0])

@@ -10,10 +10,12 @@ checked the same way as the others.
 import ast
 from dataclasses import dataclass
 
+from .. import engine as reference
 from .blanking import find_function, function_names
 from .graph_checks import check_chain_rule_step, check_topological_order
 from .network_checks import check_cross_entropy, check_mlp
 from .op_checks import OPS, check_op, dot_spec, generic_op
+from .verdict import WRITTEN_BY_LEARNER
 
 __all__ = ["Blank", "Exercise", "exercises", "FILES"]
 
@@ -59,8 +61,9 @@ _OP_HINTS = {
             "parents=(self, other), local_grads=(d/da, d/db))"),
     "mul": "like __add__; how much does a*b change per unit of a?",
     "sub": "like __add__; what does making b larger do to a - b?",
-    "div": ("refuse other.data == 0 (ZeroDivisionError); write a/b as a * "
-            "b**-1 to find d/db"),
+    "div": ("refuse other.data == 0 (ZeroDivisionError); for d/db, think of "
+            "a/b as a times b**-1 and use the power rule, then write the "
+            "number yourself: one Value"),
     "neg": "one parent, self; -a moves the opposite way to a",
     "exp": ("math.exp (turn its OverflowError into a clear message); which "
             "function is its own slope?"),
@@ -93,11 +96,21 @@ _OP_TEACHES = {
 }
 
 
+def _op_name(spec):
+    """The op name the exercise's Value must carry, as the engine writes it."""
+    try:
+        return spec.build(reference, spec.simple[0])[0].op
+    except AttributeError:              # an engine newer than the one installed
+        return None
+
+
 def _op_exercise(spec, hint, teaches, extra=()):
     formula = "a ** exponent" if spec.id == "pow" else spec.formula(spec.simple[0])
+    if "op=" not in hint and _op_name(spec):
+        hint += (" Use" if hint.endswith("?") else "; use") + f" op={_op_name(spec)!r}"
     names = ("a is self, b is other" if "b" in spec.simple[0] else
              "a is self" if "a" in spec.simple[0] else "x is self")
-    task = (f"Return {formula} as a new Value that records its parents and "
+    task = (f"Return {formula} as one new Value that records its parents and "
             f"its local derivatives ({names}).")
     blanks = (Blank("engine.py", f"Value.{spec.method}", hint, task),) + extra
     return Exercise(spec.id, blanks, teaches, lambda module: check_op(spec, module))
@@ -106,11 +119,11 @@ def _op_exercise(spec, hint, teaches, extra=()):
 def _pow_exercise(spec):
     return _op_exercise(
         spec, "if exponent is a Value: return self._pow_value(exponent); else "
-              "n = _as_float(exponent, ...), _check_power, _power, op f'**{n}'",
+              "n = _as_float(exponent, ...), _check_power, _power, op=f'**{n}'",
         _OP_TEACHES["pow"],
         (Blank("engine.py", "Value._pow_value",
                "two parents; one slope from the power rule, one from "
-               "a^b = e^(b log a)"),))
+               "a^b = e^(b log a); op='**'"),))
 
 
 def _known_ops():
@@ -128,7 +141,8 @@ def _later_exercises():
         Exercise("chain_rule_step", (Blank(
             "engine.py", "chain_rule_step",
             "for each parent and its local derivative, add (+=) the "
-            "local derivative times value.grad into parent.grad"),),
+            "local derivative times value.grad into parent.grad (and leave "
+            "value.grad as it is)"),),
             "the chain rule, one Value at a time; gradients accumulate",
             check_chain_rule_step),
         Exercise("topological_order", (Blank(
@@ -140,7 +154,7 @@ def _later_exercises():
         Exercise("dot", (Blank(
             "engine.py", "_dot_of_values",
             "one Value: the sum of w.data * x.data, parents weights + inputs, "
-            "a local derivative for each"),),
+            "a local derivative for each; op='dot'"),),
             "a neuron's weighted sum as one operation with many parents",
             lambda module: check_op(dot_spec(), module)),
         Exercise("mlp", (
@@ -216,5 +230,8 @@ def exercises(sources):
                             "its slope at x is the local derivative",
                             "one more operation, checked like the others")
                for spec in discovered_ops(trees["engine.py"])]
-    return ([e for e in _known_ops() if present(e)] + new_ops
-            + [e for e in _later_exercises() if present(e)])
+    found = ([e for e in _known_ops() if present(e)] + new_ops
+             + [e for e in _later_exercises() if present(e)])
+    WRITTEN_BY_LEARNER.update(blank.target.rsplit(".", 1)[-1]
+                              for exercise in found for blank in exercise.blanks)
+    return found

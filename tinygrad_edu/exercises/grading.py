@@ -8,9 +8,12 @@ reports each verdict as one line of JSON; the parent gives each exercise
 new one carries on with the exercises after it.
 """
 
+import contextlib
+import io
 import json
 import os
 import queue
+import re
 import subprocess
 import sys
 import threading
@@ -18,7 +21,7 @@ from pathlib import Path
 
 from .. import engine as reference
 from .verdict import Failed, NotDone, Verdict
-from .workbook import LoadError, load_module, read_workbook
+from .workbook import MANIFEST, LoadError, all_exercises, load_module, read_workbook
 
 __all__ = ["grade", "format_report", "GradingError", "TIME_LIMIT", "child_main"]
 
@@ -36,8 +39,31 @@ _MODULE_NAMES = {"engine.py": "tinygrad_edu_workbook.engine",
                  "losses.py": "tinygrad_edu_workbook.losses"}
 
 
+# The workbook.json versions this checker can grade.
+KNOWN_VERSIONS = (1,)
+
+
+def check_version(folder):
+    """Refuse a workbook.json of a version this tinygrad-edu does not know."""
+    path = Path(folder) / MANIFEST
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        version = data.get("version")
+    except (OSError, ValueError, AttributeError):
+        return                  # read_workbook has said what is wrong with it
+    if type(version) is not int or version not in KNOWN_VERSIONS:
+        raise GradingError(
+            (f"{path} says version {json.dumps(version)}" if "version" in data
+             else f"{path} has no version") + ", which this "
+            f"tinygrad-edu cannot check (it knows version "
+            f"{', '.join(map(str, KNOWN_VERSIONS))}); write the workbook again "
+            f"with tinygrad-edu exercise --out <a new folder> and copy your "
+            f"functions into it")
+
+
 def grade(folder, chosen, time_limit=TIME_LIMIT):
     """A Verdict for each (number, exercise) in ``chosen``, in order."""
+    check_version(folder)
     verdicts = {}
     remaining = list(chosen)
     while remaining:
@@ -114,7 +140,7 @@ def _next_verdict(lines, exercise, time_limit):
         return Verdict("fail", [
             f"loading {exercise.file} took longer than {time_limit:g} s; is "
             f"there a loop at the top level of the file that never ends?"],
-            stopped="loading")
+            stopped="loading", file_error=True)
     if line != "started":
         return None if line is None else _parse(line)
     try:
@@ -138,7 +164,8 @@ def _read_lines(stream, lines):
 def _parse(line):
     try:
         data = json.loads(line)
-        return Verdict(data["status"], [str(x) for x in data["lines"]])
+        return Verdict(data["status"], [str(x) for x in data["lines"]],
+                       file_error=bool(data.get("file_error")))
     except (ValueError, KeyError, TypeError):
         return Verdict("fail", ["the check did not report a result"])
 
@@ -157,12 +184,90 @@ def child_main(argv):
     print("ready", file=report, flush=True)
     modules = {}
     for exercise_id in argv[1:]:
-        _, exercise = by_id[exercise_id]
-        verdict = check_one(folder, exercise, modules,
-                            lambda: print("started", file=report, flush=True))
-        print(json.dumps({"status": verdict.status, "lines": verdict.lines}),
+        number, exercise = by_id[exercise_id]
+        printed = _Printed()
+        with contextlib.redirect_stdout(printed):
+            verdict = check_one(folder, exercise, modules,
+                                lambda: print("started", file=report, flush=True),
+                                number)
+        if verdict.status == "fail" and not verdict.file_error:
+            verdict.lines.extend(printed.summary())
+        print(json.dumps({"status": verdict.status, "lines": verdict.lines,
+                          "file_error": verdict.file_error}),
               file=report, flush=True)
     return 0
+
+
+class _Printed(io.TextIOBase):
+    """Stands in for stdout while the learner's code runs: counts the lines
+    it prints and keeps the start of the first (a loop that prints for ten
+    seconds must not fill the memory)."""
+
+    def __init__(self):
+        super().__init__()
+        self.start, self.line_ends, self.tail = "", 0, False
+
+    def writable(self):
+        return True
+
+    def write(self, text):
+        if len(self.start) < 200:
+            self.start += text[:200]
+        self.line_ends += text.count("\n")
+        if text:
+            self.tail = not text.endswith("\n")
+        return len(text)
+
+    def summary(self):
+        """A line saying what was printed, or none."""
+        lines = self.start.splitlines()
+        if not lines:
+            return []
+        first = lines[0] if len(lines[0]) <= 60 else lines[0][:57] + "..."
+        total = self.line_ends + self.tail
+        count = f"{total} line{'s' if total != 1 else ''}"
+        return [f"(your code printed {count}; the first: {first!r})"]
+
+
+def _load_problem(folder, file, error):
+    """The lines that report a file that does not load, naming the exercise
+    whose function holds the line at fault."""
+    lines = [str(error)]
+    found = re.match(rf"{re.escape(file)} line (\d+):", str(error))
+    if found:
+        owner = _function_at(Path(folder) / file, int(found.group(1)))
+        exercise = next(((n, e) for n, e in all_exercises() if any(
+            b.file == file and b.target == owner for b in e.blanks)), None)
+        if owner:
+            lines[0] += (f" (in {owner}" + (f", exercise {exercise[0]} "
+                         f"({exercise[1].id})" if exercise else "") + ")")
+    if "EOFError" in str(error):
+        lines.append("hint: the file calls input() as it loads, and the "
+                     "checker types nothing: take the input() out")
+    if "use of tabs" in str(error):
+        lines.append("hint: indent with 4 spaces, never tabs (most editors "
+                     "can turn tabs into spaces)")
+    return lines
+
+
+def _function_at(path, line_number):
+    """The qualified name of the function around a line (``Value.__add__``),
+    read from the text alone (the file may not parse), or None."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()[:line_number]
+    except (OSError, UnicodeDecodeError):
+        return None
+    names, limit = [], None
+    for text in reversed(lines):
+        found = re.match(r"(\s*)(?:async\s+)?(def|class)\s+(\w+)", text.expandtabs(8))
+        if found and (limit is None or len(found.group(1)) < limit):
+            names.insert(0, (found.group(2), found.group(3)))
+            limit = len(found.group(1))
+            if limit == 0:
+                break
+    if not names or names[-1][0] != "def":
+        return None
+    return ".".join(name for _, name in names)
 
 
 def _learner_module(folder, file, modules):
@@ -177,14 +282,34 @@ def _learner_module(folder, file, modules):
     return modules[file]
 
 
-def check_one(folder, exercise, modules, started=None):
+def _missing_function(module, exercise, number):
+    """A Verdict if the learner's file lost one of the exercise's functions."""
+    for blank in exercise.blanks:
+        thing = module
+        for part in blank.target.split("."):
+            thing = getattr(thing, part, None)
+        if thing is None and not blank.optional:
+            where = f"exercise {number}, {exercise.id}" if number else exercise.id
+            return Verdict("fail", [
+                f"{exercise.file} no longer has {blank.target} ({where}): put "
+                f"the function back, with that name",
+                f"hint: a fresh workbook (tinygrad-edu exercise --out "
+                f"another-folder) shows its blank"])
+    return None
+
+
+def check_one(folder, exercise, modules, started=None, number=None):
     """The Verdict of one exercise (never raises). ``started()`` is called
     when the learner's file is loaded and the check begins."""
     module = _learner_module(folder, exercise.file, modules)
     if started:
         started()
     if isinstance(module, LoadError):
-        return Verdict("fail", [str(module)])
+        return Verdict("fail", _load_problem(folder, exercise.file, module),
+                       file_error=True)
+    missing = _missing_function(module, exercise, number)
+    if missing:
+        return missing
     try:
         exercise.check(module)
     except NotDone as not_done:
@@ -208,14 +333,20 @@ def check_one(folder, exercise, modules, started=None):
 # ----------------------------------------------------------------------
 
 def format_report(results):
-    """The table (number, exercise, result), then each failure's counterexample."""
+    """A file that does not load (once), the table (number, exercise,
+    result), then each other failure's counterexample."""
     width = max([len("exercise")] + [len(e.id) for _, e, _ in results])
-    lines = [f"{'#':>3}  {'exercise':<{width}}  result"]
+    lines = []
+    for file, verdict in _file_problems(results).items():
+        lines.append(f"{file} does not load, so none of its exercises can pass:")
+        lines.extend(f"  {line}" for line in verdict.lines)
+        lines.append("")
+    lines.append(f"{'#':>3}  {'exercise':<{width}}  result")
     for number, exercise, verdict in results:
         result = {"pass": "pass", "not done": "not done yet"}.get(verdict.status, "FAIL")
         lines.append(f"{number:>3}  {exercise.id:<{width}}  {result}")
     for number, exercise, verdict in results:
-        if verdict.status == "fail":
+        if verdict.status == "fail" and not verdict.file_error:
             lines.append("")
             lines.append(f"exercise {number} ({exercise.id}) fails:")
             lines.extend(f"  {line}" for line in verdict.lines)
@@ -223,3 +354,12 @@ def format_report(results):
     lines.append("")
     lines.append(f"{passed} of {len(results)} exercises pass.")
     return "\n".join(lines)
+
+
+def _file_problems(results):
+    """{file: the Verdict that says why it does not load}, first seen first."""
+    problems = {}
+    for _, exercise, verdict in results:
+        if verdict.file_error:
+            problems.setdefault(exercise.file, verdict)
+    return problems

@@ -103,6 +103,13 @@ def _one_step(learner):
         raise Failed(*setting, f"after your step a.grad = {show(mine[0])} and "
                      f"b.grad = {show(mine[1])}, expected 1.75 and 1",
                      f"hint: {hint}")
+    after = as_number(v.grad, "v.grad")
+    if after != 0.5:
+        raise Failed(*setting, f"after your step v.grad = {show(after)}, "
+                     f"expected it to stay 0.5",
+                     "hint: don't change value.grad: the step only passes it "
+                     "on to the parents (tinygrad-edu step shows each "
+                     "gradient as it arrives)")
 
 
 def _repeated_parent(learner):
@@ -225,7 +232,18 @@ def _behind(root):
 
 
 def _check_order(learner, title, root, leaves):
+    before = [(v, v.data, 0.5, v.label) for v in _behind(root)]
+    for v, *_ in before:
+        v.grad = 0.5                   # a gradient the order must leave alone
     order, call = _call_order(learner, title, root, leaves)
+    for v, *was in before:
+        for field, old in zip(("data", "grad", "label"), was):
+            if getattr(v, field, None) != old:
+                raise Failed(f"on {title}", f"your {call} changed "
+                             f"{was[2]}.{field} from {old!r} to "
+                             f"{getattr(v, field, None)!r:.30}",
+                             "hint: topological_order only lists the Values; "
+                             "leave them as they are")
     expected = [v for v in _behind(root) if leaves or v.parents or v is root]
     setting = [f"on {title}", f"your {call} gave "
                + _names(order)]
@@ -234,8 +252,10 @@ def _check_order(learner, title, root, leaves):
             raise Failed(*setting, f"it contains {item!r:.30}, which is not a Value")
     _check_members(order, expected, root, leaves, setting)
     if order[0] is not root:
+        last = (f"; your list has it last, so reverse the list at the end"
+                if order[-1] is root else "")
         raise Failed(*setting, f"hint: the root {root.label} must come first: "
-                     f"backprop starts there")
+                     f"backprop starts there{last}")
     position = {id(v): i for i, v in enumerate(order)}
     for v in order:
         for parent in v.parents:

@@ -11,7 +11,7 @@ import random
 import numpy as np
 
 from .. import engine as reference
-from .verdict import Failed, NotDone, as_number, attempt, close, show
+from .verdict import Failed, NotDone, as_number, attempt, close, show, show_list
 
 __all__ = ["check_mlp", "check_cross_entropy"]
 
@@ -89,7 +89,7 @@ def check_mlp(nn):
         x = [round(rng.uniform(-2, 2), 2) for _ in range(nin)]
         weights = _weights(model)
         expected = numpy_forward(weights, x, activation, output_activation)
-        setting = [f"the network {title}", f"inputs x = {[show(v) for v in x]}"]
+        setting = [f"the network {title}", f"inputs x = {show_list(x)}"]
         _check_outputs(model, x, weights, expected, setting,
                        (activation, output_activation))
         _check_forward_all(model, x, expected, setting)
@@ -162,8 +162,8 @@ def _check_forward_all(model, x, expected, setting):
                 close(m, float(w)) for m, w in zip(numbers, want)):
             what = "the input" if depth == 0 else f"layer {depth}"
             raise Failed(*setting, f"forward_all's {what} is "
-                         f"{[show(n) for n in numbers]}, expected "
-                         f"{[show(float(w)) for w in want]}")
+                         f"{show_list(numbers)}, expected "
+                         f"{show_list(want)}")
 
 
 def _check_gradients(model, x, weights, expected, rng, setting, activations):
@@ -183,7 +183,7 @@ def _check_gradients(model, x, weights, expected, rng, setting, activations):
     for (name, value), want in zip(named, wanted):
         if not close(value.grad, want):
             raise Failed(*setting, f"after backward() of sum(c_k * out_k) with "
-                         f"c = {[show(c) for c in coefficients]}: the gradient "
+                         f"c = {show_list(coefficients)}: the gradient "
                          f"of {name} is {show(value.grad)}, expected "
                          f"{show(want)} (numpy backprop)",
                          "hint: build each neuron from Values: dot(self.w, x) "
@@ -198,7 +198,8 @@ def _check_gradients(model, x, weights, expected, rng, setting, activations):
 # (logits, target) tried first: small ones, then ones that overflow exp()
 # or underflow the sum if the largest logit is not subtracted first.
 CROSS_ENTROPY_CASES = (([2.0, 1.0, 0.1], 0), ([0.0, 0.0], 1), ([3.0], 0),
-                       ([1000.0, 999.0, -1000.0], 1), ([-1000.0, -1001.0], 0))
+                       ([1000.0, 999.0, -1000.0], 1), ([-1000.0, -1001.0], 0),
+                       ([0.0, 800.0], 0))
 
 
 def _numpy_cross_entropy(logits, target):
@@ -221,6 +222,27 @@ def check_cross_entropy(losses):
         _check_log_sum_exp(losses, logits)
     for logits, target in cases:
         _check_one_cross_entropy(losses, logits, target)
+    _check_refuses_target(losses, [2.0, 1.0, 0.1], -1)
+
+
+def _check_refuses_target(losses, logits, target):
+    """A target that is not a class number must be an error, not a loss:
+    Python reads logits[-1] as the last logit, without a word."""
+    values = [reference.Value(z) for z in logits]
+    try:
+        loss = attempt(losses.cross_entropy, values, target, doing="")
+    except NotDone:
+        raise
+    except Failed:
+        return                                   # refused, as it should be
+    number = getattr(loss, "data", loss)
+    shown = show(number) if isinstance(number, float) else repr(number)[:40]
+    raise Failed(f"logits z = {show_list(logits)}, target {target}",
+                 f"your cross_entropy = {shown}; it should refuse a target "
+                 f"that is not 0 to {len(logits) - 1}",
+                 "hint: check the target first (_check_label(target, "
+                 "len(logits))): z[-1] is the last logit in Python, so a wrong "
+                 "label would be trained on silently")
 
 
 _STABILITY_HINT = ("hint: subtract the largest logit m before exp and add it "
@@ -233,7 +255,11 @@ def _run(function, args, setting, doing):
     except NotDone:
         raise
     except Failed as failure:
-        if any(word in failure.lines[0] for word in ("OverflowError", "log needs")):
+        if "log needs" in failure.lines[0]:
+            failure.lines.append("hint: a softmax can round to 0 (e^-800), and "
+                                 "log(0) is refused: take log-sum-exp minus the "
+                                 "target's logit instead of the log of a softmax")
+        elif "OverflowError" in failure.lines[0]:
             failure.lines.append(_STABILITY_HINT)
         raise Failed(*setting, *failure.lines) from None
 
@@ -241,7 +267,7 @@ def _run(function, args, setting, doing):
 def _check_log_sum_exp(losses, logits):
     values = [reference.Value(z) for z in logits]
     shift = max(logits)
-    setting = [f"logits z = {[show(z) for z in logits]}"]
+    setting = [f"logits z = {show_list(logits)}"]
     result = _run(losses.log_sum_exp, (values, shift), setting,
                   f"log_sum_exp(z, {show(shift)})")
     _, _, want = _numpy_cross_entropy(logits, 0)
@@ -265,7 +291,7 @@ def _value_number(result, what, setting):
 
 def _check_one_cross_entropy(losses, logits, target):
     values = [reference.Value(z, f"z{i}") for i, z in enumerate(logits)]
-    setting = [f"logits z = {[show(z) for z in logits]}, target {target}"]
+    setting = [f"logits z = {show_list(logits)}, target {target}"]
     loss = _run(losses.cross_entropy, (values, target), setting,
                 f"cross_entropy(z, {target})")
     want, want_grads, lse = _numpy_cross_entropy(logits, target)

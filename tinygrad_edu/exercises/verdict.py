@@ -16,7 +16,7 @@ import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["Verdict", "Failed", "NotDone", "attempt", "as_number", "show",
+__all__ = ["Verdict", "Failed", "NotDone", "attempt", "as_number", "show", "show_list",
            "close", "mismatch_hint", "NOT_DONE"]
 
 # The words every blank raises: ``exercise 4 (div): not done yet``.
@@ -29,11 +29,13 @@ class Verdict:
 
     ``stopped`` says why the learner's code had to be stopped, if it had to:
     "loading" (its file never finished loading), "time" (the check ran out
-    of time) or "crash" (Python itself stopped).
+    of time) or "crash" (Python itself stopped). ``file_error`` is True when
+    the exercise's file itself does not load: the report says so once.
     """
     status: str
     lines: list = field(default_factory=list)
     stopped: str = ""
+    file_error: bool = False
 
     @property
     def passed(self):
@@ -62,13 +64,13 @@ def attempt(function, *args, doing="", **kwargs):
     except NotImplementedError as error:
         if NOT_DONE in str(error):
             raise NotDone(str(error)) from None
-        raise Failed(_raised(error, doing)) from None
+        raise Failed(*_raised(error, doing)) from None
     except RecursionError:
         raise Failed(f"{doing}: went deeper than Python's recursion limit "
                      f"({sys.getrecursionlimit()} calls)" if doing else
                      "went deeper than Python's recursion limit") from None
     except (Exception, SystemExit) as error:         # the learner's code failed
-        raise Failed(_raised(error, doing)) from None
+        raise Failed(*_raised(error, doing)) from None
 
 
 # Frames from these folders are the checker's or Python's, not the learner's.
@@ -76,21 +78,52 @@ _NOT_THE_LEARNERS = (str(Path(__file__).resolve().parent.parent),
                      str(Path(os.__file__).resolve().parent))
 
 
-def _where(error):
-    """`` (engine.py line 42)``: the learner's line that raised, if any."""
-    frames = [frame for frame in traceback.extract_tb(error.__traceback__)
-              if not str(Path(frame.filename).resolve()).startswith(_NOT_THE_LEARNERS)
-              and not frame.filename.startswith("<")]
+def _learners_frames(error):
+    """The frames of the traceback in the learner's files, outermost first."""
+    return [frame for frame in traceback.extract_tb(error.__traceback__)
+            if not str(Path(frame.filename).resolve()).startswith(_NOT_THE_LEARNERS)
+            and not frame.filename.startswith("<")]
+
+
+# The short names of the functions a workbook blanks (``exp``, ``__add__``,
+# ``chain_rule_step``): the code a learner writes. catalog.exercises() adds them.
+WRITTEN_BY_LEARNER = set()
+
+
+def _where(frames):
+    """`` (engine.py line 42, in exp)``: the line that raised, in the
+    innermost function the learner wrote (not in Value.__init__, say)."""
     if not frames:
         return ""
-    return f" ({Path(frames[-1].filename).name} line {frames[-1].lineno})"
+    frame = ([f for f in frames if f.name in WRITTEN_BY_LEARNER] or frames)[-1]
+    return f" ({Path(frame.filename).name} line {frame.lineno}, in {frame.name})"
+
+
+# What went wrong when Value(...) itself fails on what an operation gave it.
+_CONSTRUCTOR_HINTS = (
+    ("local_grads", "hint: local_grads must be a tuple with one number per "
+                    "parent, e.g. local_grads=(out,) (mind the comma)"),
+    ("parents", "hint: parents must be a tuple of Values, e.g. parents=(self,) "
+                "or parents=(self, other) (mind the comma)"),
+)
+
+
+def _constructor_hint(error, frames):
+    """A hint when Value's constructor chokes on parents or local_grads."""
+    if not frames or frames[-1].name != "__init__" or not isinstance(error, TypeError):
+        return []
+    line = frames[-1].line or ""
+    return [hint for word, hint in _CONSTRUCTOR_HINTS if word in line][:1]
 
 
 def _raised(error, doing):
+    """The lines that report ``error`` raised by the learner's code."""
     message = str(error).strip().splitlines()
-    text = (f"{type(error).__name__}" + (f": {message[0]}" if message else "")
-            + _where(error))
-    return f"{doing}: your code raised {text}" if doing else f"your code raised {text}"
+    first = message[0].replace("module 'tinygrad_edu_workbook.", "module '") if message else ""
+    frames = _learners_frames(error)
+    text = f"{type(error).__name__}" + (f": {first}" if first else "") + _where(frames)
+    line = f"{doing}: your code raised {text}" if doing else f"your code raised {text}"
+    return [line] + _constructor_hint(error, frames)
 
 
 def as_number(thing, what):
@@ -120,6 +153,11 @@ def show(x):
     if isinstance(x, float) and x.is_integer() and abs(x) < 1e15:
         return str(int(x))
     return f"{x:.6g}"
+
+
+def show_list(xs):
+    """Numbers as a report prints a list of them: ``[1000, 999, -1000]``."""
+    return "[" + ", ".join(show(float(x)) for x in xs) + "]"
 
 
 def close(mine, expected, tolerance=1e-4):
