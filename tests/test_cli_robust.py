@@ -394,3 +394,9 @@ def test_explain_removes_only_its_own_stale_pictures(tmp_path, capsys):
 def test_an_empty_plot_path_says_it_is_empty(metrics_file, capsys):
     err = usage_error(["plot", str(metrics_file), "--out", ""], capsys, "plot")
     assert "the path is empty" in err
+
+
+def test_exercise_names_in_any_case(tmp_path, capsys):
+    assert main(["exercise", "--out", str(tmp_path / "wb"), "--only", "ADD,Mul"]) == 0
+    manifest = json.loads((tmp_path / "wb" / "workbook.json").read_text())
+    assert [e["id"] for e in manifest["exercises"]] == ["add", "mul"]

@@ -228,7 +228,7 @@ def test_a_folder_that_is_not_a_workbook_is_exit_2(tmp_path, capsys):
     (tmp_path / "workbook.json").write_text("{not json")
     assert "cannot read" in usage_error(["check", str(tmp_path)], capsys, "check")
     (tmp_path / "workbook.json").write_text(json.dumps(
-        {"format": "tinygrad-edu workbook", "exercises": [{"id": "nope"}]}))
+        {"format": "tinygrad-edu workbook", "version": 1, "exercises": [{"id": "nope"}]}))
     assert "does not know: nope" in usage_error(["check", str(tmp_path)], capsys)
 
 

@@ -9,14 +9,17 @@ the project's own engine pass (tests/test_exercises.py).
 """
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from tinygrad_edu.exercises.blanking import replace_bodies
-from tinygrad_edu.exercises.grading import GradingError, _Printed, format_report, grade
+from tinygrad_edu.exercises.grading import _Printed, format_report, grade
 from tinygrad_edu.exercises.verdict import Failed
-from tinygrad_edu.exercises.workbook import all_exercises, read_workbook, write_workbook
+from tinygrad_edu.exercises.workbook import (WorkbookError, all_exercises, read_workbook,
+                                             write_workbook)
 
 from test_exercises import exercise, learner
 
@@ -261,10 +264,13 @@ def test_a_workbook_of_an_unknown_version_is_refused(tmp_path, version):
     else:
         data["version"] = version
     manifest.write_text(json.dumps(data))
-    with pytest.raises(GradingError) as error:
-        grade(tmp_path, read_workbook(tmp_path))
+    with pytest.raises(WorkbookError) as error:
+        read_workbook(tmp_path)
     assert "workbook.json" in str(error.value)
     assert "tinygrad-edu exercise --out" in str(error.value)
+    done = subprocess.run([sys.executable, "-m", "tinygrad_edu", "check", str(tmp_path)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "cannot check" in done.stderr
 
 
 def test_the_learners_prints_are_counted_not_kept():

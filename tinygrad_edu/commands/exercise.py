@@ -20,7 +20,8 @@ HELP = "write a workbook: the engine with parts blanked out for a learner to wri
 
 
 def _exercise_list(text):
-    return [part.strip() for part in text.split(",") if part.strip()]
+    """The names or numbers of ``--only``; names in any case (ADD is add)."""
+    return [part.strip().lower() for part in text.split(",") if part.strip()]
 
 
 def add_arguments(parser):

@@ -39,31 +39,8 @@ _MODULE_NAMES = {"engine.py": "tinygrad_edu_workbook.engine",
                  "losses.py": "tinygrad_edu_workbook.losses"}
 
 
-# The workbook.json versions this checker can grade.
-KNOWN_VERSIONS = (1,)
-
-
-def check_version(folder):
-    """Refuse a workbook.json of a version this tinygrad-edu does not know."""
-    path = Path(folder) / MANIFEST
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        version = data.get("version")
-    except (OSError, ValueError, AttributeError):
-        return                  # read_workbook has said what is wrong with it
-    if type(version) is not int or version not in KNOWN_VERSIONS:
-        raise GradingError(
-            (f"{path} says version {json.dumps(version)}" if "version" in data
-             else f"{path} has no version") + ", which this "
-            f"tinygrad-edu cannot check (it knows version "
-            f"{', '.join(map(str, KNOWN_VERSIONS))}); write the workbook again "
-            f"with tinygrad-edu exercise --out <a new folder> and copy your "
-            f"functions into it")
-
-
 def grade(folder, chosen, time_limit=TIME_LIMIT):
     """A Verdict for each (number, exercise) in ``chosen``, in order."""
-    check_version(folder)
     verdicts = {}
     remaining = list(chosen)
     while remaining:

@@ -32,6 +32,8 @@ MANIFEST = "workbook.json"
 HEADER = ("# A workbook copy of {module}: write the functions that raise\n"
           "# \"not done yet\", then run: tinygrad-edu check <this folder>\n\n")
 FORMAT = "tinygrad-edu workbook"
+# The version of workbook.json this tinygrad-edu writes and can check.
+VERSION = 1
 
 
 class WorkbookError(ValueError):
@@ -139,7 +141,7 @@ def write_workbook(folder, only=None, replace=False, check_path=None):
             source, package, {"tinygrad_edu.engine": "engine"})
     files["README.md"] = readme(chosen, blanked)
     files[MANIFEST] = json.dumps(
-        {"format": FORMAT, "version": 1,
+        {"format": FORMAT, "version": VERSION,
          "exercises": [{"number": n, "id": e.id, "file": e.file} for n, e in chosen]},
         indent=2) + "\n"
     try:
@@ -174,6 +176,14 @@ def read_workbook(folder):
         raise WorkbookError(f"cannot read {manifest}: {error}") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise WorkbookError(f"{manifest} is not a tinygrad-edu workbook file")
+    version = data.get("version")
+    if type(version) is not int or version != VERSION:
+        raise WorkbookError(
+            (f"{manifest} says version {json.dumps(version)}" if "version" in data
+             else f"{manifest} has no version") + f", which this tinygrad-edu "
+            f"cannot check (it knows version {VERSION}); write the workbook again "
+            f"with tinygrad-edu exercise --out <a new folder> and copy your "
+            f"functions into it")
     known = {e.id: (n, e) for n, e in all_exercises()}
     try:
         ids = [item["id"] for item in data["exercises"]]
