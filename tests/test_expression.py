@@ -115,3 +115,8 @@ def test_a_formula_that_stops_too_soon_says_so_and_a_wrong_character_is_placed()
         parse_expression("x *")
     with pytest.raises(ExpressionError, match=r"at character 4\)"):
         parse_expression("x +* y")
+
+
+def test_a_method_call_says_to_write_it_as_a_function():
+    with pytest.raises(ExpressionError, match=r"write it as a function: tanh\(a\)"):
+        parse_expression("a.tanh()", {"a": 2.0})

@@ -26,7 +26,8 @@ def _exercise_list(text):
 
 def add_arguments(parser):
     parser.add_argument("--out", metavar="DIR",
-                        help="the folder to write the workbook in (new or empty)")
+                        help="the folder to write the workbook in, new or empty "
+                             "(required, unless --list)")
     parser.add_argument("--only", type=_exercise_list, metavar="LIST",
                         help="some exercises, by name or number, separated by "
                              "commas (default: all; --list shows them)")

@@ -458,11 +458,23 @@ def _check_parents(formula, inputs, out, parents):
                      f"({names}), in that order: the Values it was made from", hint)
 
 
+# The op names the engine's own operations give their results.
+_ENGINE_OPS = {"+", "-", "*", "/", "neg", "**", "exp", "log", "tanh", "sigmoid",
+               "relu", "abs", "sqrt", "sin", "cos", "sum", "dot", "clamp"}
+
+
 def _check_op_name(formula, inputs, out, expected_op):
     """The op name is how the step pictures and pages find the learner's code."""
     mine = getattr(out, "op", None)
     if mine == expected_op or (_is_fixed_power(expected_op) and _is_fixed_power(mine)):
         return
+    if mine in _ENGINE_OPS or _is_fixed_power(mine):
+        raise Failed(inputs, f"your {formula} is the result of another operation "
+                     f"(op={mine!r}), not a Value of its own",
+                     f"hint: this exercise asks for one new Value with its own "
+                     f"local derivative: return Value(..., op="
+                     f"{_expected_op_text(expected_op)}, parents=(...), "
+                     f"local_grads=(...))")
     raise Failed(inputs, f"your {formula} has op={mine!r}, expected "
                  f"op={_expected_op_text(expected_op)}",
                  "hint: the op name is how tinygrad-edu step finds your code "

@@ -261,9 +261,14 @@ class _Builder:
 
     def _build_Call(self, node):
         if not isinstance(node.func, ast.Name):
+            hint = ""
+            if (isinstance(node.func, ast.Attribute) and not node.args
+                    and isinstance(node.func.value, ast.Name)):   # a.tanh()
+                hint = (f"; write it as a function: {node.func.attr}"
+                        f"({node.func.value.id})")
             raise ExpressionError(
                 f"{_describe(node.func)} cannot be called: only "
-                f"{', '.join(sorted(FUNCTIONS))} can")
+                f"{', '.join(sorted(FUNCTIONS))} can, as functions{hint}")
         name = node.func.id
         if name in defined_ops():        # an operation made with define_op
             function, arity = defined_ops()[name], len(defined_ops()[name].op.derivatives)
