@@ -6,6 +6,7 @@ network picture changes between epochs, and the console stays free of
 errors. The report file opens from file:// with no server.
 """
 
+import math
 import threading
 import time
 
@@ -138,6 +139,22 @@ def test_the_report_opens_from_disk_with_the_final_epoch(browser, paced_training
     assert f"epoch {EPOCHS}/{EPOCHS}" in status and "finished" in status
     assert network_colours(browser)[0] == str(EPOCHS)
     assert "the finished training" in browser.find_element("id", "connection").text
+    # The loss axis is logarithmic (a tick's height goes with its log), with
+    # at least two ticks, and no step's loss (the first is the highest) is
+    # above the chart.
+    ticks = browser.execute_script(
+        "return [...document.querySelectorAll('#loss-chart text[x=\"40\"]')]"
+        ".map(t => [Number(t.textContent), Number(t.getAttribute('y'))]);")
+    assert len(ticks) >= 2 and all(t > 0 for t, _ in ticks)
+    (t0, y0), (t1, y1) = ticks[0], ticks[-1]
+    for t, y in ticks[1:-1]:
+        expected = y0 + (y1 - y0) * math.log(t / t0) / math.log(t1 / t0)
+        assert abs(y - expected) < 1.0
+    top = browser.execute_script(
+        "const p = document.querySelector('#loss-chart path.series');"
+        "return Math.min(...p.getAttribute('d').split(/[ML]/).slice(1)"
+        ".map(xy => Number(xy.split(' ')[1])));")
+    assert top >= 8                       # the chart's top margin: nothing cut off
     assert console_errors(browser) == []
 
 

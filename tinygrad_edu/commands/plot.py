@@ -158,8 +158,9 @@ def draw_curves(metrics, path):
         loss_axes.plot(xs, losses, "o-", color=colour, markersize=3, label=name)
         accuracy_axes.plot(xs, [100 * a for a in accuracies], "o-", color=colour,
                            markersize=3, label=name)
-    loss_axes.set(title="loss", xlabel="epoch", xlim=(0, max(epochs)))
-    loss_axes.set_ylim(bottom=0)
+    # The loss falls by orders of magnitude: a log scale shows its start and end.
+    loss_axes.set(title="loss (log scale)", xlabel="epoch", xlim=(0, max(epochs)),
+                  yscale="log")
     accuracy_axes.set(title="accuracy (%)", xlabel="epoch", xlim=(0, max(epochs)))
     for axes in (loss_axes, accuracy_axes):
         axes.grid(alpha=0.3)

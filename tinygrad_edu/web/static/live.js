@@ -68,21 +68,39 @@ function niceTicks(y0, y1, count) {
   return ticks;
 }
 
+/** Ticks for a logarithmic axis from y0 to y1 (both above 0): the powers
+ * of ten, with 2 and 5 times them when the range is under two decades, or
+ * evenly spaced round numbers when that still gives fewer than two. */
+function logTicks(y0, y1) {
+  const ticks = [];
+  const multiples = Math.log10(y1 / y0) < 2 ? [1, 2, 5] : [1];
+  for (let power = Math.floor(Math.log10(y0)); power <= Math.ceil(Math.log10(y1)); power++) {
+    for (const k of multiples) {
+      const y = Number((k * 10 ** power).toPrecision(6));
+      if (y >= y0 && y <= y1) ticks.push(y);
+    }
+  }
+  return ticks.length >= 2 ? ticks : niceTicks(y0, y1, 5).filter(y => y > 0);
+}
+
 /**
  * A line chart in `svg` (its viewBox gives the size): `series` is a list of
  * {points: [[x, y], ...], colour, dots, width}; axes from xRange and yRange.
+ * With `log`, the y axis is logarithmic (numbers below yRange[0] sit on it).
  */
-function lineChart(svg, series, {xRange, yRange, xLabel, yFormat = TG.fmt, yTicks = 4}) {
+function lineChart(svg, series, {xRange, yRange, xLabel, yFormat = TG.fmt, yTicks = 4, log = false}) {
   svg.replaceChildren();
   const [width, height] = svg.getAttribute("viewBox").split(" ").slice(2).map(Number);
   const left = 44, right = 10, top = 8, bottom = 24;
   const [x0, x1] = xRange, [y0, y1] = yRange;
+  const scaled = log ? (y => Math.log10(Math.max(y, y0))) : (y => y);
   const X = x => left + (width - left - right) * (x - x0) / ((x1 - x0) || 1);
-  const Y = y => top + (height - top - bottom) * (1 - (y - y0) / ((y1 - y0) || 1));
+  const Y = y => top + (height - top - bottom) *
+    (1 - (scaled(y) - scaled(y0)) / ((scaled(y1) - scaled(y0)) || 1));
   const axis = {stroke: "#bbb", "stroke-width": 1};
   svgElement("line", {x1: left, y1: Y(y0), x2: width - right, y2: Y(y0), ...axis}, svg);
   svgElement("line", {x1: left, y1: top, x2: left, y2: Y(y0), ...axis}, svg);
-  for (const y of niceTicks(y0, y1, yTicks)) {
+  for (const y of (log ? logTicks(y0, y1) : niceTicks(y0, y1, yTicks))) {
     svgElement("line", {x1: left, y1: Y(y), x2: width - right, y2: Y(y), stroke: "#eee"}, svg);
     svgElement("text", {x: left - 4, y: Y(y) + 3, "text-anchor": "end"}, svg).textContent = yFormat(y);
   }
@@ -213,17 +231,18 @@ function drawCurves() {
   const stepPoints = live.steps.map(e => [at(e), e.loss]);
   const trainLoss = live.epochs.map(e => [e.epoch, e.train_loss]);
   const testLoss = live.epochs.filter(e => e.test_loss !== null).map(e => [e.epoch, e.test_loss]);
-  // The first steps' losses are far above the rest: the scale follows the
-  // epochs' losses and most steps, and the few higher steps are cut off.
-  const stepLosses = stepPoints.map(p => p[1]).sort((a, b) => a - b);
-  const mostSteps = stepLosses.length ? stepLosses[Math.floor(0.9 * (stepLosses.length - 1))] : 0;
-  const highest = Math.max(0.1, mostSteps, ...trainLoss.map(p => p[1]), ...testLoss.map(p => p[1]));
+  // The loss falls by orders of magnitude (2.4 to 0.001 on the default
+  // training): a logarithmic scale shows the start and the end alike.
+  const losses = [...stepPoints, ...trainLoss, ...testLoss].map(p => p[1])
+    .filter(y => y > 0 && Number.isFinite(y));
+  const highest = losses.length ? Math.max(...losses) * 1.2 : 1;
+  const smallest = losses.length ? Math.max(Math.min(...losses) / 1.2, highest / 1e6) : 0.01;
   const xRange = [0, live.start.epochs];
   lineChart(document.getElementById("loss-chart"), [
     {points: stepPoints, colour: STEP_COLOUR, width: 1},
     {points: trainLoss, colour: TRAIN_COLOUR, dots: true},
     {points: testLoss, colour: TEST_COLOUR, dots: true},
-  ], {xRange, yRange: [0, highest], xLabel: "epoch"});
+  ], {xRange, yRange: [smallest, highest], xLabel: "epoch", log: true});
   const accuracies = live.epochs.flatMap(e => [e.train_accuracy, e.test_accuracy]).filter(a => a !== null);
   const lowest = Math.min(0.9, ...accuracies);
   lineChart(document.getElementById("accuracy-chart"), [
