@@ -274,3 +274,10 @@ def test_info_is_made_plain_or_refused_clearly(tmp_path):
         save_model(model, path, info={"a": math.nan})
     with pytest.raises(TypeError, match=r"info\['b'\]\[0\] is a set"):
         save_model(model, path, info={"b": [{1}]})
+
+
+def test_accuracy_is_a_plain_float_with_numpy_labels():
+    import numpy as np
+    from tinygrad_edu.learn.losses import accuracy
+    result = accuracy([[0.1, 0.9], [0.8, 0.2]], np.array([1, 1]))
+    assert type(result) is float and result == 0.5

@@ -133,7 +133,7 @@ def accuracy(outputs_per_example, labels):
             f"examples, {len(labels)} labels")
     if not labels:
         raise ValueError("accuracy of no examples is undefined")
-    correct = sum(predicted_class(out) == label
+    correct = sum(bool(predicted_class(out) == label)    # numpy labels too
                   for out, label in zip(outputs_per_example, labels))
     return correct / len(labels)
 
