@@ -14,13 +14,12 @@ Drawing leaves the model's own gradients as they were. NaN numbers (a
 diverged model's) are drawn yellow, and the title counts them.
 """
 
-import math
 from html import escape
 
 import graphviz
 
 from ..engine import Value
-from ..learn.losses import LOSSES, model_loss_name, softmax
+from ..learn.losses import LOSSES, model_loss_name, predicted_class, softmax
 from .checks import gradients_kept, output_for_class
 from .network import percent, signed
 from .palette import fmt, largest_finite, mix, not_finite_note, signed_colour
@@ -61,9 +60,8 @@ class PixelGradients:
         if mlp.output_activation == "linear":
             self.probabilities = [p.data for p in softmax([Value(o) for o in outputs])]
         self.loss = LOSSES[self.loss_name]([Value(o) for o in outputs], target).data
-        self.predicted = None
-        if not any(math.isnan(o) for o in outputs):
-            self.predicted = classes[max(range(len(outputs)), key=outputs.__getitem__)]
+        index = predicted_class(outputs)          # None when an output is NaN
+        self.predicted = None if index is None else classes[index]
 
 
 def _gradients(mlp, image, pick):
