@@ -16,7 +16,7 @@ import math
 import warnings
 from pathlib import Path
 
-from .arguments import (DefaultPath, check_output_path, check_output_paths,
+from .arguments import (DefaultPath, check_output_paths,
                         remember_parser, runtime_failure, usage_error)
 from ..output import OutputError, write_atomically
 
@@ -53,7 +53,9 @@ def run(args):
 
 
 def check_plot_path(args, path, flag):
-    """A usage error unless ``path`` is a writable .png or .svg and matplotlib is here."""
+    """A usage error unless ``path`` ends in .png or .svg and matplotlib is
+    here. (Whether it can be written, and is no input's or other output's
+    file, the caller's ``check_output_paths`` says.)"""
     if not path.strip():
         usage_error(args, f"argument {flag}: the path is empty; give a file "
                           f"name ending in .png or .svg")
@@ -64,7 +66,6 @@ def check_plot_path(args, path, flag):
     except ImportError:
         usage_error(args, f"argument {flag}: drawing curves needs matplotlib; "
                           f"install it with: pip install 'tinygrad_edu[plot]'")
-    check_output_path(args, path, flag)
 
 
 def read_metrics(path):
