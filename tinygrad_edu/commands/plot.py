@@ -18,6 +18,7 @@ from pathlib import Path
 
 from .arguments import (DefaultPath, check_output_paths,
                         remember_parser, runtime_failure, usage_error)
+from ..learn.checks import is_real_number, is_whole_number
 from ..output import OutputError, write_atomically
 
 NAME = "plot"
@@ -86,13 +87,12 @@ def read_metrics(path):
 
 
 def _number(value):
-    """True for a finite int or float (JSON's true and false are not numbers)."""
-    return (isinstance(value, (int, float)) and not isinstance(value, bool)
-            and math.isfinite(value))
+    """True for a finite number (JSON's true and false are not numbers)."""
+    return is_real_number(value) and math.isfinite(value)
 
 
 def _whole(value):
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+    return is_whole_number(value) and value >= 1
 
 
 def check_metrics(metrics, path):
