@@ -48,8 +48,7 @@ def output_for_class(model, label):
     classes = list(model.classes)
     if isinstance(label, bool) or label not in classes:
         hint = ""
-        if (isinstance(label, int) and not isinstance(label, bool)
-                and 0 <= label < len(classes)):
+        if is_whole_number(label) and 0 <= label < len(classes):
             hint = (f" (the target is the class, not the output's index: "
                     f"output {label} is the class {classes[label]})")
         raise ValueError(f"this model cannot recognise the digit {label}: its "
@@ -62,7 +61,7 @@ def output_index(model, index):
     index = as_label(index)
     classes = list(model.classes)
     last = len(classes) - 1
-    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index <= last:
+    if not is_whole_number(index) or not 0 <= index <= last:
         hint = ""
         if not isinstance(index, bool) and index in classes:
             hint = f" (class {index} is index {classes.index(index)})"
