@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 import pytest
+import torch
 
 from tinygrad_edu.engine import Value
 from tinygrad_edu.learn import bridge
@@ -158,7 +159,6 @@ def nan_model():
     lambda m, p: bridge.save_torch(m, p / "m.pt"),
 ])
 def test_every_way_out_refuses_non_finite_weights(export, tmp_path):
-    pytest.importorskip("torch")
     with pytest.raises(ValueError, match=r"non-finite weights \(layers.0.neurons.1.w.2 = nan\)"):
         export(nan_model(), tmp_path)
     assert list(tmp_path.iterdir()) == []
@@ -241,7 +241,6 @@ def test_train_slips():
 
 
 def test_bridge_slips():
-    torch = pytest.importorskip("torch")
     for part in (Neuron(3), Layer(3, 2)):
         with pytest.raises(TypeError, match=r"to_torch takes an MLP, got a (Neuron|Layer)"):
             bridge.to_torch(part)
